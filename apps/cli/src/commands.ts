@@ -1,0 +1,111 @@
+import { DataSource } from 'typeorm';
+import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
+import { AppConfig, ConfigError } from '#libs/config';
+import { MasterKeyring } from '#libs/crypto';
+import { dataSourceOptions } from '#libs/database';
+import { mintDevCitizenToken } from '#libs/identity';
+import { DataKeysService } from '#libs/vault';
+
+export interface Output {
+  out: (line: string) => void;
+  err: (line: string) => void;
+}
+
+type Command = (config: AppConfig, args: string[], io: Output) => Promise<number>;
+
+const USAGE = `Usage: npm run cli -- <command>
+
+  migration:run                     apply pending migrations to DATABASE_URL
+  migration:revert                  revert the latest migration
+  registry:apply FILE [--catalogue FILE]
+                                    validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
+  keys:rotate                       re-wrap every data key under the newest master key of MASTER_KEYS
+  dev:token --sub SUBJECT [--ttl SECONDS]
+                                    print a citizen token of the development issuer (not in production)`;
+
+async function withDataSource<T>(config: AppConfig, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
+  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl)).initialize();
+  try {
+    return await work(dataSource);
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+function option(args: string[], name: string): string | undefined {
+  const index = args.indexOf(name);
+  return index >= 0 ? args[index + 1] : undefined;
+}
+
+const COMMANDS: Record<string, Command> = {
+  'migration:run': (config, _args, io) =>
+    withDataSource(config, async (dataSource) => {
+      const applied = await dataSource.runMigrations({ transaction: 'each' });
+      io.out(applied.length === 0 ? 'No pending migration.' : applied.map((m) => `applied ${m.name}`).join('\n'));
+      return 0;
+    }),
+
+  'migration:revert': (config, _args, io) =>
+    withDataSource(config, async (dataSource) => {
+      await dataSource.undoLastMigration({ transaction: 'each' });
+      io.out('Reverted the latest migration.');
+      return 0;
+    }),
+
+  'registry:apply': async (config, args, io) => {
+    const registryFile = args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--'));
+    if (!registryFile) {
+      io.err('registry:apply needs a registry FILE');
+      return 2;
+    }
+    const { registry, catalogue } = loadRegistryFiles(registryFile, option(args, '--catalogue') ?? config.catalogueFile);
+    const result = await withDataSource(config, (dataSource) => applyRegistry(dataSource, registry, catalogue));
+    io.out(
+      result.changed
+        ? `Applied as registry version ${result.version}: ${registry.organisations.length} organisations, ${registry.services.length} services, ${registry.legal_bases.length} legal bases.`
+        : `Unchanged: registry version ${result.version} already has this content.`,
+    );
+    return 0;
+  },
+
+  'keys:rotate': (config, _args, io) =>
+    withDataSource(config, async (dataSource) => {
+      const keyring = new MasterKeyring(config.masterKeys);
+      const result = await new DataKeysService(dataSource, keyring).rotateAll();
+      io.out(
+        `Re-wrapped ${result.rotated} data keys under ${keyring.current.id} v${keyring.current.version}; ` +
+          `${result.remainingOnOldVersions} remain on older versions.`,
+      );
+      return result.remainingOnOldVersions === 0 ? 0 : 1;
+    }),
+
+  'dev:token': async (config, args, io) => {
+    const subject = option(args, '--sub');
+    const ttl = Number(option(args, '--ttl') ?? 8 * 3600);
+    if (!subject || !Number.isInteger(ttl) || ttl <= 0) {
+      io.err('dev:token needs --sub SUBJECT (and optionally --ttl SECONDS)');
+      return 2;
+    }
+    io.out(await mintDevCitizenToken(config, subject, ttl));
+    return 0;
+  },
+};
+
+export async function runCli(argv: string[], env: Record<string, string | undefined>, io: Output): Promise<number> {
+  const [name, ...args] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.err(USAGE);
+    return name ? 2 : 0;
+  }
+  try {
+    return await command(AppConfig.fromEnvironment(env), args, io);
+  } catch (error) {
+    if (error instanceof RegistryFileError || error instanceof ConfigError) {
+      io.err(error.message);
+      return 1;
+    }
+    io.err(`${name} failed: ${(error as Error).message}`);
+    return 1;
+  }
+}

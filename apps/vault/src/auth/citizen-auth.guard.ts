@@ -1,0 +1,36 @@
+import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { Request } from 'express';
+import { IS_PUBLIC } from '#libs/http';
+import { CitizenTokenVerifier } from '#libs/identity';
+import { type Citizen, CitizensService } from '#libs/vault';
+
+type CitizenRequest = Request & { citizen?: Citizen };
+
+/**
+ * Every route needs a citizen token unless marked @Public(). The token's
+ * subject resolves to the citizen's profile, created on first sight.
+ */
+@Injectable()
+export class CitizenAuthGuard implements CanActivate {
+  constructor(
+    private readonly reflector: Reflector,
+    private readonly verifier: CitizenTokenVerifier,
+    private readonly citizens: CitizensService,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<CitizenRequest>();
+    const identity = await this.verifier.verify(request.headers.authorization);
+    request.citizen = await this.citizens.resolve(identity.issuer, identity.subject);
+    return true;
+  }
+}
+
+/** The authenticated citizen of the request. */
+export const CurrentCitizen = createParamDecorator((_data: unknown, context: ExecutionContext): Citizen => {
+  const citizen = context.switchToHttp().getRequest<CitizenRequest>().citizen;
+  if (!citizen) throw new Error('CurrentCitizen used on a route without CitizenAuthGuard');
+  return citizen;
+});

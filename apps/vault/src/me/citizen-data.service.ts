@@ -1,0 +1,112 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { type AccessLogEntry, AccessLogService } from '#libs/access-log';
+import { RegistryService } from '#libs/catalogue';
+import { ConsentRequestsService, ConsentsService } from '#libs/consent';
+import { AttributesService, type Citizen, CitizensService, DataKeysService } from '#libs/vault';
+
+export interface ErasureReport {
+  erasedAt: string;
+  erased: string[];
+  retained: { what: string; why: { fr: string; en: string } }[];
+}
+
+/** The use cases that span the vault's domain libs: the profile view, export and erasure. */
+@Injectable()
+export class CitizenDataService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly citizens: CitizensService,
+    private readonly attributes: AttributesService,
+    private readonly dataKeys: DataKeysService,
+    private readonly consents: ConsentsService,
+    private readonly consentRequests: ConsentRequestsService,
+    private readonly accessLog: AccessLogService,
+    private readonly registry: RegistryService,
+  ) {}
+
+  async profile(citizen: Citizen) {
+    const held = await this.attributes.list(citizen.id);
+    const registry = this.registry.current();
+    return {
+      language: citizen.language,
+      attributes: held.map((value) => ({
+        ...value,
+        label: registry.attribute(value.attribute)?.label ?? null,
+        ...this.attributes.describeSource(value.source),
+      })),
+    };
+  }
+
+  /** Everything held about the citizen, in one consistent snapshot. */
+  async export(citizen: Citizen) {
+    return this.dataSource.transaction('REPEATABLE READ', async (em) => {
+      const current = await this.citizens.get(citizen.id, em);
+      return {
+        format: 'une-fois-export/1',
+        exportedAt: new Date().toISOString(),
+        profile: { id: current.id, issuer: current.issuer, createdAt: current.createdAt.toISOString() },
+        preferences: this.citizens.preferences(current),
+        attributes: await this.attributes.list(citizen.id, em),
+        attributeHistory: await this.attributes.history(citizen.id, em),
+        consents: await this.consents.list(citizen.id, em),
+        consentRequests: await this.consentRequests.listAll(citizen.id, em),
+        accessLog: (await this.accessLog.all(citizen.id, em)).map(accessLogView),
+      };
+    });
+  }
+
+  /**
+   * Erases every value, its history and the data key that could open them
+   * (crypto-shredding: a backup's ciphertexts become unreadable too),
+   * revokes consents and detaches the profile from the citizen's login.
+   * What the platform must keep to account for past accesses stays.
+   */
+  async erase(citizen: Citizen): Promise<ErasureReport> {
+    await this.dataSource.transaction(async (em) => {
+      await this.attributes.deleteAll(em, citizen.id);
+      await this.dataKeys.destroy(em, citizen.id);
+      await this.consents.revokeAll(em, citizen.id);
+      await this.consentRequests.denyAllPending(em, citizen.id);
+      await this.citizens.markErased(em, citizen.id);
+    });
+    return {
+      erasedAt: new Date().toISOString(),
+      erased: ['attributes', 'attributeHistory', 'dataKey', 'preferences', 'login'],
+      retained: [
+        {
+          what: 'accessLog',
+          why: {
+            fr: 'Le journal des accès (sans aucune valeur) est conservé pour rendre compte des communications passées.',
+            en: 'The access log (which holds no values) is kept to account for past disclosures.',
+          },
+        },
+        {
+          what: 'consents',
+          why: {
+            fr: 'Les consentements, tous révoqués, sont conservés comme preuve des communications qu’ils ont permises.',
+            en: 'Consents, all revoked, are kept as proof of the disclosures they allowed.',
+          },
+        },
+      ],
+    };
+  }
+}
+
+export function accessLogView(entry: AccessLogEntry) {
+  return {
+    seq: entry.seq,
+    at: entry.at.toISOString(),
+    service: entry.serviceId,
+    organisation: entry.organisationId,
+    purpose: entry.purpose,
+    attributes: entry.attributes,
+    outcome: entry.outcome,
+    released: entry.released,
+    withheld: entry.withheld,
+    basis: entry.basis,
+    requestId: entry.requestId,
+    prevHash: entry.prevHash,
+    hash: entry.hash,
+  };
+}

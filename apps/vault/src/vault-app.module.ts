@@ -1,0 +1,41 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { AccessLogModule } from '#libs/access-log';
+import { CatalogueModule } from '#libs/catalogue';
+import { ConfigModule } from '#libs/config';
+import { ConsentModule } from '#libs/consent';
+import { CryptoModule } from '#libs/crypto';
+import { DatabaseModule } from '#libs/database';
+import { HttpPlatformModule } from '#libs/http';
+import { IdentityModule } from '#libs/identity';
+import { VaultModule } from '#libs/vault';
+import { CitizenAuthGuard } from './auth/citizen-auth.guard.js';
+import { AccessLogController } from './me/access-log.controller.js';
+import { CitizenDataService } from './me/citizen-data.service.js';
+import { ConsentRequestsController } from './me/consent-requests.controller.js';
+import { ConsentsController } from './me/consents.controller.js';
+import { MeController } from './me/me.controller.js';
+import { WellKnownController } from './well-known/well-known.controller.js';
+
+@Module({})
+export class VaultAppModule {
+  /** `env` defaults to the process environment; tests pass their own. */
+  static forRoot(env?: Record<string, string | undefined>): DynamicModule {
+    return {
+      module: VaultAppModule,
+      imports: [
+        ConfigModule.forRoot(env),
+        DatabaseModule,
+        CryptoModule,
+        CatalogueModule,
+        IdentityModule,
+        HttpPlatformModule,
+        VaultModule,
+        ConsentModule,
+        AccessLogModule,
+      ],
+      controllers: [MeController, ConsentsController, ConsentRequestsController, AccessLogController, WellKnownController],
+      providers: [CitizenDataService, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
+    };
+  }
+}

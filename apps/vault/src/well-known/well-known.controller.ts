@@ -1,0 +1,29 @@
+import { Controller, Get, NotFoundException } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
+import { AppConfig } from '#libs/config';
+import { PlatformSigner } from '#libs/crypto';
+import { Public } from '#libs/http';
+import { devIssuerJwks } from '#libs/identity';
+
+@Public()
+@ApiTags('keys')
+@Controller()
+export class WellKnownController {
+  constructor(
+    private readonly signer: PlatformSigner,
+    private readonly config: AppConfig,
+  ) {}
+
+  /** The keys that verify consent receipts. */
+  @Get('.well-known/jwks.json')
+  jwks() {
+    return this.signer.jwks();
+  }
+
+  /** The built-in development issuer's keys; absent when a real issuer is configured. */
+  @Get('dev-issuer/.well-known/jwks.json')
+  devIssuer() {
+    if (this.config.production || !this.config.citizenIssuer.devIssuerKey) throw new NotFoundException();
+    return devIssuerJwks(this.config);
+  }
+}

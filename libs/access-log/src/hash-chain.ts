@@ -1,0 +1,54 @@
+import { createHash } from 'node:crypto';
+import type { AccessLogEntry } from './access-log-entry.entity.js';
+
+export const GENESIS_HASH = '0'.repeat(64);
+
+/** Canonical JSON: keys sorted at every level, no whitespace, so a hash can be recomputed anywhere. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const record = value as Record<string, unknown>;
+  return `{${Object.keys(record)
+    .filter((key) => record[key] !== undefined)
+    .sort()
+    .map((key) => `${JSON.stringify(key)}:${canonicalJson(record[key])}`)
+    .join(',')}}`;
+}
+
+type Hashed = Omit<AccessLogEntry, 'hash' | 'prevHash'>;
+
+/** The fields an entry's hash covers: everything but the hashes themselves. */
+export function canonicalEntry(entry: Hashed): string {
+  return canonicalJson({
+    citizenId: entry.citizenId,
+    seq: entry.seq,
+    at: entry.at.toISOString(),
+    serviceId: entry.serviceId,
+    organisationId: entry.organisationId,
+    purpose: entry.purpose,
+    requestId: entry.requestId,
+    attributes: entry.attributes,
+    outcome: entry.outcome,
+    released: entry.released,
+    withheld: entry.withheld,
+    basis: entry.basis,
+  });
+}
+
+/** entry hash = SHA-256(previous hash ‖ canonical entry), hex. */
+export function entryHash(prevHash: string, entry: Hashed): string {
+  return createHash('sha256').update(prevHash).update(canonicalEntry(entry)).digest('hex');
+}
+
+/** The first entry (in seq order) whose link or hash does not hold, or null when the chain is intact. */
+export function firstBrokenEntry(entries: AccessLogEntry[]): AccessLogEntry | null {
+  let prev = GENESIS_HASH;
+  let expectedSeq = 1;
+  for (const entry of entries) {
+    if (entry.seq !== expectedSeq || entry.prevHash !== prev || entryHash(prev, entry) !== entry.hash) return entry;
+    prev = entry.hash;
+    expectedSeq += 1;
+  }
+  return null;
+}

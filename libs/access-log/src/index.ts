@@ -1,0 +1,9 @@
+export {
+  AccessLogEntry,
+  type AccessBasis,
+  type AccessOutcome,
+  type WithheldReason,
+} from './access-log-entry.entity.js';
+export { AccessLogModule } from './access-log.module.js';
+export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
+export { canonicalEntry, canonicalJson, entryHash, firstBrokenEntry, GENESIS_HASH } from './hash-chain.js';

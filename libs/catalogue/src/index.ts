@@ -1,0 +1,7 @@
+export { checkAttributeValue, PROVINCES, type JsonValue, type ValueCheck } from './attribute-values.js';
+export { CatalogueModule } from './catalogue.module.js';
+export * from './model.js';
+export { loadRegistryFiles, parseCatalogue, parseRegistry } from './registry-files.js';
+export { RegistrySnapshot } from './registry-snapshot.js';
+export { applyRegistry, RegistryService, type ApplyResult } from './registry.service.js';
+export { RegistryFileError, type FileProblem } from './yaml-checker.js';

@@ -1,0 +1,222 @@
+import { readFileSync } from 'node:fs';
+import {
+  type AccessRight,
+  type AttributeDefinition,
+  type CatalogueDocument,
+  LEGAL_CATEGORIES,
+  type LegalCategory,
+  type RegistryDocument,
+  VALUE_TYPES,
+} from './model.js';
+import { RegistryFileError, YamlChecker } from './yaml-checker.js';
+
+const CODE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
+const ID = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+const ALLOWED_KEY_TYPES = ['EC', 'RSA', 'OKP'];
+
+export function parseCatalogue(file: string, text: string): CatalogueDocument {
+  const check = new YamlChecker(file, text);
+  const doc = check.problems.length === 0 ? parseCatalogueData(check) : null;
+  if (check.problems.length > 0 || !doc) throw new RegistryFileError(check.problems);
+  return doc;
+}
+
+function parseCatalogueData(check: YamlChecker): CatalogueDocument {
+  const root = check.object(check.data, []);
+  check.onlyKeys(root, [], ['attributes', 'purposes', 'deadlineKinds']);
+  const attributes = check.list(root.attributes, ['attributes']).map((raw, i): AttributeDefinition => {
+    const path = ['attributes', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['code', 'label', 'type', 'pattern', 'enum', 'maxLength', 'sensitivity', 'selfDeclarable', 'authority']);
+    const selfDeclarable = item.selfDeclarable === undefined ? false : item.selfDeclarable;
+    if (typeof selfDeclarable !== 'boolean') check.fail([...path, 'selfDeclarable'], 'must be true or false');
+    const authority = check.optionalString(item.authority, [...path, 'authority'], ID);
+    if (!selfDeclarable && !authority) {
+      check.fail(path, 'an attribute that is not self-declarable needs an authority (the organisation that is its official source)');
+    }
+    const pattern = check.optionalString(item.pattern, [...path, 'pattern']);
+    if (pattern) {
+      try {
+        new RegExp(pattern);
+      } catch {
+        check.fail([...path, 'pattern'], 'is not a valid regular expression');
+      }
+    }
+    const maxLength = item.maxLength;
+    if (maxLength !== undefined && (!Number.isInteger(maxLength) || (maxLength as number) < 1)) {
+      check.fail([...path, 'maxLength'], 'must be a positive whole number');
+    }
+    return {
+      code: check.string(item.code, [...path, 'code'], CODE),
+      label: check.label(item.label, [...path, 'label']),
+      type: check.oneOf(item.type, [...path, 'type'], VALUE_TYPES),
+      ...(pattern ? { pattern } : {}),
+      ...(item.enum !== undefined
+        ? { enum: check.list(item.enum, [...path, 'enum']).map((v, j) => check.string(v, [...path, 'enum', j])) }
+        : {}),
+      ...(maxLength !== undefined ? { maxLength: maxLength as number } : {}),
+      sensitivity: check.oneOf(item.sensitivity ?? 'normal', [...path, 'sensitivity'], ['normal', 'sensitive'] as const),
+      selfDeclarable: selfDeclarable === true,
+      ...(authority ? { authority } : {}),
+    };
+  });
+  check.unique(attributes.map((a) => a.code), (i) => ['attributes', i, 'code'], 'attribute code');
+
+  const categories = Object.keys(LEGAL_CATEGORIES) as LegalCategory[];
+  const purposes = check.list(root.purposes, ['purposes']).map((raw, i) => {
+    const path = ['purposes', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['code', 'label', 'legalCategory']);
+    return {
+      code: check.string(item.code, [...path, 'code'], CODE),
+      label: check.label(item.label, [...path, 'label']),
+      legalCategory: check.oneOf(item.legalCategory, [...path, 'legalCategory'], categories),
+    };
+  });
+  check.unique(purposes.map((p) => p.code), (i) => ['purposes', i, 'code'], 'purpose code');
+
+  const deadlineKinds = check.list(root.deadlineKinds, ['deadlineKinds'], true).map((raw, i) => {
+    const path = ['deadlineKinds', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['code', 'label', 'offsetsDays']);
+    const offsets = item.offsetsDays === undefined ? [30, 7, 1] : check.list(item.offsetsDays, [...path, 'offsetsDays']);
+    offsets.forEach((offset, j) => {
+      if (!Number.isInteger(offset) || (offset as number) < 0) check.fail([...path, 'offsetsDays', j], 'must be a whole number of days ≥ 0');
+    });
+    return {
+      code: check.string(item.code, [...path, 'code'], CODE),
+      label: check.label(item.label, [...path, 'label']),
+      offsetsDays: [...new Set(offsets as number[])].sort((a, b) => b - a),
+    };
+  });
+  check.unique(deadlineKinds.map((d) => d.code), (i) => ['deadlineKinds', i, 'code'], 'deadline kind');
+  return { attributes, purposes, deadlineKinds };
+}
+
+export function parseRegistry(file: string, text: string, catalogue: CatalogueDocument): RegistryDocument {
+  const check = new YamlChecker(file, text);
+  const doc = check.problems.length === 0 ? parseRegistryData(check, catalogue) : null;
+  if (check.problems.length > 0 || !doc) throw new RegistryFileError(check.problems);
+  return doc;
+}
+
+function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): RegistryDocument {
+  const attributeCodes = new Set(catalogue.attributes.map((a) => a.code));
+  const purposeCodes = new Set(catalogue.purposes.map((p) => p.code));
+  const deadlineCodes = new Set(catalogue.deadlineKinds.map((d) => d.code));
+  const root = check.object(check.data, []);
+  check.onlyKeys(root, [], ['organisations', 'services', 'legal_bases']);
+
+  const organisations = check.list(root.organisations, ['organisations']).map((raw, i) => {
+    const path = ['organisations', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['id', 'name']);
+    return { id: check.string(item.id, [...path, 'id'], ID), name: check.label(item.name, [...path, 'name']) };
+  });
+  const organisationIds = check.unique(organisations.map((o) => o.id), (i) => ['organisations', i, 'id'], 'organisation');
+
+  const services = check.list(root.services, ['services']).map((raw, i) => {
+    const path = ['services', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['id', 'organisation', 'name', 'jwks', 'jwks_uri', 'webhook_url', 'rights', 'deadlines']);
+    const organisation = check.string(item.organisation, [...path, 'organisation'], ID);
+    if (organisation && !organisationIds.has(organisation)) {
+      check.fail([...path, 'organisation'], `unknown organisation "${organisation}"`);
+    }
+    const jwksUri = check.optionalString(item.jwks_uri, [...path, 'jwks_uri'], /^https?:\/\//);
+    let jwks: { keys: Record<string, unknown>[] } | undefined;
+    if (item.jwks !== undefined) {
+      const jwksObject = check.object(item.jwks, [...path, 'jwks']);
+      const keys = check.list(jwksObject.keys, [...path, 'jwks', 'keys']).map((key, k) => {
+        const keyPath = [...path, 'jwks', 'keys', k];
+        const jwk = check.object(key, keyPath);
+        if (!ALLOWED_KEY_TYPES.includes(jwk.kty as string)) check.fail([...keyPath, 'kty'], 'must be EC, RSA or OKP');
+        if ('d' in jwk || 'p' in jwk || 'k' in jwk) check.fail(keyPath, 'must be a public key (no private or secret part)');
+        return jwk;
+      });
+      jwks = { keys };
+    }
+    if (!jwks === !jwksUri) check.fail(path, 'needs exactly one of jwks or jwks_uri');
+    const webhookUrl = check.optionalString(item.webhook_url, [...path, 'webhook_url'], /^https?:\/\//);
+    const rights = check.list(item.rights, [...path, 'rights'], true).map((rawRight, r): AccessRight => {
+      const rightPath = [...path, 'rights', r];
+      const right = check.object(rawRight, rightPath);
+      check.onlyKeys(right, rightPath, ['attribute', 'purposes', 'access']);
+      const attribute = check.string(right.attribute, [...rightPath, 'attribute']);
+      if (attribute && !attributeCodes.has(attribute)) check.fail([...rightPath, 'attribute'], `unknown attribute "${attribute}"`);
+      const access = check.oneOf(right.access ?? 'read', [...rightPath, 'access'], ['read', 'write'] as const);
+      const purposes = check.list(right.purposes, [...rightPath, 'purposes'], access === 'write').map((p, j) => {
+        const purpose = check.string(p, [...rightPath, 'purposes', j]);
+        if (purpose && !purposeCodes.has(purpose)) check.fail([...rightPath, 'purposes', j], `unknown purpose "${purpose}"`);
+        return purpose;
+      });
+      if (access === 'read' && purposes.length === 0) check.fail(rightPath, 'a read right names at least one purpose');
+      return { attribute, access, purposes };
+    });
+    const deadlines = check.list(item.deadlines, [...path, 'deadlines'], true).map((d, j) => {
+      const kind = check.string(d, [...path, 'deadlines', j]);
+      if (kind && !deadlineCodes.has(kind)) check.fail([...path, 'deadlines', j], `unknown deadline kind "${kind}"`);
+      return kind;
+    });
+    return {
+      id: check.string(item.id, [...path, 'id'], ID),
+      organisation,
+      ...(item.name !== undefined ? { name: check.label(item.name, [...path, 'name']) } : {}),
+      ...(jwks ? { jwks } : {}),
+      ...(jwksUri ? { jwks_uri: jwksUri } : {}),
+      ...(webhookUrl ? { webhook_url: webhookUrl } : {}),
+      rights,
+      deadlines,
+    };
+  });
+  const serviceIds = check.unique(services.map((s) => s.id), (i) => ['services', i, 'id'], 'service');
+
+  const legalBases = check.list(root.legal_bases, ['legal_bases'], true).map((raw, i) => {
+    const path = ['legal_bases', i];
+    const item = check.object(raw, path);
+    check.onlyKeys(item, path, ['id', 'reference', 'service', 'attributes', 'purposes']);
+    const service = check.string(item.service, [...path, 'service']);
+    if (service && !serviceIds.has(service)) check.fail([...path, 'service'], `unknown service "${service}"`);
+    const attributes = check.list(item.attributes, [...path, 'attributes']).map((a, j) => {
+      const attribute = check.string(a, [...path, 'attributes', j]);
+      if (attribute && !attributeCodes.has(attribute)) check.fail([...path, 'attributes', j], `unknown attribute "${attribute}"`);
+      return attribute;
+    });
+    const purposes = check.list(item.purposes, [...path, 'purposes']).map((p, j) => {
+      const purpose = check.string(p, [...path, 'purposes', j]);
+      if (purpose && !purposeCodes.has(purpose)) check.fail([...path, 'purposes', j], `unknown purpose "${purpose}"`);
+      return purpose;
+    });
+    return {
+      id: check.string(item.id, [...path, 'id'], ID),
+      reference: check.string(item.reference, [...path, 'reference']),
+      service,
+      attributes,
+      purposes,
+    };
+  });
+  check.unique(legalBases.map((b) => b.id), (i) => ['legal_bases', i, 'id'], 'legal basis');
+  return { organisations, services, legal_bases: legalBases };
+}
+
+/** Reads and checks both files; every problem of both is reported at once. */
+export function loadRegistryFiles(registryFile: string, catalogueFile: string): {
+  registry: RegistryDocument;
+  catalogue: CatalogueDocument;
+} {
+  const catalogue = parseCatalogue(catalogueFile, readFileSync(catalogueFile, 'utf8'));
+  const organisationErrors: string[] = [];
+  const registry = parseRegistry(registryFile, readFileSync(registryFile, 'utf8'), catalogue);
+  const organisationIds = new Set(registry.organisations.map((o) => o.id));
+  for (const attribute of catalogue.attributes) {
+    if (attribute.authority && !organisationIds.has(attribute.authority)) {
+      organisationErrors.push(`${attribute.code}: authority "${attribute.authority}" is not an organisation of ${registryFile}`);
+    }
+  }
+  if (organisationErrors.length > 0) {
+    throw new RegistryFileError(
+      organisationErrors.map((message) => ({ file: catalogueFile, line: 0, column: 0, path: 'attributes', message })),
+    );
+  }
+  return { registry, catalogue };
+}

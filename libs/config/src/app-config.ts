@@ -1,0 +1,139 @@
+import { createHash, createPrivateKey, type JsonWebKey } from 'node:crypto';
+import { ConfigError, Env, validateEnv } from './env.js';
+
+export interface MasterKey {
+  id: string;
+  version: number;
+  key: Buffer;
+}
+
+export interface CitizenIssuerConfig {
+  issuer: string;
+  audience: string;
+  /** Remote JWKS of a real issuer; null for the built-in dev issuer, whose keys are local. */
+  jwksUri: string | null;
+  /** Private key of the built-in dev issuer (development and tests only). */
+  devIssuerKey: JsonWebKey | null;
+}
+
+/** The typed configuration every app and the CLI share. Built once from the environment. */
+export class AppConfig {
+  readonly env: Env;
+  readonly production: boolean;
+  readonly databaseUrl: string;
+  readonly redisUrl: string;
+  readonly redisPrefix: string;
+  readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
+  readonly urls: { vault: string; broker: string; barometer: string };
+  readonly citizenIssuer: CitizenIssuerConfig;
+  readonly registryFile: string;
+  readonly catalogueFile: string;
+  readonly applyRegistryAtBoot: boolean;
+  readonly registryRefreshMs: number;
+  readonly masterKeys: MasterKey[];
+  readonly pairwiseSecret: Buffer;
+  readonly signingKeys: JsonWebKey[];
+  readonly bodyLimitBytes: number;
+  readonly logLevel: string;
+
+  constructor(env: Env) {
+    this.env = env;
+    this.production = env.NODE_ENV === 'production';
+    const missing = this.production
+      ? (['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'] as const).filter(
+          (key) => !env[key],
+        )
+      : [];
+    if (missing.length > 0) {
+      throw new ConfigError(missing.map((key) => `${key}: required when NODE_ENV=production`));
+    }
+    this.databaseUrl = env.DATABASE_URL;
+    this.redisUrl = env.REDIS_URL;
+    this.redisPrefix = env.REDIS_PREFIX;
+    this.ports = {
+      vault: env.VAULT_PORT,
+      broker: env.BROKER_PORT,
+      barometer: env.BAROMETER_PORT,
+      scheduler: env.SCHEDULER_PORT,
+    };
+    this.urls = {
+      vault: trimSlash(env.VAULT_URL ?? `http://localhost:${env.VAULT_PORT}`),
+      broker: trimSlash(env.BROKER_URL ?? `http://localhost:${env.BROKER_PORT}`),
+      barometer: trimSlash(env.BAROMETER_URL ?? `http://localhost:${env.BAROMETER_PORT}`),
+    };
+    const devIssuer = !env.CITIZEN_JWKS_URI;
+    this.citizenIssuer = {
+      issuer: env.CITIZEN_ISSUER ?? `${this.urls.vault}/dev-issuer`,
+      audience: env.CITIZEN_AUDIENCE,
+      jwksUri: env.CITIZEN_JWKS_URI ?? null,
+      devIssuerKey: devIssuer ? devEd25519Jwk('dev-citizen-issuer') : null,
+    };
+    this.registryFile = env.REGISTRY_FILE;
+    this.catalogueFile = env.CATALOGUE_FILE;
+    this.applyRegistryAtBoot = env.APPLY_REGISTRY_AT_BOOT === 'true';
+    this.registryRefreshMs = env.REGISTRY_REFRESH_SECONDS * 1000;
+    this.masterKeys = env.MASTER_KEYS
+      ? parseMasterKeys(env.MASTER_KEYS)
+      : [{ id: 'dev', version: 1, key: devSecret('master-key') }];
+    if (env.PAIRWISE_SECRET && env.PAIRWISE_SECRET.length < 32) {
+      throw new ConfigError(['PAIRWISE_SECRET: must be at least 32 characters']);
+    }
+    this.pairwiseSecret = env.PAIRWISE_SECRET ? Buffer.from(env.PAIRWISE_SECRET) : devSecret('pairwise');
+    this.signingKeys = env.SIGNING_KEYS ? parseSigningKeys(env.SIGNING_KEYS) : [devEd25519Jwk('dev-signing')];
+    this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
+    this.logLevel = env.LOG_LEVEL;
+  }
+
+  static fromEnvironment(raw: Record<string, string | undefined>): AppConfig {
+    return new AppConfig(validateEnv(raw));
+  }
+}
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+function parseMasterKeys(value: string): MasterKey[] {
+  const keys = value.split(',').map((entry, index) => {
+    const match = /^([A-Za-z0-9_-]+):(\d+):([A-Za-z0-9+/=_-]+)$/.exec(entry.trim());
+    const key = match ? Buffer.from(match[3], 'base64') : null;
+    if (!match || key?.length !== 32) {
+      throw new ConfigError([`MASTER_KEYS: entry ${index + 1} must be id:version:base64 of 32 bytes`]);
+    }
+    return { id: match[1], version: Number(match[2]), key };
+  });
+  const seen = new Set(keys.map((k) => `${k.id}:${k.version}`));
+  if (seen.size !== keys.length) throw new ConfigError(['MASTER_KEYS: a key id and version appears twice']);
+  return keys;
+}
+
+function parseSigningKeys(value: string): JsonWebKey[] {
+  let keys: unknown;
+  try {
+    keys = JSON.parse(value);
+  } catch {
+    throw new ConfigError(['SIGNING_KEYS: must be a JSON array of private JWKs']);
+  }
+  if (!Array.isArray(keys) || keys.length === 0) {
+    throw new ConfigError(['SIGNING_KEYS: must be a non-empty JSON array of private JWKs']);
+  }
+  return keys.map((key: JsonWebKey & { kid?: string }, index) => {
+    const supported = (key.kty === 'EC' && key.crv === 'P-256') || (key.kty === 'OKP' && key.crv === 'Ed25519');
+    if (!supported || !key.d || !key.kid) {
+      throw new ConfigError([`SIGNING_KEYS: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`]);
+    }
+    return key;
+  });
+}
+
+/** A fixed secret for development and tests; production refuses to boot without real ones. */
+function devSecret(label: string): Buffer {
+  return createHash('sha256').update(`une-fois development ${label}`).digest();
+}
+
+/** A deterministic Ed25519 key for development, so every process and the CLI agree on it. */
+export function devEd25519Jwk(label: string): JsonWebKey {
+  const pkcs8 = Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), devSecret(label)]);
+  const jwk = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+  return { ...jwk, kid: `${label}-1`, alg: 'EdDSA', use: 'sig' } as JsonWebKey;
+}

@@ -1,0 +1,18 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { AppConfig } from './app-config.js';
+
+@Global()
+@Module({})
+export class ConfigModule {
+  /**
+   * Reads the environment once. Tests pass their own variables; apps pass
+   * nothing and get `process.env`. A bad value throws before anything starts.
+   */
+  static forRoot(raw: Record<string, string | undefined> = process.env): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [{ provide: AppConfig, useValue: AppConfig.fromEnvironment(raw) }],
+      exports: [AppConfig],
+    };
+  }
+}

@@ -1,0 +1,112 @@
+import { plainToInstance } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUrl, Matches, Max, Min, validateSync } from 'class-validator';
+
+const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['http', 'https'] };
+
+/**
+ * The environment, as read and checked once at boot. Every variable of the
+ * README's configuration table is here; nothing else in the code base reads
+ * `process.env`.
+ */
+export class Env {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV = 'development';
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
+  DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/unefois';
+
+  @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** BullMQ key prefix, so several deployments (or test files) share one Redis. */
+  @Matches(/^[A-Za-z0-9_-]+$/)
+  REDIS_PREFIX = 'unefois';
+
+  @IsInt() @Min(0) @Max(65535) VAULT_PORT = 3001;
+  @IsInt() @Min(0) @Max(65535) BROKER_PORT = 3002;
+  @IsInt() @Min(0) @Max(65535) BAROMETER_PORT = 3003;
+  @IsInt() @Min(0) @Max(65535) SCHEDULER_PORT = 3004;
+
+  @IsOptional() @IsUrl(URL_OPTIONS) VAULT_URL?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) BROKER_URL?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) BAROMETER_URL?: string;
+
+  /** The OpenID Connect issuer of citizen tokens. Unset outside production: the built-in dev issuer. */
+  @IsOptional() @IsString() CITIZEN_ISSUER?: string;
+  @IsOptional() @IsUrl(URL_OPTIONS) CITIZEN_JWKS_URI?: string;
+  @IsString() CITIZEN_AUDIENCE = 'une-fois';
+
+  @IsString() REGISTRY_FILE = 'config/registry.yaml';
+  @IsString() CATALOGUE_FILE = 'config/catalogue.yaml';
+
+  /** `id:version:base64-of-32-bytes`, comma-separated; the highest version wraps new data keys. */
+  @IsOptional() @IsString() MASTER_KEYS?: string;
+
+  /** Secret of the pairwise identifiers (HMAC key), at least 32 characters. */
+  @IsOptional() @IsString() PAIRWISE_SECRET?: string;
+
+  /** JSON array of private JWKs (EC P-256 or OKP Ed25519) with `kid`; the first signs, all are published. */
+  @IsOptional() @IsString() SIGNING_KEYS?: string;
+
+  @IsOptional() @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// URL' }) SMTP_URL?: string;
+  @IsString() MAIL_FROM = 'Une fois <no-reply@une-fois.localhost>';
+  @IsOptional() @IsUrl(URL_OPTIONS) SMS_PROVIDER_URL?: string;
+  @IsOptional() @IsString() SMS_PROVIDER_KEY?: string;
+
+  /** Largest accepted request body (bytes). */
+  @IsInt() @Min(1024) @Max(10 * 1024 * 1024) BODY_LIMIT_BYTES = 256 * 1024;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** How often each app reloads the registry and catalogue from the database. */
+  @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
+
+  /** Apply REGISTRY_FILE and CATALOGUE_FILE to the database at boot. */
+  @IsIn(['true', 'false']) APPLY_REGISTRY_AT_BOOT = 'true';
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+const INTEGER_KEYS: (keyof Env)[] = [
+  'VAULT_PORT',
+  'BROKER_PORT',
+  'BAROMETER_PORT',
+  'SCHEDULER_PORT',
+  'BODY_LIMIT_BYTES',
+  'REGISTRY_REFRESH_SECONDS',
+];
+
+/** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */
+export function validateEnv(raw: Record<string, string | undefined>): Env {
+  const known = Object.keys(new Env()).concat([
+    'VAULT_URL', 'BROKER_URL', 'BAROMETER_URL', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI', 'MASTER_KEYS',
+    'PAIRWISE_SECRET', 'SIGNING_KEYS', 'SMTP_URL', 'SMS_PROVIDER_URL', 'SMS_PROVIDER_KEY',
+  ]);
+  const picked: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const key of known) {
+    const value = raw[key];
+    if (value === undefined || value === '') continue;
+    if (INTEGER_KEYS.includes(key as keyof Env)) {
+      if (!/^\d+$/.test(value)) {
+        problems.push(`${key}: must be a whole number (got "${value}")`);
+        continue;
+      }
+      picked[key] = Number(value);
+    } else {
+      picked[key] = value;
+    }
+  }
+  const env = plainToInstance(Env, picked);
+  for (const error of validateSync(env, { skipMissingProperties: false })) {
+    problems.push(`${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return env;
+}

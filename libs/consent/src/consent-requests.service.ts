@@ -1,0 +1,181 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { type Label, RegistryService } from '#libs/catalogue';
+import { AppConfig } from '#libs/config';
+import { DomainError } from '#libs/errors';
+import { checkTerms, type ConsentTerms } from './consent-terms.js';
+import type { ConsentMode } from './consent.entity.js';
+import { ConsentRequest, type ConsentRequestStatus, requestStatus } from './consent-request.entity.js';
+import { ConsentsService, isUuid } from './consents.service.js';
+
+/** How long a citizen has to answer a service's request. */
+export const CONSENT_REQUEST_TTL_MS = 7 * 24 * 3600 * 1000;
+
+export interface NewConsentRequest extends ConsentTerms {
+  callbackUrl?: string | null;
+  /** Set when the service already knows the citizen (a data request that lacked consent). */
+  citizenId?: string | null;
+}
+
+/** What the citizen sees before answering: who asks, for what, why, and for how long. */
+export interface ConsentRequestView {
+  id: string;
+  status: ConsentRequestStatus;
+  service: string;
+  serviceName: Label | null;
+  organisation: string;
+  organisationName: Label | null;
+  purpose: string;
+  purposeLabel: Label | null;
+  legalCategory: string | null;
+  attributes: { code: string; label: Label | null }[];
+  mode: ConsentMode;
+  consentExpiresAt: string | null;
+  createdAt: string;
+  expiresAt: string;
+  decidedAt: string | null;
+  consentId: string | null;
+  approvalUrl: string;
+}
+
+@Injectable()
+export class ConsentRequestsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly registry: RegistryService,
+    private readonly consents: ConsentsService,
+    private readonly config: AppConfig,
+  ) {}
+
+  async create(request: NewConsentRequest, em: EntityManager = this.dataSource.manager): Promise<ConsentRequest> {
+    const { service, attributes, expiresAt } = checkTerms(this.registry.current(), request);
+    const now = new Date();
+    const row = em.create(ConsentRequest, {
+      id: randomUUID(),
+      serviceId: service.id,
+      organisationId: service.organisation,
+      purpose: request.purpose,
+      attributes,
+      mode: request.mode,
+      consentExpiresAt: expiresAt,
+      callbackUrl: request.callbackUrl ?? null,
+      status: 'pending',
+      citizenId: request.citizenId ?? null,
+      consentId: null,
+      createdAt: now,
+      expiresAt: new Date(now.getTime() + CONSENT_REQUEST_TTL_MS),
+      decidedAt: null,
+    });
+    await em.insert(ConsentRequest, row);
+    return row;
+  }
+
+  /** Requests addressed to this citizen that still await an answer. */
+  async listPending(citizenId: string): Promise<ConsentRequestView[]> {
+    const rows = await this.dataSource.manager
+      .createQueryBuilder(ConsentRequest, 'r')
+      .where(`r.citizen_id = :citizenId AND r.status = 'pending' AND r.expires_at > now()`, { citizenId })
+      .orderBy('r.created_at', 'DESC')
+      .getMany();
+    return rows.map((row) => this.view(row));
+  }
+
+  /**
+   * A request is visible to the citizen it is addressed to, or, when it is
+   * addressed to nobody, to whoever holds its approval link.
+   */
+  async get(citizenId: string, id: string): Promise<ConsentRequestView> {
+    return this.view(await this.find(this.dataSource.manager, citizenId, id, false));
+  }
+
+  async approve(citizenId: string, id: string): Promise<ConsentRequestView> {
+    return this.dataSource.transaction(async (em) => {
+      const request = await this.pending(em, citizenId, id);
+      const consent = await this.consents.grantIn(
+        em,
+        citizenId,
+        {
+          service: request.serviceId,
+          purpose: request.purpose,
+          attributes: request.attributes,
+          mode: request.mode,
+          expiresAt: request.consentExpiresAt,
+        },
+        request.id,
+      );
+      Object.assign(request, { status: 'approved', citizenId, consentId: consent.id, decidedAt: new Date() });
+      await em.save(request);
+      return this.view(request);
+    });
+  }
+
+  async deny(citizenId: string, id: string): Promise<ConsentRequestView> {
+    return this.dataSource.transaction(async (em) => {
+      const request = await this.pending(em, citizenId, id);
+      Object.assign(request, { status: 'denied', citizenId, decidedAt: new Date() });
+      await em.save(request);
+      return this.view(request);
+    });
+  }
+
+  /** Denies what still waits for this citizen (erasure). */
+  async denyAllPending(em: EntityManager, citizenId: string): Promise<void> {
+    await em.update(ConsentRequest, { citizenId, status: 'pending' }, { status: 'denied', decidedAt: new Date() });
+  }
+
+  async listAll(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentRequestView[]> {
+    const rows = await em.find(ConsentRequest, { where: { citizenId }, order: { createdAt: 'DESC' } });
+    return rows.map((row) => this.view(row));
+  }
+
+  view(request: ConsentRequest): ConsentRequestView {
+    const registry = this.registry.current();
+    const purpose = registry.purpose(request.purpose);
+    return {
+      id: request.id,
+      status: requestStatus(request),
+      service: request.serviceId,
+      serviceName: registry.service(request.serviceId)?.name ?? null,
+      organisation: request.organisationId,
+      organisationName: registry.organisation(request.organisationId)?.name ?? null,
+      purpose: request.purpose,
+      purposeLabel: purpose?.label ?? null,
+      legalCategory: purpose?.legalCategory ?? null,
+      attributes: request.attributes.map((code) => ({ code, label: registry.attribute(code)?.label ?? null })),
+      mode: request.mode,
+      consentExpiresAt: request.consentExpiresAt?.toISOString() ?? null,
+      createdAt: request.createdAt.toISOString(),
+      expiresAt: request.expiresAt.toISOString(),
+      decidedAt: request.decidedAt?.toISOString() ?? null,
+      consentId: request.consentId,
+      approvalUrl: approvalUrl(this.config, request.id),
+    };
+  }
+
+  private async pending(em: EntityManager, citizenId: string, id: string): Promise<ConsentRequest> {
+    const request = await this.find(em, citizenId, id, true);
+    if (requestStatus(request) !== 'pending') {
+      throw new DomainError('consent_request_not_pending', `Consent request ${id} is ${requestStatus(request)}.`);
+    }
+    return request;
+  }
+
+  private async find(em: EntityManager, citizenId: string, id: string, lock: boolean): Promise<ConsentRequest> {
+    const request = isUuid(id)
+      ? await em.findOne(ConsentRequest, {
+          where: [
+            { id, citizenId },
+            { id, citizenId: IsNull() },
+          ],
+          ...(lock ? { lock: { mode: 'pessimistic_write' } } : {}),
+        })
+      : null;
+    if (!request) throw new DomainError('consent_request_not_found', `No consent request ${id} for this citizen.`);
+    return request;
+  }
+}
+
+export function approvalUrl(config: AppConfig, requestId: string): string {
+  return `${config.urls.vault}/consent-requests/${requestId}`;
+}

@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { type Label, LEGAL_CATEGORIES, RegistryService } from '#libs/catalogue';
+import { AppConfig } from '#libs/config';
+import { PlatformSigner } from '#libs/crypto';
+import { DomainError } from '#libs/errors';
+import { checkTerms, type ConsentTerms } from './consent-terms.js';
+import { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
+
+export interface ConsentView {
+  id: string;
+  service: string;
+  serviceName: Label | null;
+  organisation: string;
+  organisationName: Label | null;
+  purpose: string;
+  purposeLabel: Label | null;
+  attributes: string[];
+  mode: ConsentMode;
+  status: ConsentStatus;
+  grantedAt: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  usedAt: string | null;
+  consentRequestId: string | null;
+}
+
+@Injectable()
+export class ConsentsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly registry: RegistryService,
+    private readonly signer: PlatformSigner,
+    private readonly config: AppConfig,
+  ) {}
+
+  async grant(citizenId: string, terms: ConsentTerms): Promise<ConsentView> {
+    return this.view(await this.dataSource.transaction((em) => this.grantIn(em, citizenId, terms, null)));
+  }
+
+  /** Records a consent in the caller's transaction (a direct grant, or the approval of a request). */
+  async grantIn(em: EntityManager, citizenId: string, terms: ConsentTerms, consentRequestId: string | null): Promise<Consent> {
+    const registry = this.registry.current();
+    const { service, attributes, expiresAt } = checkTerms(registry, terms);
+    const consent = em.create(Consent, {
+      citizenId,
+      id: randomUUID(),
+      serviceId: service.id,
+      organisationId: service.organisation,
+      purpose: terms.purpose,
+      attributes,
+      mode: terms.mode,
+      status: 'active',
+      grantedAt: new Date(),
+      expiresAt,
+      revokedAt: null,
+      usedAt: null,
+      consentRequestId,
+      registryVersion: registry.version,
+    });
+    await em.insert(Consent, consent);
+    return consent;
+  }
+
+  async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentView[]> {
+    const consents = await em.find(Consent, { where: { citizenId }, order: { grantedAt: 'DESC' } });
+    return consents.map((consent) => this.view(consent));
+  }
+
+  /** Effective at once: the next data request no longer finds it. Revoking twice is harmless. */
+  async revoke(citizenId: string, id: string): Promise<ConsentView> {
+    return this.dataSource.transaction(async (em) => {
+      const consent = await this.find(em, citizenId, id, true);
+      if (consent.status === 'active') {
+        consent.status = 'revoked';
+        consent.revokedAt = new Date();
+        await em.update(Consent, { citizenId, id }, { status: consent.status, revokedAt: consent.revokedAt });
+      }
+      return this.view(consent);
+    });
+  }
+
+  /** Revokes every active consent of a citizen (erasure). */
+  async revokeAll(em: EntityManager, citizenId: string): Promise<void> {
+    await em.update(Consent, { citizenId, status: 'active' }, { status: 'revoked', revokedAt: new Date() });
+  }
+
+  /**
+   * A signed consent receipt (compact JWS) with the Kantara Consent Receipt
+   * v1.1 fields, named as in ISO/IEC TS 27560 where that names them too.
+   */
+  async receipt(citizenId: string, id: string, language: 'fr' | 'en'): Promise<string> {
+    const consent = await this.find(this.dataSource.manager, citizenId, id, false);
+    const registry = this.registry.current();
+    const service = registry.service(consent.serviceId);
+    const organisation = registry.organisation(consent.organisationId);
+    const purpose = registry.purpose(consent.purpose);
+    const attributes = consent.attributes.map((code) => registry.attribute(code));
+    const sensitive = attributes.filter((a) => a?.sensitivity === 'sensitive').map((a) => a!.code);
+    const pick = (label: Label | undefined, fallback: string) => label?.[language] ?? fallback;
+    return this.signer.signJson(
+      {
+        iss: this.config.urls.vault,
+        iat: Math.floor(Date.now() / 1000),
+        version: 'KI-CR-v1.1.0',
+        jurisdiction: 'CA-QC',
+        language,
+        consentReceiptID: consent.id,
+        consentTimestamp: Math.floor(consent.grantedAt.getTime() / 1000),
+        collectionMethod: consent.consentRequestId ? 'approval of a service request in Une fois' : 'granted in Une fois',
+        piiPrincipalId: consent.citizenId,
+        piiControllers: [
+          {
+            piiController: pick(organisation?.name, consent.organisationId),
+            organisationId: consent.organisationId,
+            url: this.config.urls.broker,
+          },
+        ],
+        policyUrl: `${this.config.urls.vault}/privacy`,
+        services: [
+          {
+            service: pick(service?.name, consent.serviceId),
+            serviceId: consent.serviceId,
+            purposes: [
+              {
+                purpose: pick(purpose?.label, consent.purpose),
+                purposeId: consent.purpose,
+                purposeCategory: purpose ? [LEGAL_CATEGORIES[purpose.legalCategory][language]] : [],
+                legalBasis: 'consent',
+                consentType: 'EXPLICIT',
+                piiCategory: attributes.map((a, i) => pick(a?.label, consent.attributes[i])),
+                piiAttributes: consent.attributes,
+                primaryPurpose: true,
+                termination: consent.expiresAt
+                  ? consent.expiresAt.toISOString()
+                  : consent.mode === 'once'
+                    ? 'after first use, or on revocation'
+                    : 'on revocation',
+                thirdPartyDisclosure: false,
+              },
+            ],
+          },
+        ],
+        sensitive: sensitive.length > 0,
+        spiCat: sensitive,
+        // ISO/IEC TS 27560 record state
+        status: consentStatus(consent),
+        modality: consent.mode,
+        validFrom: consent.grantedAt.toISOString(),
+        validUntil: consent.expiresAt?.toISOString() ?? null,
+        revokedAt: consent.revokedAt?.toISOString() ?? null,
+      },
+      'consent-receipt+jwt',
+    );
+  }
+
+  view(consent: Consent): ConsentView {
+    const registry = this.registry.current();
+    return {
+      id: consent.id,
+      service: consent.serviceId,
+      serviceName: registry.service(consent.serviceId)?.name ?? null,
+      organisation: consent.organisationId,
+      organisationName: registry.organisation(consent.organisationId)?.name ?? null,
+      purpose: consent.purpose,
+      purposeLabel: registry.purpose(consent.purpose)?.label ?? null,
+      attributes: consent.attributes,
+      mode: consent.mode,
+      status: consentStatus(consent),
+      grantedAt: consent.grantedAt.toISOString(),
+      expiresAt: consent.expiresAt?.toISOString() ?? null,
+      revokedAt: consent.revokedAt?.toISOString() ?? null,
+      usedAt: consent.usedAt?.toISOString() ?? null,
+      consentRequestId: consent.consentRequestId,
+    };
+  }
+
+  private async find(em: EntityManager, citizenId: string, id: string, lock: boolean): Promise<Consent> {
+    const consent = isUuid(id)
+      ? await em.findOne(Consent, { where: { citizenId, id }, ...(lock ? { lock: { mode: 'pessimistic_write' } } : {}) })
+      : null;
+    if (!consent) throw new DomainError('consent_not_found', `No consent ${id} of this citizen.`);
+    return consent;
+  }
+}
+
+export function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

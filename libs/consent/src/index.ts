@@ -1,0 +1,12 @@
+export { checkTerms, type ConsentTerms } from './consent-terms.js';
+export { ConsentRequest, type ConsentRequestStatus, requestStatus } from './consent-request.entity.js';
+export {
+  approvalUrl,
+  CONSENT_REQUEST_TTL_MS,
+  ConsentRequestsService,
+  type ConsentRequestView,
+  type NewConsentRequest,
+} from './consent-requests.service.js';
+export { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
+export { ConsentModule } from './consent.module.js';
+export { ConsentsService, type ConsentView, isUuid } from './consents.service.js';

@@ -1,0 +1,4 @@
+import { Foundation1764000000000 } from './1764000000000-foundation.js';
+
+/** Every migration, oldest first. A new migration is added here by hand after review. */
+export const MIGRATIONS = [Foundation1764000000000];

@@ -1,0 +1,58 @@
+/**
+ * Every error the platform can answer with. The code is the stable part of
+ * the problem `type` (urn:une-fois:problem:<code>); the titles are shown to
+ * citizens, French first.
+ */
+export const ERROR_TITLES = {
+  validation_failed: { fr: 'La requête contient des données invalides.', en: 'The request contains invalid data.' },
+  malformed_json: { fr: 'Le corps de la requête n’est pas un JSON valide.', en: 'The request body is not valid JSON.' },
+  payload_too_large: { fr: 'Le corps de la requête est trop volumineux.', en: 'The request body is too large.' },
+  unsupported_media_type: { fr: 'Type de contenu non pris en charge.', en: 'Unsupported content type.' },
+  unauthenticated: { fr: 'Authentification requise ou jeton invalide.', en: 'Authentication required or invalid token.' },
+  forbidden: { fr: 'Action non permise.', en: 'Action not allowed.' },
+  route_not_found: { fr: 'Cette adresse n’existe pas.', en: 'No such address.' },
+  unknown_attribute: { fr: 'Attribut inconnu.', en: 'Unknown attribute.' },
+  unknown_service: { fr: 'Service inconnu.', en: 'Unknown service.' },
+  unknown_purpose: { fr: 'Finalité inconnue.', en: 'Unknown purpose.' },
+  attribute_not_self_declarable: {
+    fr: 'Cette donnée provient d’une source officielle et ne peut pas être modifiée ici.',
+    en: 'This information comes from an official source and cannot be changed here.',
+  },
+  invalid_attribute_value: { fr: 'La valeur fournie n’est pas valide.', en: 'The value provided is not valid.' },
+  not_authorized: {
+    fr: 'Ce service n’est pas autorisé à utiliser ces données pour cette finalité.',
+    en: 'This service is not authorized to use this information for this purpose.',
+  },
+  consent_not_found: { fr: 'Consentement introuvable.', en: 'Consent not found.' },
+  consent_request_not_found: { fr: 'Demande de consentement introuvable.', en: 'Consent request not found.' },
+  consent_request_not_pending: {
+    fr: 'Cette demande de consentement a déjà été traitée ou a expiré.',
+    en: 'This consent request was already handled or has expired.',
+  },
+  invalid_expiry: { fr: 'La date d’expiration doit être dans le futur.', en: 'The expiry date must be in the future.' },
+  service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
+  internal_error: { fr: 'Erreur interne. Réessayez plus tard.', en: 'Internal error. Please try again later.' },
+} as const satisfies Record<string, { fr: string; en: string }>;
+
+export type ErrorCode = keyof typeof ERROR_TITLES;
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+/** A domain error: a stable code, a technical detail (English), and field errors for validation. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly detail?: string,
+    readonly errors: FieldError[] = [],
+  ) {
+    super(detail ?? code);
+    this.name = 'DomainError';
+  }
+}
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`Unhandled case: ${String(value)}`);
+}

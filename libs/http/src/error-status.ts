@@ -1,0 +1,61 @@
+import { assertUnreachable, type ErrorCode } from '#libs/errors';
+
+/** The one place an error code becomes an HTTP status. */
+export function statusOf(code: ErrorCode): number {
+  switch (code) {
+    case 'validation_failed':
+    case 'malformed_json':
+    case 'unknown_service':
+    case 'unknown_purpose':
+    case 'invalid_attribute_value':
+    case 'invalid_expiry':
+    case 'unknown_attribute':
+      return 400;
+    case 'unauthenticated':
+      return 401;
+    case 'forbidden':
+    case 'attribute_not_self_declarable':
+      return 403;
+    case 'route_not_found':
+    case 'consent_not_found':
+    case 'consent_request_not_found':
+      return 404;
+    case 'consent_request_not_pending':
+      return 409;
+    case 'payload_too_large':
+      return 413;
+    case 'unsupported_media_type':
+      return 415;
+    case 'not_authorized':
+      return 422;
+    case 'service_unavailable':
+      return 503;
+    case 'internal_error':
+      return 500;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+/** For exceptions raised by the framework itself (unknown route, guards). */
+export function codeOfStatus(status: number): ErrorCode {
+  switch (status) {
+    case 400:
+      return 'validation_failed';
+    case 401:
+      return 'unauthenticated';
+    case 403:
+      return 'forbidden';
+    case 404:
+    case 405:
+      return 'route_not_found';
+    case 413:
+      return 'payload_too_large';
+    case 415:
+      return 'unsupported_media_type';
+    case 503:
+      return 'service_unavailable';
+    default:
+      return 'internal_error';
+  }
+}

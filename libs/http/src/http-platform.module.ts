@@ -1,0 +1,60 @@
+import { randomUUID } from 'node:crypto';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { APP_FILTER, APP_PIPE } from '@nestjs/core';
+import { TerminusModule } from '@nestjs/terminus';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { LoggerModule } from 'nestjs-pino';
+import { AppConfig } from '#libs/config';
+import { HealthController, RedisHealthIndicator } from './health.js';
+import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics.js';
+import { ProblemFilter } from './problem.filter.js';
+import { StrictValidationPipe } from './validation.pipe.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+/**
+ * What every HTTP app shares: JSON request logs with a correlation id,
+ * problem+json errors, strict validation, /health and /metrics.
+ */
+@Module({
+  imports: [
+    TerminusModule.forRoot({ errorLogStyle: 'json', logger: false }),
+    LoggerModule.forRootAsync({
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => ({
+        pinoHttp: {
+          level: config.logLevel,
+          genReqId: (request: IncomingMessage, response: ServerResponse) => {
+            const given = request.headers['x-request-id'];
+            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+            response.setHeader('x-request-id', id);
+            return id;
+          },
+          // Never a token, a cookie or a body in a log line.
+          serializers: {
+            req: (request: { id: string; method: string; url: string }) => ({
+              id: request.id,
+              method: request.method,
+              path: request.url.split('?')[0],
+            }),
+            res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+          },
+          autoLogging: { ignore: (request: IncomingMessage) => request.url === '/health' || request.url === '/metrics' },
+        },
+      }),
+    }),
+  ],
+  controllers: [HealthController, MetricsController],
+  providers: [
+    RedisHealthIndicator,
+    MetricsRegistry,
+    { provide: APP_FILTER, useClass: ProblemFilter },
+    { provide: APP_PIPE, useClass: StrictValidationPipe },
+  ],
+  exports: [MetricsRegistry],
+})
+export class HttpPlatformModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
+  }
+}

@@ -1,0 +1,44 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { DomainError } from '#libs/errors';
+import { codeOfStatus, statusOf } from './error-status.js';
+import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
+
+/** Maps every error to an RFC 9457 problem. A 500 never carries the cause, only a correlation id found in the log. */
+@Catch()
+export class ProblemFilter implements ExceptionFilter {
+  private readonly logger = new Logger(ProblemFilter.name);
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<Request>();
+    const response = http.getResponse<Response>();
+    const error = toDomainError(exception);
+    const status = exception instanceof HttpException && !(exception instanceof DomainError)
+      ? exception.getStatus()
+      : statusOf(error.code);
+    const correlationId = String(request.id ?? '');
+    if (status >= 500) {
+      this.logger.error({ err: exception, correlationId }, 'request failed');
+    }
+    sendProblem(response, status, problemBody(error, status, {
+      acceptLanguage: request.headers['accept-language'],
+      instance: request.originalUrl?.split('?')[0],
+      correlationId: status >= 500 ? correlationId : undefined,
+    }));
+  }
+}
+
+export function sendProblem(response: Response, status: number, body: object): void {
+  if (response.headersSent) return;
+  response.status(status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
+}
+
+function toDomainError(exception: unknown): DomainError {
+  if (exception instanceof DomainError) return exception;
+  if (exception instanceof HttpException) {
+    const status = exception.getStatus();
+    return new DomainError(codeOfStatus(status), status < 500 ? exception.message : undefined);
+  }
+  return new DomainError('internal_error');
+}

@@ -1,0 +1,8 @@
+export {
+  CitizenTokenVerifier,
+  devIssuerJwks,
+  mintDevCitizenToken,
+  type CitizenIdentity,
+} from './citizen-token.verifier.js';
+export { IdentityModule } from './identity.module.js';
+export { PairwiseIds } from './pairwise.js';

@@ -1,0 +1,173 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { checkAttributeValue, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
+import { open, seal } from '#libs/crypto';
+import { DomainError } from '#libs/errors';
+import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
+import { DataKeysService } from './data-keys.service.js';
+
+/** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
+export type Writer = { kind: 'citizen' } | { kind: 'organisation'; organisationId: string; serviceId: string };
+
+export interface HeldValue {
+  attribute: string;
+  value: JsonValue;
+  /** `citizen` for self-declared data, else the authoritative organisation's id. */
+  source: string;
+  updatedAt: string;
+}
+
+export interface HistoricValue extends HeldValue {
+  revision: number;
+  writtenBy: string;
+}
+
+export interface SourceDescription {
+  source: string;
+  sourceName: Label;
+}
+
+const CITIZEN_SOURCE: Label = { fr: 'Vous-même (déclaré par le citoyen)', en: 'Yourself (self-declared)' };
+
+/** Encrypted attribute values with their provenance and full history (rule 3). */
+@Injectable()
+export class AttributesService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly dataKeys: DataKeysService,
+    private readonly registry: RegistryService,
+  ) {}
+
+  async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HeldValue[]> {
+    const rows = await em.find(AttributeValue, { where: { citizenId }, order: { attribute: 'ASC' } });
+    if (rows.length === 0) return [];
+    const key = await this.requireKey(em, citizenId);
+    return rows.map((row) => ({
+      attribute: row.attribute,
+      value: decrypt(key, row.ciphertext, citizenId, row.attribute),
+      source: sourceOf(row.sourceKind, row.sourceOrganisationId),
+      updatedAt: row.updatedAt.toISOString(),
+    }));
+  }
+
+  /** Decrypts only the named attributes; absent ones are simply not in the map. */
+  async read(em: EntityManager, citizenId: string, attributes: string[]): Promise<Map<string, HeldValue>> {
+    const rows = await em
+      .createQueryBuilder(AttributeValue, 'v')
+      .where('v.citizen_id = :citizenId AND v.attribute = ANY(:attributes)', { citizenId, attributes })
+      .getMany();
+    const held = new Map<string, HeldValue>();
+    if (rows.length === 0) return held;
+    const key = await this.requireKey(em, citizenId);
+    for (const row of rows) {
+      held.set(row.attribute, {
+        attribute: row.attribute,
+        value: decrypt(key, row.ciphertext, citizenId, row.attribute),
+        source: sourceOf(row.sourceKind, row.sourceOrganisationId),
+        updatedAt: row.updatedAt.toISOString(),
+      });
+    }
+    return held;
+  }
+
+  async history(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HistoricValue[]> {
+    const rows = await em.find(AttributeHistory, {
+      where: { citizenId },
+      order: { attribute: 'ASC', revision: 'ASC' },
+    });
+    if (rows.length === 0) return [];
+    const key = await this.requireKey(em, citizenId);
+    return rows.map((row) => ({
+      attribute: row.attribute,
+      revision: row.revision,
+      value: decrypt(key, row.ciphertext, citizenId, row.attribute),
+      source: sourceOf(row.sourceKind, row.sourceOrganisationId),
+      writtenBy: row.writtenBy,
+      updatedAt: row.writtenAt.toISOString(),
+    }));
+  }
+
+  /** The citizen declares a value themself: only attributes the catalogue marks self-declarable. */
+  async declare(citizenId: string, attribute: string, raw: unknown): Promise<HeldValue> {
+    const definition = this.registry.current().attribute(attribute);
+    if (!definition) throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
+    if (!definition.selfDeclarable) {
+      throw new DomainError(
+        'attribute_not_self_declarable',
+        `"${attribute}" comes from its official source and cannot be declared by the citizen.`,
+      );
+    }
+    const checked = checkAttributeValue(definition, raw);
+    if (!checked.ok) throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
+    return this.dataSource.transaction((em) => this.write(em, citizenId, attribute, checked.value, { kind: 'citizen' }));
+  }
+
+  /**
+   * Writes a validated value and appends it to the history, in the caller's
+   * transaction. The revision comes from the row itself, so concurrent
+   * writers serialise on it.
+   */
+  async write(em: EntityManager, citizenId: string, attribute: string, value: JsonValue, writer: Writer): Promise<HeldValue> {
+    const key = await this.dataKeys.findOrCreate(em, citizenId);
+    const ciphertext = encrypt(key, value, citizenId, attribute);
+    const sourceKind: SourceKind = writer.kind;
+    const sourceOrganisationId = writer.kind === 'organisation' ? writer.organisationId : null;
+    const writtenBy = writer.kind === 'organisation' ? writer.serviceId : 'citizen';
+    const [row]: { revision: number; updated_at: Date }[] = await em.query(
+      `INSERT INTO attribute_value
+         (citizen_id, attribute, ciphertext, source_kind, source_organisation_id, written_by, revision, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, 1, now())
+       ON CONFLICT (citizen_id, attribute) DO UPDATE
+         SET ciphertext = EXCLUDED.ciphertext, source_kind = EXCLUDED.source_kind,
+             source_organisation_id = EXCLUDED.source_organisation_id, written_by = EXCLUDED.written_by,
+             revision = attribute_value.revision + 1, updated_at = now()
+       RETURNING revision, updated_at`,
+      [citizenId, attribute, ciphertext, sourceKind, sourceOrganisationId, writtenBy],
+    );
+    await em.insert(AttributeHistory, {
+      citizenId,
+      attribute,
+      revision: row.revision,
+      ciphertext,
+      sourceKind,
+      sourceOrganisationId,
+      writtenBy,
+      writtenAt: row.updated_at,
+    });
+    return { attribute, value, source: sourceOf(sourceKind, sourceOrganisationId), updatedAt: row.updated_at.toISOString() };
+  }
+
+  /** Removes every value and its history (erasure). The data key goes separately. */
+  async deleteAll(em: EntityManager, citizenId: string): Promise<void> {
+    await em.delete(AttributeHistory, { citizenId });
+    await em.delete(AttributeValue, { citizenId });
+  }
+
+  describeSource(source: string): SourceDescription {
+    const organisation = source === 'citizen' ? undefined : this.registry.current().organisation(source);
+    return { source, sourceName: organisation?.name ?? CITIZEN_SOURCE };
+  }
+
+  private async requireKey(em: EntityManager, citizenId: string): Promise<Buffer> {
+    const key = await this.dataKeys.find(em, citizenId);
+    if (!key) throw new Error(`Citizen ${citizenId} has values but no data key`);
+    return key;
+  }
+}
+
+function sourceOf(kind: SourceKind, organisationId: string | null): string {
+  return kind === 'citizen' ? 'citizen' : (organisationId ?? 'unknown');
+}
+
+/** The AAD binds a ciphertext to its citizen and attribute: moved to another row, it no longer opens. */
+function aad(citizenId: string, attribute: string): string {
+  return `attribute|${citizenId}|${attribute}`;
+}
+
+function encrypt(key: Buffer, value: JsonValue, citizenId: string, attribute: string): Buffer {
+  return seal(key, Buffer.from(JSON.stringify(value), 'utf8'), aad(citizenId, attribute));
+}
+
+function decrypt(key: Buffer, ciphertext: Buffer, citizenId: string, attribute: string): JsonValue {
+  return JSON.parse(open(key, ciphertext, aad(citizenId, attribute)).toString('utf8')) as JsonValue;
+}

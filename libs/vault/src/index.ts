@@ -1,0 +1,7 @@
+export { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
+export { AttributesService, type HeldValue, type HistoricValue, type Writer } from './attributes.service.js';
+export { CitizenKey } from './citizen-key.entity.js';
+export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
+export { CitizensService, type Preferences } from './citizens.service.js';
+export { DataKeysService, type RotationResult } from './data-keys.service.js';
+export { VaultModule } from './vault.module.js';

@@ -1,0 +1,65 @@
+import { createHash, randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { DataSource } from 'typeorm';
+import { dataSourceOptions, MIGRATIONS } from '#libs/database';
+
+/** Where the tests' databases live; the machine's PostgreSQL unless TEST_DATABASE_URL says otherwise. */
+const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const TEMPLATE = 'unefois_test_template';
+const TEMPLATE_LOCK = 0x74706c;
+
+export interface TestDatabase {
+  name: string;
+  url: string;
+  drop(): Promise<void>;
+}
+
+export function databaseUrl(name: string): string {
+  const url = new URL(SERVER_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A fresh, migrated database of its own for one test file. Copies a template
+ * migrated once per migration set, so a file pays for a CREATE DATABASE only.
+ */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const name = `unefois_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const migrationsHash = createHash('sha256').update(MIGRATIONS.map((m) => m.name).join(',')).digest('hex').slice(0, 16);
+  await withAdmin(async (client) => {
+    await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
+    try {
+      const { rows } = await client.query(
+        `SELECT shobj_description(oid, 'pg_database') AS hash FROM pg_database WHERE datname = $1`,
+        [TEMPLATE],
+      );
+      if (rows[0]?.hash !== migrationsHash) {
+        await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${TEMPLATE}`);
+        const dataSource = await new DataSource(dataSourceOptions(databaseUrl(TEMPLATE))).initialize();
+        await dataSource.runMigrations({ transaction: 'each' });
+        await dataSource.destroy();
+        await client.query(`COMMENT ON DATABASE ${TEMPLATE} IS '${migrationsHash}'`);
+      }
+      await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
+    }
+  });
+  return {
+    name,
+    url: databaseUrl(name),
+    drop: () => withAdmin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+  };
+}
