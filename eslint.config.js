@@ -11,10 +11,23 @@ export default tseslint.config(
     },
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
-      '@typescript-eslint/consistent-type-imports': 'off',
+    },
+  },
+  {
+    // Arrows point one way: an app never imports another app, a lib never imports an app,
+    // and a lib reaches another lib only through its `#libs/<name>` door.
+    files: ['apps/**/*.ts', 'libs/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['**/apps/**', '../../apps/*'], message: 'An app never imports another app; libs never import apps.' }] },
+        {
+          patterns: [
+            {
+              group: ['**/apps/**', '../../*', '../../../*', '../../../../*'],
+              message: 'Cross an app or lib boundary only through #libs/<name>.',
+            },
+          ],
+        },
       ],
     },
   },

@@ -35,7 +35,7 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
  * migrated once per migration set, so a file pays for a CREATE DATABASE only.
  */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = `unefois_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${randomBytes(4).toString('hex')}`;
+  const name = `unefois_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
   const migrationsHash = createHash('sha256').update(MIGRATIONS.map((m) => m.name).join(',')).digest('hex').slice(0, 16);
   await withAdmin(async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);

@@ -31,7 +31,7 @@ export function testEnv(db: TestDatabase, idp: TestIdentityProvider, extra: Reco
     CITIZEN_ISSUER: idp.issuer,
     CITIZEN_JWKS_URI: idp.jwksUri,
     CITIZEN_AUDIENCE: idp.audience,
-    LOG_LEVEL: 'silent',
+    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     ...extra,
   };
 }
@@ -44,7 +44,7 @@ export async function startVault(
   const db = options.db ?? (await createTestDatabase(label));
   const idp = options.idp ?? (await new TestIdentityProvider().start());
   const env = testEnv(db, idp, options.env);
-  const app = await NestFactory.create(VaultAppModule.forRoot(env), { bodyParser: false, bufferLogs: true, logger: false });
+  const app = await NestFactory.create(VaultAppModule.forRoot(env), { bodyParser: false, bufferLogs: true });
   configureHttpApp(app, { title: 'vault', description: 'test' });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;

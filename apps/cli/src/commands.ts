@@ -1,17 +1,19 @@
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring } from '#libs/crypto';
 import { dataSourceOptions } from '#libs/database';
 import { mintDevCitizenToken } from '#libs/identity';
-import { DataKeysService } from '#libs/vault';
+import { CitizenKey, DataKeysService } from '#libs/vault';
+import { seedDemo } from './demo-seed.js';
 
 export interface Output {
   out: (line: string) => void;
   err: (line: string) => void;
 }
 
-type Command = (config: AppConfig, args: string[], io: Output) => Promise<number>;
+type Env = Record<string, string | undefined>;
+type Command = (config: AppConfig, args: string[], io: Output, env: Env) => Promise<number>;
 
 const USAGE = `Usage: npm run cli -- <command>
 
@@ -19,12 +21,18 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
                                     validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
-  keys:rotate                       re-wrap every data key under the newest master key of MASTER_KEYS
+  keys:rotate [--batch N]           re-wrap every data key under the newest master key of MASTER_KEYS,
+                                    N keys a transaction (default 500), while the apps keep serving
   dev:token --sub SUBJECT [--ttl SECONDS]
-                                    print a citizen token of the development issuer (not in production)`;
+                                    print a citizen token of the development issuer (not in production)
+  demo:seed [FILE]                  load demo citizens (default config/demo/citizens.yaml; not in production)`;
 
-async function withDataSource<T>(config: AppConfig, work: (dataSource: DataSource) => Promise<T>): Promise<T> {
-  const dataSource = await new DataSource(dataSourceOptions(config.databaseUrl)).initialize();
+async function withDataSource<T>(
+  config: AppConfig,
+  work: (dataSource: DataSource) => Promise<T>,
+  entities: DataSourceOptions['entities'] = [],
+): Promise<T> {
+  const dataSource = await new DataSource({ ...dataSourceOptions(config.databaseUrl), entities }).initialize();
   try {
     return await work(dataSource);
   } finally {
@@ -68,16 +76,33 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 
-  'keys:rotate': (config, _args, io) =>
-    withDataSource(config, async (dataSource) => {
+  'keys:rotate': async (config, args, io) => {
+    const batch = Number(option(args, '--batch') ?? 500);
+    if (!Number.isInteger(batch) || batch < 1) {
+      io.err('keys:rotate --batch takes a whole number ≥ 1');
+      return 2;
+    }
+    return withDataSource(config, async (dataSource) => {
       const keyring = new MasterKeyring(config.masterKeys);
-      const result = await new DataKeysService(dataSource, keyring).rotateAll();
+      const result = await new DataKeysService(dataSource, keyring).rotateAll(batch);
       io.out(
         `Re-wrapped ${result.rotated} data keys under ${keyring.current.id} v${keyring.current.version}; ` +
           `${result.remainingOnOldVersions} remain on older versions.`,
       );
       return result.remainingOnOldVersions === 0 ? 0 : 1;
-    }),
+    }, [CitizenKey]);
+  },
+
+  'demo:seed': async (config, args, io, env) => {
+    if (config.production) {
+      io.err('demo:seed is refused in production');
+      return 1;
+    }
+    for (const line of await seedDemo(env, args[0] ?? 'config/demo/citizens.yaml')) {
+      io.out(line);
+    }
+    return 0;
+  },
 
   'dev:token': async (config, args, io) => {
     const subject = option(args, '--sub');
@@ -91,7 +116,7 @@ const COMMANDS: Record<string, Command> = {
   },
 };
 
-export async function runCli(argv: string[], env: Record<string, string | undefined>, io: Output): Promise<number> {
+export async function runCli(argv: string[], env: Env, io: Output): Promise<number> {
   const [name, ...args] = argv;
   const command = name ? COMMANDS[name] : undefined;
   if (!command) {
@@ -99,7 +124,7 @@ export async function runCli(argv: string[], env: Record<string, string | undefi
     return name ? 2 : 0;
   }
   try {
-    return await command(AppConfig.fromEnvironment(env), args, io);
+    return await command(AppConfig.fromEnvironment(env), args, io, env);
   } catch (error) {
     if (error instanceof RegistryFileError || error instanceof ConfigError) {
       io.err(error.message);

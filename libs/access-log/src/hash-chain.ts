@@ -5,6 +5,7 @@ export const GENESIS_HASH = '0'.repeat(64);
 
 /** Canonical JSON: keys sorted at every level, no whitespace, so a hash can be recomputed anywhere. */
 export function canonicalJson(value: unknown): string {
+  if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   if (value instanceof Date) return JSON.stringify(value.toISOString());
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;

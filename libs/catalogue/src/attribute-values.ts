@@ -66,12 +66,14 @@ function checkAddress(value: unknown, field: string): ValueCheck {
   }
   const text = (key: string, required: boolean): string | undefined => {
     const raw = input[key];
-    if (raw === undefined && !required) return undefined;
-    if (typeof raw !== 'string' || raw.trim() === '' || raw.length > 100) {
+    const trimmed = typeof raw === 'string' ? raw.trim() : raw;
+    // An optional line left empty by a form is simply absent.
+    if (!required && (trimmed === undefined || trimmed === null || trimmed === '')) return undefined;
+    if (typeof trimmed !== 'string' || trimmed === '' || trimmed.length > 100) {
       errors.push({ field: `${field}.${key}`, message: 'must be a non-empty string of at most 100 characters' });
       return undefined;
     }
-    return raw.trim();
+    return trimmed;
   };
   const line1 = text('line1', true);
   const line2 = text('line2', false);

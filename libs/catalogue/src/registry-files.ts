@@ -145,7 +145,11 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
       const attribute = check.string(right.attribute, [...rightPath, 'attribute']);
       if (attribute && !attributeCodes.has(attribute)) check.fail([...rightPath, 'attribute'], `unknown attribute "${attribute}"`);
       const access = check.oneOf(right.access ?? 'read', [...rightPath, 'access'], ['read', 'write'] as const);
-      const purposes = check.list(right.purposes, [...rightPath, 'purposes'], access === 'write').map((p, j) => {
+      if (access === 'write' && right.purposes !== undefined) {
+        // A write right is no read right: listing purposes here must not silently grant reads.
+        check.fail([...rightPath, 'purposes'], 'a write right takes no purposes (declare a read right for reads)');
+      }
+      const purposes = (access === 'write' ? [] : check.list(right.purposes, [...rightPath, 'purposes'])).map((p, j) => {
         const purpose = check.string(p, [...rightPath, 'purposes', j]);
         if (purpose && !purposeCodes.has(purpose)) check.fail([...rightPath, 'purposes', j], `unknown purpose "${purpose}"`);
         return purpose;
@@ -199,24 +203,29 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
   return { organisations, services, legal_bases: legalBases };
 }
 
-/** Reads and checks both files; every problem of both is reported at once. */
+/**
+ * Reads and checks both files and reports every problem found at once. The
+ * registry is checked against the catalogue as far as the catalogue could be
+ * read; a catalogue that is not even valid YAML leaves only the registry's own
+ * syntax to check.
+ */
 export function loadRegistryFiles(registryFile: string, catalogueFile: string): {
   registry: RegistryDocument;
   catalogue: CatalogueDocument;
 } {
-  const catalogue = parseCatalogue(catalogueFile, readFileSync(catalogueFile, 'utf8'));
-  const organisationErrors: string[] = [];
-  const registry = parseRegistry(registryFile, readFileSync(registryFile, 'utf8'), catalogue);
-  const organisationIds = new Set(registry.organisations.map((o) => o.id));
-  for (const attribute of catalogue.attributes) {
-    if (attribute.authority && !organisationIds.has(attribute.authority)) {
-      organisationErrors.push(`${attribute.code}: authority "${attribute.authority}" is not an organisation of ${registryFile}`);
-    }
+  const catalogueCheck = new YamlChecker(catalogueFile, readFileSync(catalogueFile, 'utf8'));
+  const catalogue = catalogueCheck.problems.length === 0 ? parseCatalogueData(catalogueCheck) : null;
+  const registryCheck = new YamlChecker(registryFile, readFileSync(registryFile, 'utf8'));
+  const registry = registryCheck.problems.length === 0 && catalogue ? parseRegistryData(registryCheck, catalogue) : null;
+  if (catalogue && registry) {
+    const organisationIds = new Set(registry.organisations.map((o) => o.id));
+    catalogue.attributes.forEach((attribute, i) => {
+      if (attribute.authority && !organisationIds.has(attribute.authority)) {
+        catalogueCheck.fail(['attributes', i, 'authority'], `unknown organisation "${attribute.authority}" (not in ${registryFile})`);
+      }
+    });
   }
-  if (organisationErrors.length > 0) {
-    throw new RegistryFileError(
-      organisationErrors.map((message) => ({ file: catalogueFile, line: 0, column: 0, path: 'attributes', message })),
-    );
-  }
+  const problems = [...catalogueCheck.problems, ...registryCheck.problems];
+  if (problems.length > 0 || !catalogue || !registry) throw new RegistryFileError(problems);
   return { registry, catalogue };
 }

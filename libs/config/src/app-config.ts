@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, type JsonWebKey } from 'node:crypto';
-import { ConfigError, Env, validateEnv } from './env.js';
+import { ConfigError, Env, readEnv } from './env.js';
 
 export interface MasterKey {
   id: string;
@@ -36,16 +36,17 @@ export class AppConfig {
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
 
-  constructor(env: Env) {
+  /** Adds what it finds wrong to `problems`; fromEnvironment throws them all at once. */
+  private constructor(env: Env, problems: string[]) {
     this.env = env;
     this.production = env.NODE_ENV === 'production';
-    const missing = this.production
-      ? (['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'] as const).filter(
-          (key) => !env[key],
-        )
-      : [];
-    if (missing.length > 0) {
-      throw new ConfigError(missing.map((key) => `${key}: required when NODE_ENV=production`));
+    if (this.production) {
+      for (const key of ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'] as const) {
+        if (!env[key]) problems.push(`${key}: required when NODE_ENV=production`);
+      }
+    } else if (!env.CITIZEN_ISSUER !== !env.CITIZEN_JWKS_URI) {
+      // Half a real issuer would verify its tokens against the wrong name, or mint dev tokens under its name.
+      problems.push('CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both (a real issuer) or neither (the development issuer)');
     }
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
@@ -73,19 +74,23 @@ export class AppConfig {
     this.applyRegistryAtBoot = env.APPLY_REGISTRY_AT_BOOT === 'true';
     this.registryRefreshMs = env.REGISTRY_REFRESH_SECONDS * 1000;
     this.masterKeys = env.MASTER_KEYS
-      ? parseMasterKeys(env.MASTER_KEYS)
+      ? parseMasterKeys(env.MASTER_KEYS, problems)
       : [{ id: 'dev', version: 1, key: devSecret('master-key') }];
     if (env.PAIRWISE_SECRET && env.PAIRWISE_SECRET.length < 32) {
-      throw new ConfigError(['PAIRWISE_SECRET: must be at least 32 characters']);
+      problems.push('PAIRWISE_SECRET: must be at least 32 characters');
     }
     this.pairwiseSecret = env.PAIRWISE_SECRET ? Buffer.from(env.PAIRWISE_SECRET) : devSecret('pairwise');
-    this.signingKeys = env.SIGNING_KEYS ? parseSigningKeys(env.SIGNING_KEYS) : [devEd25519Jwk('dev-signing')];
+    this.signingKeys = env.SIGNING_KEYS ? parseSigningKeys(env.SIGNING_KEYS, problems) : [devEd25519Jwk('dev-signing')];
     this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
     this.logLevel = env.LOG_LEVEL;
   }
 
+  /** Every problem of the environment in one error, each naming its variable. */
   static fromEnvironment(raw: Record<string, string | undefined>): AppConfig {
-    return new AppConfig(validateEnv(raw));
+    const problems: string[] = [];
+    const config = new AppConfig(readEnv(raw, problems), problems);
+    if (problems.length > 0) throw new ConfigError(problems);
+    return config;
   }
 }
 
@@ -93,36 +98,41 @@ function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
 }
 
-function parseMasterKeys(value: string): MasterKey[] {
-  const keys = value.split(',').map((entry, index) => {
+function parseMasterKeys(value: string, problems: string[]): MasterKey[] {
+  const keys: MasterKey[] = [];
+  value.split(',').forEach((entry, index) => {
     const match = /^([A-Za-z0-9_-]+):(\d+):([A-Za-z0-9+/=_-]+)$/.exec(entry.trim());
     const key = match ? Buffer.from(match[3], 'base64') : null;
     if (!match || key?.length !== 32) {
-      throw new ConfigError([`MASTER_KEYS: entry ${index + 1} must be id:version:base64 of 32 bytes`]);
+      problems.push(`MASTER_KEYS: entry ${index + 1} must be id:version:base64 of 32 bytes`);
+      return;
     }
-    return { id: match[1], version: Number(match[2]), key };
+    keys.push({ id: match[1], version: Number(match[2]), key: key! });
   });
   const seen = new Set(keys.map((k) => `${k.id}:${k.version}`));
-  if (seen.size !== keys.length) throw new ConfigError(['MASTER_KEYS: a key id and version appears twice']);
+  if (seen.size !== keys.length) problems.push('MASTER_KEYS: a key id and version appears twice');
   return keys;
 }
 
-function parseSigningKeys(value: string): JsonWebKey[] {
+function parseSigningKeys(value: string, problems: string[]): JsonWebKey[] {
   let keys: unknown;
   try {
     keys = JSON.parse(value);
   } catch {
-    throw new ConfigError(['SIGNING_KEYS: must be a JSON array of private JWKs']);
+    problems.push('SIGNING_KEYS: must be a JSON array of private JWKs');
+    return [];
   }
   if (!Array.isArray(keys) || keys.length === 0) {
-    throw new ConfigError(['SIGNING_KEYS: must be a non-empty JSON array of private JWKs']);
+    problems.push('SIGNING_KEYS: must be a non-empty JSON array of private JWKs');
+    return [];
   }
-  return keys.map((key: JsonWebKey & { kid?: string }, index) => {
-    const supported = (key.kty === 'EC' && key.crv === 'P-256') || (key.kty === 'OKP' && key.crv === 'Ed25519');
+  return keys.filter((key: JsonWebKey & { kid?: string }, index) => {
+    const supported = (key?.kty === 'EC' && key.crv === 'P-256') || (key?.kty === 'OKP' && key.crv === 'Ed25519');
     if (!supported || !key.d || !key.kid) {
-      throw new ConfigError([`SIGNING_KEYS: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`]);
+      problems.push(`SIGNING_KEYS: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`);
+      return false;
     }
-    return key;
+    return true;
   });
 }
 

@@ -84,12 +84,19 @@ const INTEGER_KEYS: (keyof Env)[] = [
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */
 export function validateEnv(raw: Record<string, string | undefined>): Env {
+  const problems: string[] = [];
+  const env = readEnv(raw, problems);
+  if (problems.length > 0) throw new ConfigError(problems);
+  return env;
+}
+
+/** Like validateEnv, but adds its problems to `problems` so a caller can report them with its own. */
+export function readEnv(raw: Record<string, string | undefined>, problems: string[]): Env {
   const known = Object.keys(new Env()).concat([
     'VAULT_URL', 'BROKER_URL', 'BAROMETER_URL', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI', 'MASTER_KEYS',
     'PAIRWISE_SECRET', 'SIGNING_KEYS', 'SMTP_URL', 'SMS_PROVIDER_URL', 'SMS_PROVIDER_KEY',
   ]);
   const picked: Record<string, unknown> = {};
-  const problems: string[] = [];
   for (const key of known) {
     const value = raw[key];
     if (value === undefined || value === '') continue;
@@ -107,6 +114,5 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
   for (const error of validateSync(env, { skipMissingProperties: false })) {
     problems.push(`${error.property}: ${Object.values(error.constraints ?? {}).join('; ')}`);
   }
-  if (problems.length > 0) throw new ConfigError(problems);
   return env;
 }

@@ -18,6 +18,8 @@ export class RedisHealthIndicator implements OnModuleDestroy {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: false,
       connectTimeout: 2000,
+      // No background reconnection: each health check connects again if it has to.
+      retryStrategy: () => null,
     });
     this.client.on('error', () => undefined); // reported through the health check, not as an unhandled event
   }

@@ -38,7 +38,15 @@ function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
-    return new DomainError(codeOfStatus(status), status < 500 ? exception.message : undefined);
+    return new DomainError(codeOfStatus(status), status < 500 ? exception.message : healthDetail(exception));
   }
   return new DomainError('internal_error');
+}
+
+/** A failed health check says which dependency is down (and nothing else). */
+function healthDetail(exception: HttpException): string | undefined {
+  const body = exception.getResponse() as { error?: Record<string, { status?: string }> } | string;
+  if (typeof body !== 'object' || !body.error) return undefined;
+  const down = Object.keys(body.error);
+  return down.length > 0 ? `Not ready: ${down.join(', ')} down.` : undefined;
 }

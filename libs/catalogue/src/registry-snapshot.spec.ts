@@ -1,0 +1,101 @@
+import { loadRegistryFiles } from './registry-files.js';
+import { RegistrySnapshot } from './registry-snapshot.js';
+
+function realSnapshot(version = 1): RegistrySnapshot {
+  const { registry, catalogue } = loadRegistryFiles('config/registry.yaml', 'config/catalogue.yaml');
+  return new RegistrySnapshot(version, registry, catalogue);
+}
+
+describe(RegistrySnapshot.name, () => {
+  const snapshot = realSnapshot(7);
+
+  it('keeps its version and finds entries by code', () => {
+    expect(snapshot.version).toBe(7);
+    expect(snapshot.attribute('address.residential')?.type).toBe('postal-address');
+    expect(snapshot.purpose('tax-credit')?.legalCategory).toBe('eligibility-check');
+    expect(snapshot.deadlineKind('licence-renewal')?.offsetsDays).toEqual([30, 7, 1]);
+    expect(snapshot.organisation('SAAQ')?.name.fr).toBe("Société de l'assurance automobile du Québec");
+    expect(snapshot.service('rq-credits')?.organisation).toBe('RQ');
+    expect(snapshot.allServices().map((s) => s.id)).toContain('mess-aide');
+  });
+
+  it('answers undefined for codes it does not know', () => {
+    expect(snapshot.attribute('contact.fax')).toBeUndefined();
+    expect(snapshot.purpose('marketing')).toBeUndefined();
+    expect(snapshot.deadlineKind('passport-renewal')).toBeUndefined();
+    expect(snapshot.organisation('MTQ')).toBeUndefined();
+    expect(snapshot.service('mtq-vignette')).toBeUndefined();
+  });
+
+  describe('canRead', () => {
+    it('allows a read right only for the purposes it names', () => {
+      expect(snapshot.canRead('saaq-permis', 'address.residential', 'licence-renewal')).toBe(true);
+      expect(snapshot.canRead('saaq-permis', 'address.residential', 'tax-credit')).toBe(false);
+      expect(snapshot.canRead('saaq-permis', 'address.residential', 'change-of-address')).toBe(false);
+    });
+
+    it('allows each purpose of a right that names several', () => {
+      expect(snapshot.canRead('mess-aide', 'address.residential', 'benefit-application')).toBe(true);
+      expect(snapshot.canRead('mess-aide', 'address.residential', 'change-of-address')).toBe(true);
+      expect(snapshot.canRead('mess-aide', 'address.residential', 'tax-credit')).toBe(false);
+    });
+
+    it('does not let one service use the right of another service of the same organisation', () => {
+      expect(snapshot.canRead('saaq-adresse', 'address.residential', 'change-of-address')).toBe(true);
+      expect(snapshot.canRead('saaq-permis', 'address.residential', 'change-of-address')).toBe(false);
+      expect(snapshot.canRead('saaq-adresse', 'identity.birthdate', 'licence-renewal')).toBe(false);
+    });
+
+    it('refuses an attribute the service has no right on', () => {
+      expect(snapshot.canRead('saaq-permis', 'health.insurance_number', 'licence-renewal')).toBe(false);
+    });
+
+    it('does not turn a write right into a read right', () => {
+      expect(snapshot.canRead('saaq-permis', 'licence.driver_number', 'licence-renewal')).toBe(false);
+      expect(snapshot.canRead('dec-registre', 'identity.birthdate', 'benefit-application')).toBe(false);
+    });
+
+    it('refuses unknown services, attributes and purposes', () => {
+      expect(snapshot.canRead('nobody', 'address.residential', 'licence-renewal')).toBe(false);
+      expect(snapshot.canRead('saaq-permis', 'contact.fax', 'licence-renewal')).toBe(false);
+      expect(snapshot.canRead('saaq-permis', 'address.residential', 'marketing')).toBe(false);
+    });
+  });
+
+  describe('canWrite', () => {
+    it('allows the official source to write its attributes', () => {
+      expect(snapshot.canWrite('dec-registre', 'identity.birthdate')).toBe(true);
+      expect(snapshot.canWrite('saaq-permis', 'licence.driver_number')).toBe(true);
+      expect(snapshot.canWrite('saaq-adresse', 'address.residential')).toBe(true);
+    });
+
+    it('does not turn a read right into a write right', () => {
+      expect(snapshot.canWrite('saaq-permis', 'address.residential')).toBe(false);
+      expect(snapshot.canWrite('rq-credits', 'banking.direct_deposit')).toBe(false);
+    });
+
+    it('refuses a service that has no right at all on the attribute', () => {
+      expect(snapshot.canWrite('dec-registre', 'licence.driver_number')).toBe(false);
+      expect(snapshot.canWrite('nobody', 'identity.birthdate')).toBe(false);
+    });
+  });
+
+  describe('legalBasis', () => {
+    it('finds the declared basis for its service, attribute and purpose', () => {
+      expect(snapshot.legalBasis('rq-credits', 'address.residential', 'tax-credit')).toEqual({
+        id: 'rq-income-check',
+        reference: 'RLRQ, c. A-6.002, art. 69.1',
+        service: 'rq-credits',
+        attributes: ['address.residential'],
+        purposes: ['tax-credit'],
+      });
+    });
+
+    it('finds nothing for another attribute, purpose or service', () => {
+      expect(snapshot.legalBasis('rq-credits', 'civil.marital_status', 'tax-credit')).toBeUndefined();
+      expect(snapshot.legalBasis('rq-credits', 'address.residential', 'benefit-application')).toBeUndefined();
+      expect(snapshot.legalBasis('rq-depot', 'address.residential', 'tax-credit')).toBeUndefined();
+      expect(snapshot.legalBasis('saaq-permis', 'address.residential', 'licence-renewal')).toBeUndefined();
+    });
+  });
+});

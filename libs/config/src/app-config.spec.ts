@@ -1,0 +1,290 @@
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
+import { AppConfig, devEd25519Jwk } from './app-config.js';
+import { ConfigError } from './env.js';
+
+function base64Key(bytes = 32): string {
+  return randomBytes(bytes).toString('base64');
+}
+
+function signingKeysJson(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return JSON.stringify([{ ...privateKey.export({ format: 'jwk' }), kid: 'platform-2026' }]);
+}
+
+/** Everything production requires, valid; override one variable to test it. */
+function productionEnv(
+  overrides: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return {
+    NODE_ENV: 'production',
+    MASTER_KEYS: `main:1:${base64Key()}`,
+    PAIRWISE_SECRET: 'p'.repeat(32),
+    SIGNING_KEYS: signingKeysJson(),
+    CITIZEN_ISSUER: 'https://auth.quebec.ca',
+    CITIZEN_JWKS_URI: 'https://auth.quebec.ca/.well-known/jwks.json',
+    ...overrides,
+  };
+}
+
+function configProblems(raw: Record<string, string | undefined>): string[] {
+  try {
+    AppConfig.fromEnvironment(raw);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe(AppConfig.name, () => {
+  describe('defaults', () => {
+    const config = AppConfig.fromEnvironment({});
+
+    it('listens on ports 3001 to 3004', () => {
+      expect(config.ports).toEqual({ vault: 3001, broker: 3002, barometer: 3003, scheduler: 3004 });
+    });
+
+    it('connects to the local PostgreSQL and Redis', () => {
+      expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/unefois');
+      expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+      expect(config.redisPrefix).toBe('unefois');
+    });
+
+    it('derives the public URLs from the ports', () => {
+      expect(config.urls).toEqual({
+        vault: 'http://localhost:3001',
+        broker: 'http://localhost:3002',
+        barometer: 'http://localhost:3003',
+      });
+    });
+
+    it('uses the built-in dev citizen issuer under the vault URL', () => {
+      expect(config.citizenIssuer).toMatchObject({
+        issuer: 'http://localhost:3001/dev-issuer',
+        audience: 'une-fois',
+        jwksUri: null,
+      });
+      expect(config.citizenIssuer.devIssuerKey).toMatchObject({
+        kty: 'OKP',
+        crv: 'Ed25519',
+        kid: 'dev-citizen-issuer-1',
+      });
+    });
+
+    it('is not production and applies the registry files at boot every 30 s', () => {
+      expect(config.production).toBe(false);
+      expect(config.registryFile).toBe('config/registry.yaml');
+      expect(config.catalogueFile).toBe('config/catalogue.yaml');
+      expect(config.applyRegistryAtBoot).toBe(true);
+      expect(config.registryRefreshMs).toBe(30_000);
+      expect(config.bodyLimitBytes).toBe(256 * 1024);
+      expect(config.logLevel).toBe('info');
+    });
+
+    it('has one 32-byte dev master key, a 32-byte pairwise secret and an Ed25519 signing key', () => {
+      expect(config.masterKeys).toEqual([{ id: 'dev', version: 1, key: expect.any(Buffer) }]);
+      expect(config.masterKeys[0].key).toHaveLength(32);
+      expect(config.pairwiseSecret).toHaveLength(32);
+      expect(config.signingKeys).toEqual([
+        expect.objectContaining({ kty: 'OKP', crv: 'Ed25519', kid: 'dev-signing-1' }),
+      ]);
+    });
+
+    it('gives every process the same dev secrets, so they agree without configuration', () => {
+      const other = AppConfig.fromEnvironment({});
+      expect(other.masterKeys[0].key.equals(config.masterKeys[0].key)).toBe(true);
+      expect(other.pairwiseSecret.equals(config.pairwiseSecret)).toBe(true);
+      expect(other.signingKeys).toEqual(config.signingKeys);
+    });
+  });
+
+  it('follows a changed port in the derived URL and issuer', () => {
+    const config = AppConfig.fromEnvironment({ VAULT_PORT: '8001', BROKER_PORT: '8002' });
+    expect(config.urls.vault).toBe('http://localhost:8001');
+    expect(config.urls.broker).toBe('http://localhost:8002');
+    expect(config.citizenIssuer.issuer).toBe('http://localhost:8001/dev-issuer');
+  });
+
+  it('uses explicit URLs without their trailing slashes', () => {
+    const config = AppConfig.fromEnvironment({
+      VAULT_URL: 'https://vault.example/',
+      BROKER_URL: 'https://broker.example//',
+    });
+    expect(config.urls.vault).toBe('https://vault.example');
+    expect(config.urls.broker).toBe('https://broker.example');
+    expect(config.citizenIssuer.issuer).toBe('https://vault.example/dev-issuer');
+  });
+
+  it('throws a ConfigError naming a bad variable', () => {
+    expect(() => AppConfig.fromEnvironment({ VAULT_PORT: 'abc' })).toThrow(ConfigError);
+    expect(() => AppConfig.fromEnvironment({ VAULT_PORT: 'abc' })).toThrow(/VAULT_PORT/);
+    expect(() => AppConfig.fromEnvironment({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
+    expect(() => AppConfig.fromEnvironment({ NODE_ENV: 'prod' })).toThrow(/NODE_ENV/);
+  });
+
+  it('reports every problem at once', () => {
+    const attempt = () => AppConfig.fromEnvironment({ NODE_ENV: 'production', VAULT_PORT: 'abc', PAIRWISE_SECRET: 'short' });
+    expect(attempt).toThrow(ConfigError);
+    const message = (() => {
+      try {
+        attempt();
+        return '';
+      } catch (error) {
+        return (error as Error).message;
+      }
+    })();
+    for (const variable of ['VAULT_PORT', 'MASTER_KEYS', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI']) {
+      expect(message).toContain(variable);
+    }
+    expect(message).toContain('PAIRWISE_SECRET: must be at least 32 characters');
+  });
+
+  it.each([
+    [{ CITIZEN_JWKS_URI: 'https://auth.example/jwks' }],
+    [{ CITIZEN_ISSUER: 'https://auth.example' }],
+  ])('refuses half a real citizen issuer (%j)', (env) => {
+    expect(() => AppConfig.fromEnvironment(env)).toThrow(/CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both/);
+  });
+
+  describe('in production', () => {
+    it('refuses to start without its secrets and real issuer, naming each missing variable', () => {
+      expect(configProblems({ NODE_ENV: 'production' })).toEqual([
+        'MASTER_KEYS: required when NODE_ENV=production',
+        'PAIRWISE_SECRET: required when NODE_ENV=production',
+        'SIGNING_KEYS: required when NODE_ENV=production',
+        'CITIZEN_ISSUER: required when NODE_ENV=production',
+        'CITIZEN_JWKS_URI: required when NODE_ENV=production',
+      ]);
+    });
+
+    it.each(['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'])(
+      'refuses to start without %s alone',
+      (name) => {
+        expect(configProblems(productionEnv({ [name]: undefined }))).toEqual([
+          `${name}: required when NODE_ENV=production`,
+        ]);
+        expect(configProblems(productionEnv({ [name]: '' }))).toEqual([
+          `${name}: required when NODE_ENV=production`,
+        ]);
+      },
+    );
+
+    it('starts with all of them, using the configured issuer and no dev key', () => {
+      const config = AppConfig.fromEnvironment(productionEnv());
+      expect(config.production).toBe(true);
+      expect(config.citizenIssuer).toEqual({
+        issuer: 'https://auth.quebec.ca',
+        audience: 'une-fois',
+        jwksUri: 'https://auth.quebec.ca/.well-known/jwks.json',
+        devIssuerKey: null,
+      });
+      expect(config.signingKeys).toEqual([
+        expect.objectContaining({ kty: 'EC', crv: 'P-256', kid: 'platform-2026' }),
+      ]);
+      expect(config.pairwiseSecret.toString()).toBe('p'.repeat(32));
+    });
+  });
+
+  describe('MASTER_KEYS', () => {
+    it('reads id:version:base64 entries, comma-separated, with spaces around them', () => {
+      const a = randomBytes(32);
+      const b = randomBytes(32);
+      const config = AppConfig.fromEnvironment({
+        MASTER_KEYS: `main:1:${a.toString('base64')} , main:2:${b.toString('base64')},old_key:7:${b.toString('base64url')}`,
+      });
+      expect(config.masterKeys).toEqual([
+        { id: 'main', version: 1, key: a },
+        { id: 'main', version: 2, key: b },
+        { id: 'old_key', version: 7, key: b },
+      ]);
+    });
+
+    it.each([
+      ['a key of 16 bytes', `main:1:${base64Key(16)}`, 1],
+      ['a key of 33 bytes', `main:1:${base64Key(33)}`, 1],
+      ['no version', `main:${base64Key()}`, 1],
+      ['a version that is not a number', `main:v1:${base64Key()}`, 1],
+      ['an id with a space', `main key:1:${base64Key()}`, 1],
+      ['a bad second entry', `main:1:${base64Key()},main:2:${base64Key(31)}`, 2],
+      ['an empty entry', `main:1:${base64Key()},`, 2],
+    ])('refuses %s, naming the entry', (_case, value, entry) => {
+      expect(configProblems({ MASTER_KEYS: value })).toEqual([
+        `MASTER_KEYS: entry ${entry} must be id:version:base64 of 32 bytes`,
+      ]);
+    });
+
+    it('refuses the same id and version twice', () => {
+      expect(configProblems({ MASTER_KEYS: `main:1:${base64Key()},main:1:${base64Key()}` })).toEqual([
+        'MASTER_KEYS: a key id and version appears twice',
+      ]);
+    });
+
+    it('accepts the same version under two ids', () => {
+      expect(
+        AppConfig.fromEnvironment({ MASTER_KEYS: `a:1:${base64Key()},b:1:${base64Key()}` }).masterKeys,
+      ).toHaveLength(2);
+    });
+  });
+
+  describe('PAIRWISE_SECRET', () => {
+    it('refuses fewer than 32 characters', () => {
+      expect(configProblems({ PAIRWISE_SECRET: 'p'.repeat(31) })).toEqual([
+        'PAIRWISE_SECRET: must be at least 32 characters',
+      ]);
+    });
+  });
+
+  describe('SIGNING_KEYS', () => {
+    it.each([
+      ['text that is not JSON', 'not json', 'SIGNING_KEYS: must be a JSON array of private JWKs'],
+      ['an empty array', '[]', 'SIGNING_KEYS: must be a non-empty JSON array of private JWKs'],
+      [
+        'an object instead of an array',
+        '{"keys":[]}',
+        'SIGNING_KEYS: must be a non-empty JSON array of private JWKs',
+      ],
+    ])('refuses %s', (_case, value, problem) => {
+      expect(configProblems({ SIGNING_KEYS: value })).toEqual([problem]);
+    });
+
+    it('refuses a public key, a key without kid and an unsupported curve, naming the key', () => {
+      const [privateJwk] = JSON.parse(signingKeysJson()) as Record<string, string>[];
+      const { d: _d, ...publicJwk } = privateJwk;
+      const { kid: _kid, ...withoutKid } = privateJwk;
+      const p384 = {
+        ...generateKeyPairSync('ec', { namedCurve: 'P-384' }).privateKey.export({ format: 'jwk' }),
+        kid: 'k',
+      };
+      for (const [keys, index] of [
+        [[publicJwk], 1],
+        [[privateJwk, withoutKid], 2],
+        [[p384], 1],
+      ] as const) {
+        expect(configProblems({ SIGNING_KEYS: JSON.stringify(keys) })).toEqual([
+          `SIGNING_KEYS: key ${index} must be a private EC P-256 or Ed25519 JWK with a kid`,
+        ]);
+      }
+    });
+  });
+});
+
+describe(devEd25519Jwk.name, () => {
+  it('derives the same usable private Ed25519 key from the same label, another from another label', () => {
+    const jwk = devEd25519Jwk('test-label');
+    expect(jwk).toEqual(devEd25519Jwk('test-label'));
+    expect(jwk).toMatchObject({ kty: 'OKP', crv: 'Ed25519', kid: 'test-label-1', alg: 'EdDSA', use: 'sig' });
+    expect(jwk.d).toBeDefined();
+    expect(devEd25519Jwk('other-label').x).not.toBe(jwk.x);
+
+    const privateKey = createPrivateKey({ key: jwk, format: 'jwk' });
+    const signature = sign(null, Buffer.from('bonjour'), privateKey);
+    expect(verify(null, Buffer.from('bonjour'), createPublicKey(privateKey), signature)).toBe(true);
+  });
+});
