@@ -108,3 +108,42 @@ describe('Vault: bad input', () => {
     expect(profile.body.attributes).toEqual([expect.objectContaining({ attribute: 'contact.email', value: 'dana@exemple.ca' })]);
   });
 });
+
+describe('Vault: the citizen issuer’s keys', () => {
+  let vault: RunningVault;
+  beforeAll(async () => {
+    vault = await startVault('jwks', { env: { JWKS_REFETCH_COOLDOWN_SECONDS: '1' } });
+  });
+  afterAll(() => vault.close());
+
+  it('caches the JWKS, refetches once when the issuer rotates, and not for every unknown kid', async () => {
+    for (let i = 0; i < 5; i++) await vault.http.get('/v1/me').set(await vault.auth('erin')).expect(200);
+    expect(vault.idp.jwksFetches).toBe(1);
+
+    vault.idp.rotate();
+    await new Promise((resolve) => setTimeout(resolve, 1100)); // past the refetch cooldown
+    await vault.http.get('/v1/me').set(await vault.auth('erin')).expect(200);
+    await vault.http.get('/v1/me').set(await vault.auth('erin')).expect(200);
+    expect(vault.idp.jwksFetches).toBe(2);
+
+    for (const kid of ['x1', 'x2', 'x3', 'x4']) {
+      const token = await vault.idp.token({ subject: 'erin', key: vault.idp.forgerKey, kid });
+      await vault.http.get('/v1/me').set('Authorization', `Bearer ${token}`).expect(401);
+    }
+    expect(vault.idp.jwksFetches).toBe(2);
+  });
+
+  it('refuses an HS256 token whose secret is the issuer’s public key', async () => {
+    const { SignJWT } = await import('jose');
+    const jwks = await (await fetch(vault.idp.jwksUri)).text();
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256', kid: 'idp-1' })
+      .setIssuer(vault.idp.issuer)
+      .setAudience(vault.idp.audience)
+      .setSubject('erin')
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(jwks));
+    const response = await vault.http.get('/v1/me').set('Authorization', `Bearer ${token}`).expect(401);
+    expect(response.body.code).toBe('unauthenticated');
+  });
+});

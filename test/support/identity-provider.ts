@@ -19,7 +19,9 @@ export interface TokenOptions {
  */
 export class TestIdentityProvider {
   readonly audience = 'une-fois-test';
-  private readonly signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  private kid = 'idp-1';
+  private published: JWK[] = [];
   readonly forgerKey = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   private server: Server | null = null;
   issuer = '';
@@ -27,11 +29,11 @@ export class TestIdentityProvider {
   jwksFetches = 0;
 
   async start(): Promise<this> {
-    const publicJwk = { ...(this.signing.publicKey.export({ format: 'jwk' }) as JWK), kid: 'idp-1', alg: 'ES256', use: 'sig' };
+    this.publish();
     this.server = createServer((request, response) => {
       if (request.url === '/jwks.json') {
         this.jwksFetches += 1;
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [publicJwk] }));
+        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.published }));
       } else {
         response.writeHead(404).end();
       }
@@ -43,9 +45,21 @@ export class TestIdentityProvider {
     return this;
   }
 
+  /** Key rotation at the issuer: a new key signs from now on; the old one stays published. */
+  rotate(): void {
+    this.signing = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    this.kid = `idp-${this.published.length + 1}`;
+    this.publish();
+  }
+
+  private publish(): void {
+    const jwk = this.signing.publicKey.export({ format: 'jwk' }) as JWK;
+    this.published.push({ ...jwk, kid: this.kid, alg: 'ES256', use: 'sig' });
+  }
+
   async token(options: TokenOptions = {}): Promise<string> {
     return new SignJWT({})
-      .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? 'idp-1', typ: 'JWT' })
+      .setProtectedHeader({ alg: 'ES256', kid: options.kid ?? this.kid, typ: 'JWT' })
       .setIssuer(options.issuer ?? this.issuer)
       .setAudience(options.audience ?? this.audience)
       .setSubject(options.subject ?? 'citizen')

@@ -30,6 +30,7 @@ export class AppConfig {
   readonly catalogueFile: string;
   readonly applyRegistryAtBoot: boolean;
   readonly registryRefreshMs: number;
+  readonly jwksRefetchCooldownMs: number;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
   readonly signingKeys: JsonWebKey[];
@@ -73,6 +74,7 @@ export class AppConfig {
     this.catalogueFile = env.CATALOGUE_FILE;
     this.applyRegistryAtBoot = env.APPLY_REGISTRY_AT_BOOT === 'true';
     this.registryRefreshMs = env.REGISTRY_REFRESH_SECONDS * 1000;
+    this.jwksRefetchCooldownMs = env.JWKS_REFETCH_COOLDOWN_SECONDS * 1000;
     this.masterKeys = env.MASTER_KEYS
       ? parseMasterKeys(env.MASTER_KEYS, problems)
       : [{ id: 'dev', version: 1, key: devSecret('master-key') }];

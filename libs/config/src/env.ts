@@ -59,6 +59,9 @@ export class Env {
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 
+  /** After fetching a JWKS, how long an unknown `kid` waits before it may trigger another fetch. */
+  @IsInt() @Min(0) JWKS_REFETCH_COOLDOWN_SECONDS = 30;
+
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
@@ -80,6 +83,7 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'SCHEDULER_PORT',
   'BODY_LIMIT_BYTES',
   'REGISTRY_REFRESH_SECONDS',
+  'JWKS_REFETCH_COOLDOWN_SECONDS',
 ];
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */

@@ -32,7 +32,12 @@ export class CitizenTokenVerifier {
   constructor(private readonly config: AppConfig) {
     const { jwksUri, devIssuerKey } = config.citizenIssuer;
     if (jwksUri) {
-      this.keys = createRemoteJWKSet(new URL(jwksUri), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+      // Cached; an unknown kid (the issuer rotated its keys) refetches once, at most once per cooldown.
+      this.keys = createRemoteJWKSet(new URL(jwksUri), {
+        cooldownDuration: config.jwksRefetchCooldownMs,
+        cacheMaxAge: 10 * 60_000,
+        timeoutDuration: 5000,
+      });
     } else if (devIssuerKey && !config.production) {
       this.keys = createLocalJWKSet(devIssuerJwks(config));
     } else {
