@@ -42,6 +42,9 @@ describe('CLI', () => {
       expect(await tables()).toEqual(expect.arrayContaining(['citizen', 'citizen_key', 'attribute_value', 'consent', 'access_log_entry']));
       expect(await cli(['migration:run'], env)).toMatchObject({ code: 0, out: 'No pending migration.' });
       expect((await cli(['migration:revert'], env)).code).toBe(0);
+      expect(await tables()).not.toContain('outbox_event');
+      expect(await tables()).toContain('citizen');
+      expect((await cli(['migration:revert'], env)).code).toBe(0);
       expect(await tables()).toEqual(['migration']);
       expect((await cli(['migration:run'], env)).code).toBe(0);
       expect(await tables()).toContain('citizen');

@@ -18,6 +18,7 @@ export class RegistrySnapshot {
   private readonly services = new Map<string, ServiceDefinition>();
   private readonly readRights = new Set<string>();
   private readonly writeRights = new Set<string>();
+  private readonly readAny = new Set<string>();
   private readonly legalBases = new Map<string, LegalBasis>();
 
   constructor(
@@ -34,6 +35,7 @@ export class RegistrySnapshot {
       for (const right of s.rights) {
         if (right.access === 'write') this.writeRights.add(key(s.id, right.attribute));
         for (const purpose of right.purposes) this.readRights.add(key(s.id, right.attribute, purpose));
+        if (right.access === 'read') this.readAny.add(key(s.id, right.attribute));
       }
     }
     for (const basis of registry.legal_bases) {
@@ -70,6 +72,11 @@ export class RegistrySnapshot {
   /** The registry gives this service a read right on this attribute for this purpose. */
   canRead(serviceId: string, attribute: string, purpose: string): boolean {
     return this.readRights.has(key(serviceId, attribute, purpose));
+  }
+
+  /** The registry gives this service a read right on this attribute for some purpose. */
+  canReadForSomePurpose(serviceId: string, attribute: string): boolean {
+    return this.readAny.has(key(serviceId, attribute));
   }
 
   canWrite(serviceId: string, attribute: string): boolean {

@@ -4,6 +4,8 @@ import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { type Label, RegistryService } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
+import { PairwiseIds } from '#libs/identity';
+import { OutboxService } from '#libs/outbox';
 import { checkTerms, type ConsentTerms } from './consent-terms.js';
 import type { ConsentMode } from './consent.entity.js';
 import { ConsentRequest, type ConsentRequestStatus, requestStatus } from './consent-request.entity.js';
@@ -16,6 +18,15 @@ export interface NewConsentRequest extends ConsentTerms {
   callbackUrl?: string | null;
   /** Set when the service already knows the citizen (a data request that lacked consent). */
   citizenId?: string | null;
+}
+
+export interface ServiceConsentRequestView {
+  id: string;
+  status: ConsentRequestStatus;
+  citizen?: { ppid: string };
+  consentId?: string;
+  approvalUrl: string;
+  expiresAt: string;
 }
 
 /** What the citizen sees before answering: who asks, for what, why, and for how long. */
@@ -46,6 +57,8 @@ export class ConsentRequestsService {
     private readonly registry: RegistryService,
     private readonly consents: ConsentsService,
     private readonly config: AppConfig,
+    private readonly pairwise: PairwiseIds,
+    private readonly outbox: OutboxService,
   ) {}
 
   async create(request: NewConsentRequest, em: EntityManager = this.dataSource.manager): Promise<ConsentRequest> {
@@ -106,6 +119,7 @@ export class ConsentRequestsService {
       );
       Object.assign(request, { status: 'approved', citizenId, consentId: consent.id, decidedAt: new Date() });
       await em.save(request);
+      await this.callback(em, request, { citizen: { ppid: this.pairwise.of(request.organisationId, citizenId) }, consentId: consent.id });
       return this.view(request);
     });
   }
@@ -115,7 +129,54 @@ export class ConsentRequestsService {
       const request = await this.pending(em, citizenId, id);
       Object.assign(request, { status: 'denied', citizenId, decidedAt: new Date() });
       await em.save(request);
+      await this.callback(em, request, {});
       return this.view(request);
+    });
+  }
+
+  /** What the requesting service may know of its request: the citizen's pairwise id only once approved. */
+  async getForService(serviceId: string, id: string): Promise<ServiceConsentRequestView> {
+    const request = isUuid(id) ? await this.dataSource.manager.findOneBy(ConsentRequest, { id, serviceId }) : null;
+    if (!request) throw new DomainError('consent_request_not_found', `No consent request ${id} of this service.`);
+    const status = requestStatus(request);
+    return {
+      id: request.id,
+      status,
+      ...(status === 'approved' && request.citizenId
+        ? { citizen: { ppid: this.pairwise.of(request.organisationId, request.citizenId) }, consentId: request.consentId! }
+        : {}),
+      approvalUrl: approvalUrl(this.config, request.id),
+      expiresAt: request.expiresAt.toISOString(),
+    };
+  }
+
+  /**
+   * The pending request this service already addressed to this citizen for
+   * this purpose and these attributes, or a new one: repeated data requests
+   * do not pile up requests in the citizen's inbox.
+   */
+  async proposeFor(em: EntityManager, citizenId: string, serviceId: string, purpose: string, attributes: string[]): Promise<ConsentRequest> {
+    const wanted = [...new Set(attributes)].sort();
+    const existing = await em
+      .createQueryBuilder(ConsentRequest, 'r')
+      .where(`r.citizen_id = :citizenId AND r.service_id = :serviceId AND r.purpose = :purpose AND r.status = 'pending'`, {
+        citizenId,
+        serviceId,
+        purpose,
+      })
+      .andWhere('r.expires_at > now() AND r.attributes = :wanted', { wanted })
+      .getOne();
+    return existing ?? this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em);
+  }
+
+  /** A signed callback to the URL the service gave with its request. */
+  private async callback(em: EntityManager, request: ConsentRequest, extra: Record<string, unknown>): Promise<void> {
+    if (!request.callbackUrl) return;
+    await this.outbox.webhook(em, {
+      type: `consent-request.${request.status}`,
+      serviceId: request.serviceId,
+      url: request.callbackUrl,
+      data: { consentRequestId: request.id, status: request.status, ...extra },
     });
   }
 

@@ -5,6 +5,8 @@ import { type Label, LEGAL_CATEGORIES, RegistryService } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
+import { PairwiseIds } from '#libs/identity';
+import { OutboxService } from '#libs/outbox';
 import { checkTerms, type ConsentTerms } from './consent-terms.js';
 import { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
 
@@ -33,13 +35,19 @@ export class ConsentsService {
     private readonly registry: RegistryService,
     private readonly signer: PlatformSigner,
     private readonly config: AppConfig,
+    private readonly pairwise: PairwiseIds,
+    private readonly outbox: OutboxService,
   ) {}
 
   async grant(citizenId: string, terms: ConsentTerms): Promise<ConsentView> {
     return this.view(await this.dataSource.transaction((em) => this.grantIn(em, citizenId, terms, null)));
   }
 
-  /** Records a consent in the caller's transaction (a direct grant, or the approval of a request). */
+  /**
+   * Records a consent in the caller's transaction (a direct grant, or the
+   * approval of a request), gives the service's organisation its pairwise id
+   * of the citizen, and tells the service (consent.granted).
+   */
   async grantIn(em: EntityManager, citizenId: string, terms: ConsentTerms, consentRequestId: string | null): Promise<Consent> {
     const registry = this.registry.current();
     const { service, attributes, expiresAt } = checkTerms(registry, terms);
@@ -60,7 +68,33 @@ export class ConsentsService {
       registryVersion: registry.version,
     });
     await em.insert(Consent, consent);
+    const ppid = await this.pairwise.issue(em, service.organisation, citizenId);
+    await this.notify(em, consent, 'consent.granted', ppid);
     return consent;
+  }
+
+  /** Active, unexpired consents of a citizen for a service and purpose, locked until the caller's transaction ends. */
+  async activeFor(em: EntityManager, citizenId: string, serviceId: string, purpose: string): Promise<Consent[]> {
+    return em
+      .createQueryBuilder(Consent, 'c')
+      .where(`c.citizen_id = :citizenId AND c.service_id = :serviceId AND c.purpose = :purpose AND c.status = 'active'`, {
+        citizenId,
+        serviceId,
+        purpose,
+      })
+      .andWhere('(c.expires_at IS NULL OR c.expires_at > now())')
+      .orderBy('c.granted_at', 'ASC')
+      .setLock('pessimistic_write')
+      .getMany();
+  }
+
+  /** A `once` consent is used up by the release it allowed. */
+  async markUsed(em: EntityManager, citizenId: string, ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await em.query(
+      `UPDATE consent SET status = 'used', used_at = now() WHERE citizen_id = $1 AND id = ANY($2) AND status = 'active'`,
+      [citizenId, ids],
+    );
   }
 
   async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentView[]> {
@@ -72,18 +106,42 @@ export class ConsentsService {
   async revoke(citizenId: string, id: string): Promise<ConsentView> {
     return this.dataSource.transaction(async (em) => {
       const consent = await this.find(em, citizenId, id, true);
-      if (consent.status === 'active') {
-        consent.status = 'revoked';
-        consent.revokedAt = new Date();
-        await em.update(Consent, { citizenId, id }, { status: consent.status, revokedAt: consent.revokedAt });
-      }
+      if (consent.status === 'active') await this.revokeIn(em, consent);
       return this.view(consent);
     });
   }
 
-  /** Revokes every active consent of a citizen (erasure). */
+  /** Revokes every active consent of a citizen (erasure), telling each service. */
   async revokeAll(em: EntityManager, citizenId: string): Promise<void> {
-    await em.update(Consent, { citizenId, status: 'active' }, { status: 'revoked', revokedAt: new Date() });
+    const active = await em.find(Consent, { where: { citizenId, status: 'active' }, lock: { mode: 'pessimistic_write' } });
+    for (const consent of active) await this.revokeIn(em, consent);
+  }
+
+  private async revokeIn(em: EntityManager, consent: Consent): Promise<void> {
+    consent.status = 'revoked';
+    consent.revokedAt = new Date();
+    await em.update(Consent, { citizenId: consent.citizenId, id: consent.id }, { status: consent.status, revokedAt: consent.revokedAt });
+    await this.notify(em, consent, 'consent.revoked', this.pairwise.of(consent.organisationId, consent.citizenId));
+  }
+
+  /** A signed webhook to the service, if it registered a webhook URL; the citizen appears by pairwise id only. */
+  private async notify(em: EntityManager, consent: Consent, type: 'consent.granted' | 'consent.revoked', ppid: string) {
+    const url = this.registry.current().service(consent.serviceId)?.webhook_url;
+    if (!url) return;
+    await this.outbox.webhook(em, {
+      type,
+      serviceId: consent.serviceId,
+      url,
+      data: {
+        consentId: consent.id,
+        citizen: { ppid },
+        purpose: consent.purpose,
+        attributes: consent.attributes,
+        mode: consent.mode,
+        expiresAt: consent.expiresAt?.toISOString() ?? null,
+        ...(consent.consentRequestId ? { consentRequestId: consent.consentRequestId } : {}),
+      },
+    });
   }
 
   /**

@@ -6,6 +6,7 @@ export {
   ConsentRequestsService,
   type ConsentRequestView,
   type NewConsentRequest,
+  type ServiceConsentRequestView,
 } from './consent-requests.service.js';
 export { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
 export { ConsentModule } from './consent.module.js';

@@ -30,6 +30,17 @@ export const ERROR_TITLES = {
     en: 'This consent request was already handled or has expired.',
   },
   invalid_expiry: { fr: 'La date d’expiration doit être dans le futur.', en: 'The expiry date must be in the future.' },
+  invalid_client: {
+    fr: 'Authentification du service refusée.',
+    en: 'Service authentication failed.',
+  },
+  invalid_request: { fr: 'Requête d’authentification invalide.', en: 'Invalid authentication request.' },
+  unsupported_grant_type: { fr: 'Type d’autorisation non pris en charge.', en: 'Unsupported grant type.' },
+  citizen_not_found: {
+    fr: 'Aucun citoyen ne correspond à cet identifiant pour votre organisation.',
+    en: 'No citizen matches this identifier for your organisation.',
+  },
+  deadline_not_found: { fr: 'Échéance introuvable.', en: 'Deadline not found.' },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: { fr: 'Erreur interne. Réessayez plus tard.', en: 'Internal error. Please try again later.' },
 } as const satisfies Record<string, { fr: string; en: string }>;

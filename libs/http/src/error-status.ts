@@ -10,8 +10,11 @@ export function statusOf(code: ErrorCode): number {
     case 'invalid_attribute_value':
     case 'invalid_expiry':
     case 'unknown_attribute':
+    case 'invalid_request':
+    case 'unsupported_grant_type':
       return 400;
     case 'unauthenticated':
+    case 'invalid_client':
       return 401;
     case 'forbidden':
     case 'attribute_not_self_declarable':
@@ -19,6 +22,8 @@ export function statusOf(code: ErrorCode): number {
     case 'route_not_found':
     case 'consent_not_found':
     case 'consent_request_not_found':
+    case 'citizen_not_found':
+    case 'deadline_not_found':
       return 404;
     case 'consent_request_not_pending':
       return 409;

@@ -2,6 +2,9 @@ import { DomainError, ERROR_TITLES, type ErrorCode, type FieldError } from '#lib
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
+/** Errors of the OAuth token endpoint also carry RFC 6749 §5.2 `error` and `error_description`. */
+const OAUTH_CODES = new Set<ErrorCode>(['invalid_client', 'invalid_request', 'unsupported_grant_type']);
+
 export interface ProblemBody {
   type: string;
   code: ErrorCode;
@@ -12,6 +15,8 @@ export interface ProblemBody {
   instance?: string;
   errors?: FieldError[];
   correlationId?: string;
+  error?: string;
+  error_description?: string;
 }
 
 /** French unless the client prefers English (rule 9). */
@@ -36,5 +41,6 @@ export function problemBody(
     ...(context.instance ? { instance: context.instance } : {}),
     ...(error.errors.length > 0 ? { errors: error.errors } : {}),
     ...(context.correlationId ? { correlationId: context.correlationId } : {}),
+    ...(OAUTH_CODES.has(error.code) ? { error: error.code, error_description: error.detail ?? titles.en } : {}),
   };
 }

@@ -1,7 +1,17 @@
 import { Global, Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
 import { CitizenTokenVerifier } from './citizen-token.verifier.js';
-import { PairwiseIds } from './pairwise.js';
+import { PairwiseId, PairwiseIds } from './pairwise.js';
+import { ServiceAuthService } from './service-auth.service.js';
 
 @Global()
-@Module({ providers: [CitizenTokenVerifier, PairwiseIds], exports: [CitizenTokenVerifier, PairwiseIds] })
+@Module({
+  imports: [TypeOrmModule.forFeature([PairwiseId])],
+  providers: [CitizenTokenVerifier, PairwiseIds],
+  exports: [CitizenTokenVerifier, PairwiseIds],
+})
 export class IdentityModule {}
+
+/** Authentication of ministry services (the broker's side). */
+@Module({ providers: [ServiceAuthService], exports: [ServiceAuthService] })
+export class ServiceAuthModule {}

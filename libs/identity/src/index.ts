@@ -4,5 +4,13 @@ export {
   mintDevCitizenToken,
   type CitizenIdentity,
 } from './citizen-token.verifier.js';
-export { IdentityModule } from './identity.module.js';
-export { PairwiseIds } from './pairwise.js';
+export { IdentityModule, ServiceAuthModule } from './identity.module.js';
+export { PairwiseId, PairwiseIds } from './pairwise.js';
+export {
+  ACCESS_TOKEN_TTL_SECONDS,
+  CLIENT_ASSERTION_ALGORITHMS,
+  ServiceAuthService,
+  type ServicePrincipal,
+  type TokenRequest,
+  type TokenResponse,
+} from './service-auth.service.js';

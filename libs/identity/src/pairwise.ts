@@ -1,11 +1,22 @@
 import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
+import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { AppConfig } from '#libs/config';
+
+/** A pairwise identifier handed to an organisation, so its services can name the citizen later. */
+@Entity('pairwise_id')
+export class PairwiseId {
+  @PrimaryColumn('uuid', { name: 'citizen_id' }) citizenId: string;
+  @PrimaryColumn('text', { name: 'organisation_id' }) organisationId: string;
+  @Column('text') ppid: string;
+  @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
+}
 
 /**
  * Rule 2: each organisation sees its own stable pseudonym of a citizen,
  * HMAC-SHA-256(secret, organisation ‖ citizen), so two organisations cannot
- * link their files by identifier.
+ * link their files by identifier. An identifier exists for an organisation
+ * only once the citizen has dealt with it (approved or granted a consent).
  */
 @Injectable()
 export class PairwiseIds {
@@ -15,5 +26,25 @@ export class PairwiseIds {
     return createHmac('sha256', this.config.pairwiseSecret)
       .update(`${organisationId}\u001f${citizenId}`)
       .digest('base64url');
+  }
+
+  /** The organisation's identifier of the citizen, recorded so the organisation can present it later. */
+  async issue(em: EntityManager, organisationId: string, citizenId: string): Promise<string> {
+    const ppid = this.of(organisationId, citizenId);
+    await em.query(
+      `INSERT INTO pairwise_id (citizen_id, organisation_id, ppid) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+      [citizenId, organisationId, ppid],
+    );
+    return ppid;
+  }
+
+  /** The citizen behind an organisation's identifier; null for another organisation's identifier or a made-up one. */
+  async resolve(em: EntityManager, organisationId: string, ppid: string): Promise<string | null> {
+    if (typeof ppid !== 'string' || ppid.length > 64) return null;
+    const [row]: { citizen_id: string }[] = await em.query(
+      `SELECT citizen_id FROM pairwise_id WHERE organisation_id = $1 AND ppid = $2`,
+      [organisationId, ppid],
+    );
+    return row?.citizen_id ?? null;
   }
 }

@@ -1,4 +1,5 @@
 import { Foundation1764000000000 } from './1764000000000-foundation.js';
+import { Broker1764100000000 } from './1764100000000-broker.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
-export const MIGRATIONS = [Foundation1764000000000];
+export const MIGRATIONS = [Foundation1764000000000, Broker1764100000000];

@@ -1,0 +1,38 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested } from 'class-validator';
+import type { ServicePrincipal } from '#libs/identity';
+import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
+import { CitizenRefDto } from '../citizen-ref.dto.js';
+import { CollectionsService } from './collections.service.js';
+
+export class CollectionDto {
+  @ApiProperty({ type: CitizenRefDto })
+  @IsDefined()
+  @ValidateNested()
+  @Type(() => CitizenRefDto)
+  citizen: CitizenRefDto;
+
+  @ApiProperty({ example: ['address.residential'] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(100, { each: true })
+  attributes: string[];
+}
+
+@ApiTags('collections')
+@ApiBearerAuth()
+@Controller('v1/collections')
+export class CollectionsController {
+  constructor(private readonly collections: CollectionsService) {}
+
+  @Post()
+  @HttpCode(200)
+  @Authorize('own report about a citizen known to the organisation')
+  report(@CurrentService() service: ServicePrincipal, @Body() body: CollectionDto) {
+    return this.collections.report(service, body.citizen.ppid, body.attributes);
+  }
+}

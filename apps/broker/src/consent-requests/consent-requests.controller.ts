@@ -1,0 +1,38 @@
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
+import { DataSource } from 'typeorm';
+import { ConsentRequestsService } from '#libs/consent';
+import { DomainError } from '#libs/errors';
+import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
+import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
+import { CreateConsentRequestDto } from './create-consent-request.dto.js';
+
+@ApiTags('consent requests')
+@ApiBearerAuth()
+@Controller('v1/consent-requests')
+export class ConsentRequestsController {
+  constructor(
+    private readonly requests: ConsentRequestsService,
+    private readonly pairwise: PairwiseIds,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  /** Asks a citizen for consent; the terms must be within the service's registry rights. */
+  @Post()
+  @Authorize('own rights: every attribute readable by this service for this purpose')
+  async create(@CurrentService() service: ServicePrincipal, @Body() body: CreateConsentRequestDto) {
+    const citizenId = body.citizen
+      ? await this.pairwise.resolve(this.dataSource.manager, service.organisationId, body.citizen.ppid)
+      : null;
+    if (body.citizen && !citizenId) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
+    const request = await this.requests.create({ ...body, service: service.serviceId, citizenId });
+    const view = await this.requests.getForService(service.serviceId, request.id);
+    return { id: view.id, status: view.status, approvalUrl: view.approvalUrl, expiresAt: view.expiresAt };
+  }
+
+  @Get(':id')
+  @Authorize('own requests only')
+  get(@CurrentService() service: ServicePrincipal, @Param('id') id: string) {
+    return this.requests.getForService(service.serviceId, id);
+  }
+}

@@ -1,0 +1,51 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayNotEmpty,
+  IsArray,
+  IsIn,
+  IsISO8601,
+  IsOptional,
+  IsString,
+  IsUrl,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+import { CitizenRefDto } from '../citizen-ref.dto.js';
+
+export class CreateConsentRequestDto {
+  @ApiProperty({ example: 'licence-renewal' })
+  @IsString()
+  @MaxLength(100)
+  purpose: string;
+
+  @ApiProperty({ example: ['address.residential'] })
+  @IsArray()
+  @ArrayNotEmpty()
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @MaxLength(100, { each: true })
+  attributes: string[];
+
+  @ApiProperty({ enum: ['once', 'ongoing'] })
+  @IsIn(['once', 'ongoing'])
+  mode: 'once' | 'ongoing';
+
+  @ApiPropertyOptional({ description: 'When the consent, once given, ends' })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  expiresAt?: string;
+
+  @ApiPropertyOptional({ description: 'Receives a signed consent-request.approved or .denied event' })
+  @IsOptional()
+  @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
+  @MaxLength(2000)
+  callbackUrl?: string;
+
+  @ApiPropertyOptional({ type: CitizenRefDto, description: 'Address the request to a citizen you already know' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => CitizenRefDto)
+  citizen?: CitizenRefDto;
+}

@@ -1,0 +1,36 @@
+import type { AccessBasis, WithheldReason } from '#libs/access-log';
+import type { RegistrySnapshot } from '#libs/catalogue';
+import type { Consent } from '#libs/consent';
+
+export type Decision = { attribute: string; allowed: true; basis: AccessBasis } | { attribute: string; allowed: false; reason: WithheldReason };
+
+/**
+ * Rule 1, before looking at any value: an attribute may be released only if
+ * the registry gives the service a right to it for this purpose, and either a
+ * declared legal basis or an active consent of the citizen covers it. A legal
+ * basis is preferred: it does not use up a one-time consent.
+ * Whether a value is held is asked only of allowed attributes, so a refusal
+ * never tells whether the citizen has the value.
+ */
+export function decide(
+  registry: RegistrySnapshot,
+  serviceId: string,
+  purpose: string,
+  attributes: string[],
+  activeConsents: Consent[],
+): Decision[] {
+  return attributes.map((attribute): Decision => {
+    if (!registry.canRead(serviceId, attribute, purpose)) return { attribute, allowed: false, reason: 'not_authorized' };
+    const legalBasis = registry.legalBasis(serviceId, attribute, purpose);
+    if (legalBasis) {
+      return {
+        attribute,
+        allowed: true,
+        basis: { attribute, kind: 'legal_basis', legalBasisId: legalBasis.id, reference: legalBasis.reference },
+      };
+    }
+    const consent = activeConsents.find((c) => c.attributes.includes(attribute));
+    if (consent) return { attribute, allowed: true, basis: { attribute, kind: 'consent', consentId: consent.id } };
+    return { attribute, allowed: false, reason: 'consent_required' };
+  });
+}

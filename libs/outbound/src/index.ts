@@ -1,0 +1,1 @@
+export { assertSafeUrl, UnsafeUrlError } from './safe-url.js';

@@ -1,0 +1,69 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig } from '#libs/config';
+import { PlatformSigner } from '#libs/crypto';
+import { OutboxEvent } from './outbox-event.entity.js';
+import { assertSafeUrl } from '#libs/outbound';
+
+/** 1 s, 2 s, 4 s … capped at one hour: retried until the receiver answers 2xx. */
+export function retryDelayMs(attempts: number): number {
+  return Math.min(1000 * 2 ** Math.max(0, attempts - 1), 3600_000);
+}
+
+export type DeliveryOutcome = 'delivered' | 'retry' | 'skipped';
+
+/**
+ * Delivers one webhook: a compact JWS of {id, type, occurredAt, data}, the id
+ * the same on every attempt. Success and failure are recorded on the row; the
+ * row, not the queue, decides when the next attempt is due.
+ */
+@Injectable()
+export class WebhookDeliveryService {
+  private readonly logger = new Logger(WebhookDeliveryService.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly signer: PlatformSigner,
+    private readonly config: AppConfig,
+  ) {}
+
+  async deliver(eventId: string): Promise<DeliveryOutcome> {
+    const event = await this.dataSource.getRepository(OutboxEvent).findOneBy({ id: eventId, topic: 'webhook' });
+    if (!event || event.status === 'delivered' || !event.url) return 'skipped';
+    let error: string | null = null;
+    try {
+      await assertSafeUrl(event.url, this.config.production);
+      const body = await this.signer.signJson(
+        { id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.data },
+        'webhook+jwt',
+      );
+      const response = await fetch(event.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/jose', 'x-une-fois-event-id': event.id },
+        body,
+        redirect: 'manual',
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.body?.cancel();
+      if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+    } catch (cause) {
+      error = (cause as Error).message.slice(0, 500);
+    }
+    if (error === null) {
+      await this.dataSource.query(
+        `UPDATE outbox_event SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, last_error = NULL
+         WHERE id = $1`,
+        [event.id],
+      );
+      return 'delivered';
+    }
+    const attempts = event.attempts + 1;
+    await this.dataSource.query(
+      `UPDATE outbox_event SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval
+       WHERE id = $1 AND status = 'pending'`,
+      [event.id, attempts, error, String(retryDelayMs(attempts))],
+    );
+    this.logger.warn({ eventId: event.id, attempts, error }, 'webhook delivery failed; will retry');
+    return 'retry';
+  }
+}
