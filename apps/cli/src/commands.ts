@@ -1,4 +1,5 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
+import { AccessLogEntry, auditAccessLog } from '#libs/access-log';
 import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring } from '#libs/crypto';
@@ -21,6 +22,7 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
                                     validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
+  audit:verify                      recompute every citizen's access-log chain; name the first broken citizen and seq
   keys:rotate [--batch N]           re-wrap every data key under the newest master key of MASTER_KEYS,
                                     N keys a transaction (default 500), while the apps keep serving
   dev:token --sub SUBJECT [--ttl SECONDS]
@@ -103,6 +105,21 @@ const COMMANDS: Record<string, Command> = {
     }
     return 0;
   },
+
+  'audit:verify': (config, _args, io) =>
+    withDataSource(
+      config,
+      async (dataSource) => {
+        const result = await auditAccessLog(dataSource);
+        if (result.broken) {
+          io.err(`BROKEN: citizen ${result.broken.citizenId}, seq ${result.broken.seq}`);
+          return 1;
+        }
+        io.out(`OK: ${result.chains} chains, ${result.entries} entries verified.`);
+        return 0;
+      },
+      [AccessLogEntry],
+    ),
 
   'dev:token': async (config, args, io) => {
     const subject = option(args, '--sub');

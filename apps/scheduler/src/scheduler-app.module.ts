@@ -1,15 +1,19 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { ConfigModule } from '#libs/config';
+import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
+import { OutboxModule } from '#libs/outbox';
+import { WebhookWorker } from './webhooks/webhook-worker.js';
 
-/** Workers: reminder sweep and delivery, webhook delivery, metric outbox relay. Serves health and metrics only. */
+/** Workers: webhook delivery from the outbox (reminders and the metric relay come with their issues). Serves health and metrics only. */
 @Module({})
 export class SchedulerAppModule {
   static forRoot(env?: Record<string, string | undefined>): DynamicModule {
     return {
       module: SchedulerAppModule,
-      imports: [ConfigModule.forRoot(env), DatabaseModule, HttpPlatformModule],
+      imports: [ConfigModule.forRoot(env), DatabaseModule, CryptoModule, HttpPlatformModule, OutboxModule],
+      providers: [WebhookWorker],
     };
   }
 }

@@ -7,3 +7,4 @@ export {
 export { AccessLogModule } from './access-log.module.js';
 export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
 export { canonicalEntry, canonicalJson, entryHash, firstBrokenEntry, GENESIS_HASH } from './hash-chain.js';
+export { auditAccessLog, type AuditResult } from './chain-audit.js';

@@ -31,6 +31,8 @@ export class AppConfig {
   readonly applyRegistryAtBoot: boolean;
   readonly registryRefreshMs: number;
   readonly jwksRefetchCooldownMs: number;
+  readonly outboxPollMs: number;
+  readonly webhookConcurrency: number;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
   readonly signingKeys: JsonWebKey[];
@@ -75,6 +77,8 @@ export class AppConfig {
     this.applyRegistryAtBoot = env.APPLY_REGISTRY_AT_BOOT === 'true';
     this.registryRefreshMs = env.REGISTRY_REFRESH_SECONDS * 1000;
     this.jwksRefetchCooldownMs = env.JWKS_REFETCH_COOLDOWN_SECONDS * 1000;
+    this.outboxPollMs = env.OUTBOX_POLL_MILLISECONDS;
+    this.webhookConcurrency = env.WEBHOOK_CONCURRENCY;
     this.masterKeys = env.MASTER_KEYS
       ? parseMasterKeys(env.MASTER_KEYS, problems)
       : [{ id: 'dev', version: 1, key: devSecret('master-key') }];

@@ -62,6 +62,12 @@ export class Env {
   /** After fetching a JWKS, how long an unknown `kid` waits before it may trigger another fetch. */
   @IsInt() @Min(0) JWKS_REFETCH_COOLDOWN_SECONDS = 30;
 
+  /** How often the scheduler looks for due outbox events. */
+  @IsInt() @Min(50) OUTBOX_POLL_MILLISECONDS = 1000;
+
+  /** How many webhooks one scheduler process delivers at once. */
+  @IsInt() @Min(1) @Max(256) WEBHOOK_CONCURRENCY = 16;
+
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
@@ -84,6 +90,8 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'BODY_LIMIT_BYTES',
   'REGISTRY_REFRESH_SECONDS',
   'JWKS_REFETCH_COOLDOWN_SECONDS',
+  'OUTBOX_POLL_MILLISECONDS',
+  'WEBHOOK_CONCURRENCY',
 ];
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */

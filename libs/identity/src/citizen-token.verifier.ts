@@ -46,7 +46,7 @@ export class CitizenTokenVerifier {
   }
 
   async verify(authorization: string | undefined): Promise<CitizenIdentity> {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/.exec(authorization ?? '');
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(authorization ?? '');
     if (!match) throw new DomainError('unauthenticated', 'A bearer token from the citizen identity provider is required.');
     const { issuer, audience } = this.config.citizenIssuer;
     try {

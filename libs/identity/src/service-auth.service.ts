@@ -108,7 +108,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
 
   /** The service behind a bearer access token; the token is bound to it. */
   async authenticate(authorization: string | undefined): Promise<ServicePrincipal> {
-    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization ?? '');
+    const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
     if (!match) throw new DomainError('unauthenticated', 'An access token from POST /oauth/token is required.');
     try {
       const { payload } = await jwtVerify(match[1], this.platformKeys, {
@@ -145,7 +145,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     const service = typeof issuer === 'string' ? this.registry.current().service(issuer) : undefined;
     if (!service) return refuse('Unknown client.');
     if (clientId !== undefined && clientId !== service.id) refuse('client_id does not match the assertion.');
-    let payload: { exp?: number; jti?: unknown };
+    let payload: { exp?: number; iat?: number; jti?: unknown };
     try {
       ({ payload } = await jwtVerify(assertion, await this.keysOf(service), {
         issuer: service.id,
@@ -159,9 +159,11 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
       return refuse(`The client assertion was refused: ${(error as Error).message}`);
     }
     const now = Math.floor(Date.now() / 1000);
+    // At most 5 minutes ahead, give or take the clock skew allowed between the service and the platform.
     if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
       refuse('The client assertion expires more than 5 minutes ahead.');
     }
+    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) refuse('The client assertion is issued in the future.');
     if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 200) refuse('jti is required.');
     // Single use, remembered in PostgreSQL until expiry: also across restarts and replicas.
     const inserted: unknown[] = await this.dataSource.query(

@@ -18,13 +18,16 @@ export class OutboxRelayService {
   constructor(private readonly dataSource: DataSource) {}
 
   async claimDueWebhooks(limit = 100): Promise<ClaimedEvent[]> {
+    // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
     const rows: { id: string; attempts: number }[] = await this.dataSource.query(
-      `UPDATE outbox_event SET next_attempt_at = now() + make_interval(secs => $2)
-       WHERE id IN (
-         SELECT id FROM outbox_event
-         WHERE topic = 'webhook' AND status = 'pending' AND next_attempt_at <= now()
-         ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-       RETURNING id, attempts`,
+      `WITH claimed AS (
+         UPDATE outbox_event SET next_attempt_at = now() + make_interval(secs => $2)
+         WHERE id IN (
+           SELECT id FROM outbox_event
+           WHERE topic = 'webhook' AND status = 'pending' AND next_attempt_at <= now()
+           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+         RETURNING id, attempts)
+       SELECT id, attempts FROM claimed`,
       [limit, CLAIM_LEASE_SECONDS],
     );
     return rows;

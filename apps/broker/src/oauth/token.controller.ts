@@ -1,5 +1,6 @@
-import { Body, Controller, Header, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Header, Headers, HttpCode, Post } from '@nestjs/common';
 import { ApiConsumes, ApiTags } from '@nestjs/swagger';
+import { DomainError } from '#libs/errors';
 import { Public } from '#libs/http';
 import { ServiceAuthService, type TokenRequest } from '#libs/identity';
 
@@ -14,7 +15,10 @@ export class TokenController {
   @HttpCode(200)
   @Header('cache-control', 'no-store')
   @ApiConsumes('application/x-www-form-urlencoded')
-  token(@Body() body: TokenRequest) {
+  token(@Body() body: TokenRequest, @Headers('content-type') contentType: string | undefined) {
+    if (!/^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')) {
+      throw new DomainError('invalid_request', 'The token request must be form-encoded (application/x-www-form-urlencoded).');
+    }
     return this.auth.exchange(body ?? {});
   }
 }
