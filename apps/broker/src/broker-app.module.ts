@@ -18,6 +18,7 @@ import { CollectionsService } from './collections/collections.service.js';
 import { ConsentRequestsController } from './consent-requests/consent-requests.controller.js';
 import { DataRequestsController } from './data-requests/data-requests.controller.js';
 import { DataRequestsService } from './data-requests/data-requests.service.js';
+import { ReleaseStore } from './data-requests/release.store.js';
 import { TokenController } from './oauth/token.controller.js';
 import { WellKnownController } from './well-known/well-known.controller.js';
 
@@ -50,6 +51,7 @@ export class BrokerAppModule {
       ],
       providers: [
         DataRequestsService,
+        ReleaseStore,
         AuthoritativeWritesService,
         CollectionsService,
         { provide: APP_GUARD, useClass: ServiceAuthGuard },

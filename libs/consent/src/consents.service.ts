@@ -73,30 +73,6 @@ export class ConsentsService {
     return consent;
   }
 
-  /** Active, unexpired consents of a citizen for a service and purpose, locked until the caller's transaction ends. */
-  async activeFor(em: EntityManager, citizenId: string, serviceId: string, purpose: string): Promise<Consent[]> {
-    return em
-      .createQueryBuilder(Consent, 'c')
-      .where(`c.citizen_id = :citizenId AND c.service_id = :serviceId AND c.purpose = :purpose AND c.status = 'active'`, {
-        citizenId,
-        serviceId,
-        purpose,
-      })
-      .andWhere('(c.expires_at IS NULL OR c.expires_at > now())')
-      .orderBy('c.granted_at', 'ASC')
-      .setLock('pessimistic_write')
-      .getMany();
-  }
-
-  /** A `once` consent is used up by the release it allowed. */
-  async markUsed(em: EntityManager, citizenId: string, ids: string[]): Promise<void> {
-    if (ids.length === 0) return;
-    await em.query(
-      `UPDATE consent SET status = 'used', used_at = now() WHERE citizen_id = $1 AND id = ANY($2) AND status = 'active'`,
-      [citizenId, ids],
-    );
-  }
-
   async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentView[]> {
     const consents = await em.find(Consent, { where: { citizenId }, order: { grantedAt: 'DESC' } });
     return consents.map((consent) => this.view(consent));

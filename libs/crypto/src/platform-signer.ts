@@ -1,5 +1,5 @@
-import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
-import { CompactSign, compactVerify, type JWK, type JWSHeaderParameters, createLocalJWKSet } from 'jose';
+import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
+import { compactVerify, type JWK, type JWSHeaderParameters, createLocalJWKSet } from 'jose';
 
 interface SigningKey {
   kid: string;
@@ -30,10 +30,19 @@ export class PlatformSigner {
     return { keys: this.keys.map((key) => key.publicJwk) };
   }
 
+  /**
+   * Compact JWS (RFC 7515) signed with node:crypto directly: synchronous and
+   * without WebCrypto's thread-pool hop, since it runs on every data request.
+   */
   async sign(payload: Uint8Array | string, header: Partial<JWSHeaderParameters> = {}): Promise<string> {
     const key = this.keys[0];
-    const bytes = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
-    return new CompactSign(bytes).setProtectedHeader({ ...header, alg: key.alg, kid: key.kid }).sign(key.privateKey);
+    const protectedHeader = Buffer.from(JSON.stringify({ ...header, alg: key.alg, kid: key.kid })).toString('base64url');
+    const input = `${protectedHeader}.${Buffer.from(payload).toString('base64url')}`;
+    const signature =
+      key.alg === 'ES256'
+        ? sign('sha256', Buffer.from(input), { key: key.privateKey, dsaEncoding: 'ieee-p1363' })
+        : sign(null, Buffer.from(input), key.privateKey);
+    return `${input}.${signature.toString('base64url')}`;
   }
 
   async signJson(payload: object, typ: string): Promise<string> {

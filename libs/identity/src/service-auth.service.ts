@@ -53,6 +53,8 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   private readonly localKeys = new WeakMap<object, JWTVerifyGetKey>();
   private platformKeys: JWTVerifyGetKey;
   private sweeper: NodeJS.Timeout | null = null;
+  /** Tokens already verified, until they expire: a service reuses its token for up to 5 minutes. */
+  private readonly verified = new Map<string, { serviceId: string; organisationId: string; exp: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -110,6 +112,8 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   async authenticate(authorization: string | undefined): Promise<ServicePrincipal> {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
     if (!match) throw new DomainError('unauthenticated', 'An access token from POST /oauth/token is required.');
+    const known = this.verified.get(match[1]);
+    if (known && known.exp > Date.now() / 1000) return this.stillRegistered(known.serviceId, known.organisationId);
     try {
       const { payload } = await jwtVerify(match[1], this.platformKeys, {
         issuer: this.config.urls.broker,
@@ -118,15 +122,23 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
         algorithms: ['ES256', 'EdDSA'],
         requiredClaims: ['sub', 'exp', 'org'],
       });
-      const service = this.registry.current().service(String(payload.sub));
-      if (!service || service.organisation !== payload.org) {
-        throw new DomainError('unauthenticated', 'The service of this token is no longer registered.');
-      }
-      return { serviceId: service.id, organisationId: service.organisation };
+      const principal = this.stillRegistered(String(payload.sub), String(payload.org));
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(match[1], { ...principal, exp: payload.exp! });
+      return principal;
     } catch (error) {
       if (error instanceof DomainError) throw error;
       throw new DomainError('unauthenticated', 'The access token is invalid or expired.');
     }
+  }
+
+  /** A token outlives no registry change: its service must still be registered, in the same organisation. */
+  private stillRegistered(serviceId: string, organisationId: string): ServicePrincipal {
+    const service = this.registry.current().service(serviceId);
+    if (!service || service.organisation !== organisationId) {
+      throw new DomainError('unauthenticated', 'The service of this token is no longer registered.');
+    }
+    return { serviceId: service.id, organisationId: service.organisation };
   }
 
   private async verifyAssertion(assertion: string, clientId: unknown): Promise<ServicePrincipal> {

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
 import { OutboxEvent } from './outbox-event.entity.js';
@@ -13,6 +13,17 @@ export interface NewWebhookEvent {
 export interface NewMetricEvent {
   type: string;
   data: Record<string, unknown>;
+}
+
+/**
+ * The id of an event that happens once per key (a service active on a day):
+ * every writer of it computes the same id, so the row is written once and the
+ * barometer, which dedupes by id, counts it once. A UUID in form (RFC 9562 v8).
+ */
+export function onceEventId(type: string, ...key: string[]): string {
+  const hex = createHash('sha256').update([type, ...key].join('\u001f')).digest('hex');
+  const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
 
 /** Writes events in the caller's transaction; the scheduler delivers them. */

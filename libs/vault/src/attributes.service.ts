@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { checkAttributeValue, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
-import { open, seal } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
 import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
+import { decryptAttribute as decrypt, encryptAttribute as encrypt } from './attribute-crypto.js';
 import { DataKeysService } from './data-keys.service.js';
 
 /** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
@@ -157,17 +157,4 @@ export class AttributesService {
 
 function sourceOf(kind: SourceKind, organisationId: string | null): string {
   return kind === 'citizen' ? 'citizen' : (organisationId ?? 'unknown');
-}
-
-/** The AAD binds a ciphertext to its citizen and attribute: moved to another row, it no longer opens. */
-function aad(citizenId: string, attribute: string): string {
-  return `attribute|${citizenId}|${attribute}`;
-}
-
-function encrypt(key: Buffer, value: JsonValue, citizenId: string, attribute: string): Buffer {
-  return seal(key, Buffer.from(JSON.stringify(value), 'utf8'), aad(citizenId, attribute));
-}
-
-function decrypt(key: Buffer, ciphertext: Buffer, citizenId: string, attribute: string): JsonValue {
-  return JSON.parse(open(key, ciphertext, aad(citizenId, attribute)).toString('utf8')) as JsonValue;
 }

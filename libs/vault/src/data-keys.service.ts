@@ -96,7 +96,8 @@ export class DataKeysService {
     return { rotated, remainingOnOldVersions: Number(remaining) };
   }
 
-  private unwrap(row: CitizenKey): Buffer {
+  /** Opens a stored wrapping (a row read by a caller's own query). */
+  unwrap(row: Pick<CitizenKey, 'citizenId' | 'masterKeyId' | 'masterKeyVersion' | 'wrappedKey'>): Buffer {
     return this.keyring.unwrap(
       { masterKeyId: row.masterKeyId, masterKeyVersion: row.masterKeyVersion, wrapped: row.wrappedKey },
       row.citizenId,

@@ -1,4 +1,5 @@
 export { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
+export { decryptAttribute, encryptAttribute } from './attribute-crypto.js';
 export { AttributesService, type HeldValue, type HistoricValue, type Writer } from './attributes.service.js';
 export { CitizenKey } from './citizen-key.entity.js';
 export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type AccessBasis, AccessLogService, type WithheldReason } from '#libs/access-log';
+import type { AccessBasis, WithheldReason } from '#libs/access-log';
 import { type JsonValue, RegistryService } from '#libs/catalogue';
-import { ConsentRequestsService, ConsentsService, approvalUrl } from '#libs/consent';
+import { approvalUrl, ConsentRequestsService } from '#libs/consent';
 import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
-import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
-import { OutboxService } from '#libs/outbox';
-import { AttributesService } from '#libs/vault';
+import type { ServicePrincipal } from '#libs/identity';
+import { DataKeysService, decryptAttribute } from '#libs/vault';
 import { decide } from './release-rule.js';
+import { ReleaseConflict, ReleaseStore } from './release.store.js';
 
 export interface DataRequestInput {
   ppid: string;
@@ -24,9 +24,11 @@ export interface DataRequestResult {
   consentRequest?: { id: string; approvalUrl: string };
 }
 
+const ATTEMPTS = 3;
+
 /**
  * "Reuse instead of re-ask": releases what rule 1 allows, logs the access in
- * the citizen's chain and writes the metric event, all in one transaction.
+ * the citizen's chain and records the service's activity, all in one transaction.
  * If any of it fails, nothing is released (fail closed).
  */
 @Injectable()
@@ -36,12 +38,9 @@ export class DataRequestsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: RegistryService,
-    private readonly pairwise: PairwiseIds,
-    private readonly consents: ConsentsService,
+    private readonly store: ReleaseStore,
+    private readonly dataKeys: DataKeysService,
     private readonly consentRequests: ConsentRequestsService,
-    private readonly attributes: AttributesService,
-    private readonly accessLog: AccessLogService,
-    private readonly outbox: OutboxService,
     private readonly config: AppConfig,
   ) {}
 
@@ -57,30 +56,28 @@ export class DataRequestsService {
         unknown.map((code) => ({ field: 'attributes', message: `unknown attribute "${code}"` })),
       );
     }
-    try {
-      return await this.dataSource.transaction((em) => this.release(em, service, input, attributes));
-    } catch (error) {
-      if (error instanceof DomainError) throw error;
-      this.logger.error({ err: error }, 'data request failed; nothing released');
-      throw new DomainError('service_unavailable', 'The request could not be completed; nothing was released.');
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.dataSource.transaction((em) => this.release(em, service, input, attributes));
+      } catch (error) {
+        if (error instanceof DomainError) throw error;
+        if (error instanceof ReleaseConflict && attempt < ATTEMPTS) continue;
+        this.logger.error({ err: error }, 'data request failed; nothing released');
+        throw new DomainError('service_unavailable', 'The request could not be completed; nothing was released.');
+      }
     }
   }
 
-  private async release(
-    em: EntityManager,
-    service: ServicePrincipal,
-    input: DataRequestInput,
-    attributes: string[],
-  ): Promise<DataRequestResult> {
+  private async release(em: EntityManager, service: ServicePrincipal, input: DataRequestInput, attributes: string[]): Promise<DataRequestResult> {
     const registry = this.registry.current();
-    const citizenId = await this.pairwise.resolve(em, service.organisationId, input.ppid);
-    if (!citizenId) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
+    const readable = attributes.filter((a) => registry.canRead(service.serviceId, a, input.purpose));
+    const snapshot = await this.store.read(em, service.organisationId, input.ppid, service.serviceId, input.purpose, readable);
+    if (!snapshot) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
+    const { citizenId } = snapshot;
 
-    const active = await this.consents.activeFor(em, citizenId, service.serviceId, input.purpose);
-    const decisions = decide(registry, service.serviceId, input.purpose, attributes, active);
-    const allowed = decisions.filter((d) => d.allowed);
-    const held = await this.attributes.read(em, citizenId, allowed.map((d) => d.attribute));
-
+    const decisions = decide(registry, service.serviceId, input.purpose, attributes, snapshot.consents);
+    const key = snapshot.key ? this.dataKeys.unwrap({ citizenId, ...snapshot.key }) : null;
+    const held = new Map(snapshot.held.map((v) => [v.attribute, v]));
     const released: DataRequestResult['released'] = [];
     const withheld: DataRequestResult['withheld'] = [];
     const basis: AccessBasis[] = [];
@@ -90,28 +87,25 @@ export class DataRequestsService {
         continue;
       }
       const value = held.get(decision.attribute);
-      if (!value) {
+      if (!value || !key) {
         withheld.push({ attribute: decision.attribute, reason: 'not_held' });
         continue;
       }
-      released.push({ attribute: value.attribute, value: value.value, source: value.source, updatedAt: value.updatedAt });
+      released.push({
+        attribute: value.attribute,
+        value: decryptAttribute(key, value.ciphertext, citizenId, value.attribute),
+        source: value.source,
+        updatedAt: value.updatedAt,
+      });
       basis.push(decision.basis);
     }
 
     const usedConsents = new Set(basis.flatMap((b) => (b.kind === 'consent' ? [b.consentId] : [])));
-    await this.consents.markUsed(
-      em,
-      citizenId,
-      active.filter((c) => c.mode === 'once' && usedConsents.has(c.id)).map((c) => c.id),
-    );
-
     const toAsk = withheld.filter((w) => w.reason === 'consent_required').map((w) => w.attribute);
-    const proposal = toAsk.length > 0
-      ? await this.consentRequests.proposeFor(em, citizenId, service.serviceId, input.purpose, toAsk)
-      : null;
+    const proposal = toAsk.length > 0 ? await this.consentRequests.proposeFor(em, citizenId, service.serviceId, input.purpose, toAsk) : null;
 
     const requestId = randomUUID();
-    await this.accessLog.append(em, {
+    await this.store.write(em, snapshot.head, {
       citizenId,
       serviceId: service.serviceId,
       organisationId: service.organisationId,
@@ -122,17 +116,7 @@ export class DataRequestsService {
       released: released.map((r) => r.attribute),
       withheld,
       basis,
-    });
-    await this.outbox.metric(em, {
-      type: 'data-request',
-      data: {
-        requestId,
-        service: service.serviceId,
-        organisation: service.organisationId,
-        purpose: input.purpose,
-        released: released.length,
-        withheld: withheld.length,
-      },
+      onceConsentsUsed: snapshot.consents.filter((c) => c.mode === 'once' && usedConsents.has(c.id)).map((c) => c.id),
     });
     return {
       requestId,

@@ -1,6 +1,5 @@
 import type { AccessBasis, WithheldReason } from '#libs/access-log';
 import type { RegistrySnapshot } from '#libs/catalogue';
-import type { Consent } from '#libs/consent';
 
 export type Decision = { attribute: string; allowed: true; basis: AccessBasis } | { attribute: string; allowed: false; reason: WithheldReason };
 
@@ -17,7 +16,7 @@ export function decide(
   serviceId: string,
   purpose: string,
   attributes: string[],
-  activeConsents: Consent[],
+  activeConsents: { id: string; attributes: string[] }[],
 ): Decision[] {
   return attributes.map((attribute): Decision => {
     if (!registry.canRead(serviceId, attribute, purpose)) return { attribute, allowed: false, reason: 'not_authorized' };
