@@ -159,4 +159,21 @@ describe('Broker: reuse instead of re-ask', () => {
     const [row] = await broker.dataSource.query(`SELECT re_asked, first_time, service_id FROM collection_report`);
     expect(row).toMatchObject({ service_id: 'saaq-permis', re_asked: ['address.residential'] });
   });
+
+  it('forgets an erased citizen: the organisation’s pairwise id no longer resolves', async () => {
+    const zoe = await vault.auth('zoe');
+    await vault.http.put('/v1/me/attributes/contact.email').set(zoe).send({ value: 'zoe@exemple.ca' }).expect(200);
+    const auth = await saaq.auth();
+    const created = await broker.http.post('/v1/consent-requests').set(auth).send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'ongoing' }).expect(201);
+    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(zoe).expect(200);
+    const { citizen } = (await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)).body;
+    const exported = await vault.http.get('/v1/me/export').set(zoe).expect(200);
+    expect(exported.body.pairwiseIds).toEqual([{ organisation: 'SAAQ', ppid: citizen.ppid, createdAt: expect.any(String) }]);
+    await broker.http.post('/v1/data-requests').set(auth).send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] }).expect(200);
+
+    await vault.http.delete('/v1/me').set(zoe).expect(200);
+    const after = await broker.http.post('/v1/data-requests').set(auth).send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
+    expect(after.status).toBe(404);
+    expect(after.body.code).toBe('citizen_not_found');
+  });
 });

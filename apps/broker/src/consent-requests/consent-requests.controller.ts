@@ -2,8 +2,10 @@ import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { ConsentRequestsService } from '#libs/consent';
+import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
+import { assertSafeUrl } from '#libs/outbound';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
 import { CreateConsentRequestDto } from './create-consent-request.dto.js';
 
@@ -15,12 +17,18 @@ export class ConsentRequestsController {
     private readonly requests: ConsentRequestsService,
     private readonly pairwise: PairwiseIds,
     private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
   ) {}
 
   /** Asks a citizen for consent; the terms must be within the service's registry rights. */
   @Post()
   @Authorize('own rights: every attribute readable by this service for this purpose')
   async create(@CurrentService() service: ServicePrincipal, @Body() body: CreateConsentRequestDto) {
+    if (body.callbackUrl) {
+      await assertSafeUrl(body.callbackUrl, this.config.production).catch((error: Error) => {
+        throw new DomainError('validation_failed', error.message, [{ field: 'callbackUrl', message: error.message }]);
+      });
+    }
     const citizenId = body.citizen
       ? await this.pairwise.resolve(this.dataSource.manager, service.organisationId, body.citizen.ppid)
       : null;

@@ -52,6 +52,17 @@ export class CitizenDataService {
         consents: await this.consents.list(citizen.id, em),
         consentRequests: await this.consentRequests.listAll(citizen.id, em),
         accessLog: (await this.accessLog.all(citizen.id, em)).map(accessLogView),
+        pairwiseIds: await em.query(
+          `SELECT organisation_id AS organisation, ppid, created_at AS "createdAt" FROM pairwise_id
+           WHERE citizen_id = $1 ORDER BY organisation_id`,
+          [citizen.id],
+        ),
+        collectionReports: await em.query(
+          `SELECT service_id AS service, organisation_id AS organisation, attributes, re_asked AS "reAsked",
+                  first_time AS "firstTime", reported_at AS "reportedAt"
+           FROM collection_report WHERE citizen_id = $1 ORDER BY reported_at`,
+          [citizen.id],
+        ),
       };
     });
   }
@@ -68,11 +79,13 @@ export class CitizenDataService {
       await this.dataKeys.destroy(em, citizen.id);
       await this.consents.revokeAll(em, citizen.id);
       await this.consentRequests.denyAllPending(em, citizen.id);
+      // Organisations' identifiers of the citizen stop resolving: a service presenting one finds no one.
+      await em.query(`DELETE FROM pairwise_id WHERE citizen_id = $1`, [citizen.id]);
       await this.citizens.markErased(em, citizen.id);
     });
     return {
       erasedAt: new Date().toISOString(),
-      erased: ['attributes', 'attributeHistory', 'dataKey', 'preferences', 'login'],
+      erased: ['attributes', 'attributeHistory', 'dataKey', 'preferences', 'pairwiseIds', 'login'],
       retained: [
         {
           what: 'accessLog',
@@ -86,6 +99,13 @@ export class CitizenDataService {
           why: {
             fr: 'Les consentements, tous révoqués, sont conservés comme preuve des communications qu’ils ont permises.',
             en: 'Consents, all revoked, are kept as proof of the disclosures they allowed.',
+          },
+        },
+        {
+          what: 'collectionReports',
+          why: {
+            fr: 'Les déclarations des services sur ce qu’ils vous ont demandé (sans valeurs) servent à mesurer le « dites-le une fois ».',
+            en: 'Services’ reports of what they asked you (without values) measure "tell us once".',
           },
         },
       ],
