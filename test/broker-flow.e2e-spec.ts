@@ -154,8 +154,13 @@ describe('Broker: reuse instead of re-ask', () => {
       .set(auth)
       .send({ citizen: { ppid }, attributes: ['address.residential', 'contact.phone', 'identity.birthdate', 'health.card_expiry'] })
       .expect(200);
-    // address held + readable → re-ask; phone not held; birthdate readable but not held; health card not readable
-    expect(report.body).toEqual({ reAsked: ['address.residential'], firstTime: ['contact.phone', 'identity.birthdate', 'health.card_expiry'] });
+    // address: held, readable and consented → a re-ask the service is told of;
+    // phone, health card: no right to them → first time; birthdate: a right but no consent → not told either way.
+    expect(report.body).toEqual({
+      reAsked: ['address.residential'],
+      firstTime: ['contact.phone', 'health.card_expiry'],
+      undisclosed: ['identity.birthdate'],
+    });
     const [row] = await broker.dataSource.query(`SELECT re_asked, first_time, service_id FROM collection_report`);
     expect(row).toMatchObject({ service_id: 'saaq-permis', re_asked: ['address.residential'] });
   });
@@ -175,5 +180,21 @@ describe('Broker: reuse instead of re-ask', () => {
     const after = await broker.http.post('/v1/data-requests').set(auth).send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
     expect(after.status).toBe(404);
     expect(after.body.code).toBe('citizen_not_found');
+  });
+
+  it('answers malformed citizen references with a 4xx problem', async () => {
+    const auth = await saaq.auth();
+    const asArray = await dataRequest(auth, { citizen: [], purpose: 'licence-renewal', attributes: ['contact.email'] });
+    expect(asArray.status).toBe(400);
+    expect(asArray.body.code).toBe('validation_failed');
+    const withNul = await broker.http.put('/v1/citizens/%00/attributes/contact.email').set(auth).send({ value: 'x@y.ca' });
+    expect(withNul.status).toBe(403); // saaq-permis has no write right on contact.email: refused before looking the citizen up
+    const writer = await broker.service('saaq-adresse').auth();
+    const nul = await broker.http
+      .put('/v1/citizens/%00abc/attributes/address.residential')
+      .set(writer)
+      .send({ value: { line1: '1 rue A', city: 'Québec', province: 'QC', postalCode: 'G1R 1A1' } });
+    expect(nul.status).toBe(404);
+    expect(nul.body.code).toBe('citizen_not_found');
   });
 });

@@ -77,11 +77,11 @@ interface Real {
 function expected(model: Model, citizen: number, service: string, purpose: string, attributes: string[]) {
   return attributes.map((attribute) => {
     if (!readable(service, attribute, purpose)) return { attribute, outcome: 'not_authorized' as const };
-    const allowedBy = legal.has(`${service}|${attribute}|${purpose}`)
-      ? 'legal'
-      : model.consents.findIndex(
-          (c) => c.citizen === citizen && c.service === service && c.purpose === purpose && c.state === 'active' && c.attributes.includes(attribute),
-        );
+    const covers = (c: ModelConsent) =>
+      c.citizen === citizen && c.service === service && c.purpose === purpose && c.state === 'active' && c.attributes.includes(attribute);
+    // A legal basis first, then an ongoing consent, then the oldest one-time consent.
+    const ongoing = model.consents.findIndex((c) => covers(c) && c.mode === 'ongoing');
+    const allowedBy = legal.has(`${service}|${attribute}|${purpose}`) ? 'legal' : ongoing !== -1 ? ongoing : model.consents.findIndex(covers);
     if (allowedBy === -1) return { attribute, outcome: 'consent_required' as const };
     if (!model.held.has(`${citizen}|${attribute}`)) return { attribute, outcome: 'not_held' as const };
     return { attribute, outcome: 'released' as const, consent: allowedBy === 'legal' ? null : allowedBy };

@@ -53,6 +53,8 @@ describe('Vault: bad input', () => {
     ['a malformed consent id', () => vault.http.get('/v1/me/consents/not-a-uuid/receipt').set(auth), 404, 'consent_not_found'],
     ['an unknown consent request', () => vault.http.post('/v1/me/consent-requests/00000000-0000-4000-8000-000000000000/approve').set(auth), 404, 'consent_request_not_found'],
     ['a bad page size', () => vault.http.get('/v1/me/access-log?limit=0').set(auth), 400, 'validation_failed'],
+    ['a page cursor beyond any sequence number', () => vault.http.get('/v1/me/access-log?before=99999999999999999999').set(auth), 400, 'validation_failed'],
+    ['preferences with arrays for objects', () => vault.http.put('/v1/me/preferences').set(auth).send({ language: 'fr', channels: [], quietHours: [] }), 400, 'validation_failed'],
     ['an unknown query parameter', () => vault.http.get('/v1/me/access-log?sort=asc').set(auth), 400, 'validation_failed'],
     ['an unknown route', () => vault.http.get('/v1/me/secrets').set(auth), 404, 'route_not_found'],
   ];

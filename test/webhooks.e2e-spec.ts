@@ -153,5 +153,22 @@ describe('Webhooks', () => {
     expect(revokedBody).toMatchObject({ type: 'consent.revoked', data: { consentId: granted.body.id, citizen: { ppid } } });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.received).toHaveLength(3); // each event once
+
+    // The citizen's own change of a self-declared value is told once as well.
+    await vault.http
+      .post('/v1/me/consents')
+      .set(alice)
+      .send({ service: 'saaq-permis', purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'ongoing' })
+      .expect(201);
+    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice.nouvelle@exemple.ca' }).expect(200);
+    const types = await until(async () => {
+      const bodies = await Promise.all(
+        receiver.received.slice(3).map(async (r) => JSON.parse(new TextDecoder().decode((await compactVerify(r.body, keys)).payload))),
+      );
+      return bodies.length >= 2 ? bodies : null;
+    });
+    expect(types.map((b) => b.type).sort()).toEqual(['attribute.changed', 'consent.granted']);
+    expect(types.find((b) => b.type === 'attribute.changed').data).toMatchObject({ citizen: { ppid }, attribute: 'contact.email', source: 'citizen' });
+    expect(JSON.stringify(receiver.received)).not.toContain('nouvelle');
   });
 });

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLogEntry } from './access-log-entry.entity.js';
-import { entryHash, GENESIS_HASH } from './hash-chain.js';
+import { chainEntry } from './hash-chain.js';
 
 export type NewAccessLogEntry = Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>;
 
@@ -19,8 +19,10 @@ export class AccessLogService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Appends to the citizen's chain in the caller's transaction, so a release
-   * and its log entry commit together or not at all.
+   * Appends to the citizen's chain in the caller's transaction, waiting for
+   * any other append to the same chain. (The broker's data-request path
+   * builds its entry with the same chainEntry inside one statement, see
+   * apps/broker ReleaseStore, and retries on a seq conflict instead.)
    */
   async append(em: EntityManager, input: NewAccessLogEntry): Promise<AccessLogEntry> {
     await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CHAIN_LOCK_CLASS, input.citizenId]);
@@ -28,15 +30,7 @@ export class AccessLogService {
       'SELECT seq, hash FROM access_log_entry WHERE citizen_id = $1 ORDER BY seq DESC LIMIT 1',
       [input.citizenId],
     );
-    const prevHash = last?.hash ?? GENESIS_HASH;
-    const entry = em.create(AccessLogEntry, {
-      ...input,
-      seq: last ? Number(last.seq) + 1 : 1,
-      at: new Date(),
-      prevHash,
-      hash: '',
-    });
-    entry.hash = entryHash(prevHash, entry);
+    const entry = chainEntry(last ? { seq: Number(last.seq), hash: last.hash } : null, input);
     await em.insert(AccessLogEntry, entry);
     return entry;
   }

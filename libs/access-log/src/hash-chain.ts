@@ -53,3 +53,17 @@ export function firstBrokenEntry(entries: AccessLogEntry[]): AccessLogEntry | nu
   }
   return null;
 }
+
+export type ChainHead = { seq: number; hash: string } | null;
+
+/**
+ * The next link of a chain: its seq and both hashes. The one way entries are
+ * built, whoever writes them; a concurrent writer of the same seq loses on
+ * the (citizen_id, seq) key.
+ */
+export function chainEntry(head: ChainHead, input: Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>, at = new Date()): AccessLogEntry {
+  const prevHash = head?.hash ?? GENESIS_HASH;
+  const entry = { ...input, seq: (head?.seq ?? 0) + 1, at, prevHash, hash: '' };
+  entry.hash = entryHash(prevHash, entry);
+  return entry;
+}

@@ -1,3 +1,4 @@
+import { DomainError } from '#libs/errors';
 import type {
   AttributeDefinition,
   CatalogueDocument,
@@ -47,6 +48,20 @@ export class RegistrySnapshot {
 
   attribute(code: string): AttributeDefinition | undefined {
     return this.attributes.get(code);
+  }
+
+  /** The codes, deduplicated; an unknown one is a 400 naming each. */
+  knownAttributes(codes: string[]): string[] {
+    const unique = [...new Set(codes)];
+    const unknown = unique.filter((code) => !this.attributes.has(code));
+    if (unknown.length > 0) {
+      throw new DomainError(
+        'unknown_attribute',
+        `Unknown attribute(s): ${unknown.join(', ')}.`,
+        unknown.map((code) => ({ field: 'attributes', message: `unknown attribute "${code}"` })),
+      );
+    }
+    return unique;
   }
 
   purpose(code: string): PurposeDefinition | undefined {

@@ -180,9 +180,14 @@ export class ConsentRequestsService {
     });
   }
 
-  /** Denies what still waits for this citizen (erasure). */
+  /** Denies what still waits for this citizen (erasure), telling each service that asked for a callback. */
   async denyAllPending(em: EntityManager, citizenId: string): Promise<void> {
-    await em.update(ConsentRequest, { citizenId, status: 'pending' }, { status: 'denied', decidedAt: new Date() });
+    const pending = await em.find(ConsentRequest, { where: { citizenId, status: 'pending' }, lock: { mode: 'pessimistic_write' } });
+    for (const request of pending) {
+      Object.assign(request, { status: 'denied', decidedAt: new Date() });
+      await em.save(request);
+      await this.callback(em, request, {});
+    }
   }
 
   async listAll(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentRequestView[]> {

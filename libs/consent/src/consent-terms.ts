@@ -22,15 +22,7 @@ export function checkTerms(
   const service = registry.service(terms.service);
   if (!service) throw new DomainError('unknown_service', `No service "${terms.service}" in the registry.`);
   if (!registry.purpose(terms.purpose)) throw new DomainError('unknown_purpose', `No purpose "${terms.purpose}" in the catalogue.`);
-  const attributes = [...new Set(terms.attributes)];
-  const unknown = attributes.filter((code) => !registry.attribute(code));
-  if (unknown.length > 0) {
-    throw new DomainError(
-      'unknown_attribute',
-      `Unknown attribute(s): ${unknown.join(', ')}.`,
-      unknown.map((code) => ({ field: 'attributes', message: `unknown attribute "${code}"` })),
-    );
-  }
+  const attributes = registry.knownAttributes(terms.attributes);
   const refused = attributes.filter((code) => !registry.canRead(service.id, code, terms.purpose));
   if (refused.length > 0) {
     throw new DomainError(

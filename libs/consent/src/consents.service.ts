@@ -7,6 +7,7 @@ import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
 import { OutboxService } from '#libs/outbox';
+import { lockLiveCitizen } from '#libs/vault';
 import { checkTerms, type ConsentTerms } from './consent-terms.js';
 import { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
 
@@ -51,6 +52,7 @@ export class ConsentsService {
   async grantIn(em: EntityManager, citizenId: string, terms: ConsentTerms, consentRequestId: string | null): Promise<Consent> {
     const registry = this.registry.current();
     const { service, attributes, expiresAt } = checkTerms(registry, terms);
+    await lockLiveCitizen(em, citizenId);
     const consent = em.create(Consent, {
       citizenId,
       id: randomUUID(),
@@ -100,6 +102,31 @@ export class ConsentsService {
     await this.notify(em, consent, 'consent.revoked', this.pairwise.of(consent.organisationId, consent.citizenId));
   }
 
+  /**
+   * "Tell once": every other service holding an active ongoing consent on the
+   * attribute hears that it changed (attribute.changed, without the value: it
+   * fetches it under its consent), in the caller's transaction.
+   */
+  async announceChange(em: EntityManager, citizenId: string, attribute: string, source: string, updatedAt: string, writer: string) {
+    const holders: { service_id: string; organisation_id: string }[] = await em.query(
+      `SELECT DISTINCT service_id, organisation_id FROM consent
+       WHERE citizen_id = $1 AND status = 'active' AND mode = 'ongoing' AND $2 = ANY (attributes)
+         AND (expires_at IS NULL OR expires_at > now()) AND service_id <> $3`,
+      [citizenId, attribute, writer],
+    );
+    const registry = this.registry.current();
+    for (const holder of holders) {
+      const url = registry.service(holder.service_id)?.webhook_url;
+      if (!url) continue;
+      await this.outbox.webhook(em, {
+        type: 'attribute.changed',
+        serviceId: holder.service_id,
+        url,
+        data: { citizen: { ppid: this.pairwise.of(holder.organisation_id, citizenId) }, attribute, source, updatedAt },
+      });
+    }
+  }
+
   /** A signed webhook to the service, if it registered a webhook URL; the citizen appears by pairwise id only. */
   private async notify(em: EntityManager, consent: Consent, type: 'consent.granted' | 'consent.revoked', ppid: string) {
     const url = this.registry.current().service(consent.serviceId)?.webhook_url;
@@ -143,7 +170,8 @@ export class ConsentsService {
         consentReceiptID: consent.id,
         consentTimestamp: Math.floor(consent.grantedAt.getTime() / 1000),
         collectionMethod: consent.consentRequestId ? 'approval of a service request in Une fois' : 'granted in Une fois',
-        piiPrincipalId: consent.citizenId,
+        // The organisation's pairwise id: the receipt may be shown to the service, never the internal id.
+        piiPrincipalId: this.pairwise.of(consent.organisationId, consent.citizenId),
         piiControllers: [
           {
             piiController: pick(organisation?.name, consent.organisationId),

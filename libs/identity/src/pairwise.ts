@@ -2,6 +2,10 @@ import { createHmac } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { Column, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { AppConfig } from '#libs/config';
+import { DomainError } from '#libs/errors';
+
+/** The shape of an identifier this class issues (base64url of a SHA-256 HMAC). */
+const PPID = /^[A-Za-z0-9_-]{16,64}$/;
 
 /** A pairwise identifier handed to an organisation, so its services can name the citizen later. */
 @Entity('pairwise_id')
@@ -40,11 +44,18 @@ export class PairwiseIds {
 
   /** The citizen behind an organisation's identifier; null for another organisation's identifier or a made-up one. */
   async resolve(em: EntityManager, organisationId: string, ppid: string): Promise<string | null> {
-    if (typeof ppid !== 'string' || ppid.length > 64) return null;
+    if (typeof ppid !== 'string' || !PPID.test(ppid)) return null;
     const [row]: { citizen_id: string }[] = await em.query(
       `SELECT citizen_id FROM pairwise_id WHERE organisation_id = $1 AND ppid = $2`,
       [organisationId, ppid],
     );
     return row?.citizen_id ?? null;
+  }
+
+  /** Like resolve, for a service naming a citizen: an unknown identifier is a 404. */
+  async require(em: EntityManager, organisationId: string, ppid: string): Promise<string> {
+    const citizenId = await this.resolve(em, organisationId, ppid);
+    if (!citizenId) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
+    return citizenId;
   }
 }

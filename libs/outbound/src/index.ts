@@ -1,1 +1,1 @@
-export { assertSafeUrl, UnsafeUrlError } from './safe-url.js';
+export { assertSafeUrl, postChecked, UnsafeUrlError } from './safe-url.js';

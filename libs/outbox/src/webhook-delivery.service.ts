@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { OutboxEvent } from './outbox-event.entity.js';
-import { assertSafeUrl } from '#libs/outbound';
+import { postChecked } from '#libs/outbound';
 
 /** 1 s, 2 s, 4 s … capped at one hour: retried until the receiver answers 2xx. */
 export function retryDelayMs(attempts: number): number {
@@ -32,20 +32,18 @@ export class WebhookDeliveryService {
     if (!event || event.status === 'delivered' || !event.url) return 'skipped';
     let error: string | null = null;
     try {
-      await assertSafeUrl(event.url, this.config.production);
       const body = await this.signer.signJson(
         { id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.data },
         'webhook+jwt',
       );
-      const response = await fetch(event.url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/jose', 'x-une-fois-event-id': event.id },
+      // Redirects are not followed: a 3xx is a failed attempt.
+      const status = await postChecked(
+        event.url,
         body,
-        redirect: 'manual',
-        signal: AbortSignal.timeout(10_000),
-      });
-      await response.body?.cancel();
-      if (response.status < 200 || response.status >= 300) error = `HTTP ${response.status}`;
+        { 'content-type': 'application/jose', 'x-une-fois-event-id': event.id },
+        { production: this.config.production, timeoutMs: 10_000 },
+      );
+      if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (cause) {
       error = (cause as Error).message.slice(0, 500);
     }

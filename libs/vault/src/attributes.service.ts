@@ -4,6 +4,7 @@ import { checkAttributeValue, type JsonValue, type Label, RegistryService } from
 import { DomainError } from '#libs/errors';
 import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
 import { decryptAttribute as decrypt, encryptAttribute as encrypt } from './attribute-crypto.js';
+import { lockLiveCitizen } from './citizens.service.js';
 import { DataKeysService } from './data-keys.service.js';
 
 /** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
@@ -50,26 +51,6 @@ export class AttributesService {
     }));
   }
 
-  /** Decrypts only the named attributes; absent ones are simply not in the map. */
-  async read(em: EntityManager, citizenId: string, attributes: string[]): Promise<Map<string, HeldValue>> {
-    const rows = await em
-      .createQueryBuilder(AttributeValue, 'v')
-      .where('v.citizen_id = :citizenId AND v.attribute = ANY(:attributes)', { citizenId, attributes })
-      .getMany();
-    const held = new Map<string, HeldValue>();
-    if (rows.length === 0) return held;
-    const key = await this.requireKey(em, citizenId);
-    for (const row of rows) {
-      held.set(row.attribute, {
-        attribute: row.attribute,
-        value: decrypt(key, row.ciphertext, citizenId, row.attribute),
-        source: sourceOf(row.sourceKind, row.sourceOrganisationId),
-        updatedAt: row.updatedAt.toISOString(),
-      });
-    }
-    return held;
-  }
-
   async history(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HistoricValue[]> {
     const rows = await em.find(AttributeHistory, {
       where: { citizenId },
@@ -87,8 +68,8 @@ export class AttributesService {
     }));
   }
 
-  /** The citizen declares a value themself: only attributes the catalogue marks self-declarable. */
-  async declare(citizenId: string, attribute: string, raw: unknown): Promise<HeldValue> {
+  /** A value the citizen may declare themself (the catalogue marks it self-declarable), checked and normalised. */
+  checkDeclarable(attribute: string, raw: unknown): JsonValue {
     const definition = this.registry.current().attribute(attribute);
     if (!definition) throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
     if (!definition.selfDeclarable) {
@@ -99,7 +80,7 @@ export class AttributesService {
     }
     const checked = checkAttributeValue(definition, raw);
     if (!checked.ok) throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
-    return this.dataSource.transaction((em) => this.write(em, citizenId, attribute, checked.value, { kind: 'citizen' }));
+    return checked.value;
   }
 
   /**
@@ -108,6 +89,7 @@ export class AttributesService {
    * writers serialise on it.
    */
   async write(em: EntityManager, citizenId: string, attribute: string, value: JsonValue, writer: Writer): Promise<HeldValue> {
+    await lockLiveCitizen(em, citizenId);
     const key = await this.dataKeys.findOrCreate(em, citizenId);
     const ciphertext = encrypt(key, value, citizenId, attribute);
     const sourceKind: SourceKind = writer.kind;
@@ -155,6 +137,7 @@ export class AttributesService {
   }
 }
 
-function sourceOf(kind: SourceKind, organisationId: string | null): string {
+/** `citizen` for self-declared data, else the authoritative organisation's id. */
+export function sourceOf(kind: SourceKind | string, organisationId: string | null): string {
   return kind === 'citizen' ? 'citizen' : (organisationId ?? 'unknown');
 }

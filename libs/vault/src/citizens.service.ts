@@ -1,12 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { DomainError } from '#libs/errors';
 import { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
 
 export interface Preferences {
   language: 'fr' | 'en';
   channels: Channels;
   quietHours: QuietHours;
+}
+
+/**
+ * Holds the citizen's row against erasure until the caller's transaction ends,
+ * and refuses an erased citizen: nothing written after an erasure can bring
+ * back a data key, a value or an identifier.
+ */
+export async function lockLiveCitizen(em: EntityManager, citizenId: string): Promise<void> {
+  const rows: unknown[] = await em.query(`SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR SHARE`, [citizenId]);
+  if (rows.length === 0) throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
 }
 
 @Injectable()
@@ -47,6 +58,8 @@ export class CitizensService {
    * the row stays because the access log and consent records point at it.
    */
   async markErased(em: EntityManager, citizenId: string): Promise<void> {
+    // Waits for writers holding the row (lockLiveCitizen), and makes later ones fail.
+    await em.query(`SELECT 1 FROM citizen WHERE id = $1 FOR UPDATE`, [citizenId]);
     await em.query(
       `UPDATE citizen SET subject = NULL, erased_at = now(), language = DEFAULT, channels = DEFAULT,
               quiet_hours = DEFAULT

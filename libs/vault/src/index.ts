@@ -1,8 +1,8 @@
 export { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
 export { decryptAttribute, encryptAttribute } from './attribute-crypto.js';
-export { AttributesService, type HeldValue, type HistoricValue, type Writer } from './attributes.service.js';
+export { AttributesService, type HeldValue, type HistoricValue, sourceOf, type Writer } from './attributes.service.js';
 export { CitizenKey } from './citizen-key.entity.js';
 export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
-export { CitizensService, type Preferences } from './citizens.service.js';
+export { CitizensService, lockLiveCitizen, type Preferences } from './citizens.service.js';
 export { DataKeysService, type RotationResult } from './data-keys.service.js';
 export { VaultModule } from './vault.module.js';

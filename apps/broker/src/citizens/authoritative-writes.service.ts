@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { checkAttributeValue, RegistryService } from '#libs/catalogue';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
-import { OutboxService } from '#libs/outbox';
+import { ConsentsService } from '#libs/consent';
 import { AttributesService } from '#libs/vault';
 
 /**
@@ -18,7 +18,7 @@ export class AuthoritativeWritesService {
     private readonly registry: RegistryService,
     private readonly pairwise: PairwiseIds,
     private readonly attributes: AttributesService,
-    private readonly outbox: OutboxService,
+    private readonly consents: ConsentsService,
   ) {}
 
   async write(service: ServicePrincipal, ppid: string, attribute: string, raw: unknown) {
@@ -31,35 +31,14 @@ export class AuthoritativeWritesService {
     const checked = checkAttributeValue(definition, raw);
     if (!checked.ok) throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
     return this.dataSource.transaction(async (em) => {
-      const citizenId = await this.pairwise.resolve(em, service.organisationId, ppid);
-      if (!citizenId) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
+      const citizenId = await this.pairwise.require(em, service.organisationId, ppid);
       const written = await this.attributes.write(em, citizenId, attribute, checked.value, {
         kind: 'organisation',
         organisationId: service.organisationId,
         serviceId: service.serviceId,
       });
-      await this.propagate(em, citizenId, attribute, written.source, written.updatedAt, service.serviceId);
+      await this.consents.announceChange(em, citizenId, attribute, written.source, written.updatedAt, service.serviceId);
       return { attribute, source: written.source, updatedAt: written.updatedAt };
     });
-  }
-
-  private async propagate(em: EntityManager, citizenId: string, attribute: string, source: string, updatedAt: string, writer: string) {
-    const holders: { service_id: string; organisation_id: string }[] = await em.query(
-      `SELECT DISTINCT service_id, organisation_id FROM consent
-       WHERE citizen_id = $1 AND status = 'active' AND mode = 'ongoing' AND $2 = ANY (attributes)
-         AND (expires_at IS NULL OR expires_at > now()) AND service_id <> $3`,
-      [citizenId, attribute, writer],
-    );
-    const registry = this.registry.current();
-    for (const holder of holders) {
-      const url = registry.service(holder.service_id)?.webhook_url;
-      if (!url) continue;
-      await this.outbox.webhook(em, {
-        type: 'attribute.changed',
-        serviceId: holder.service_id,
-        url,
-        data: { citizen: { ppid: this.pairwise.of(holder.organisation_id, citizenId) }, attribute, source, updatedAt },
-      });
-    }
   }
 }

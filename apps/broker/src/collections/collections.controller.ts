@@ -1,7 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
 import type { ServicePrincipal } from '#libs/identity';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
@@ -10,6 +10,7 @@ import { CollectionsService } from './collections.service.js';
 export class CollectionDto {
   @ApiProperty({ type: CitizenRefDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => CitizenRefDto)
   citizen: CitizenRefDto;

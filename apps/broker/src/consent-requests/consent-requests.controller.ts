@@ -30,9 +30,8 @@ export class ConsentRequestsController {
       });
     }
     const citizenId = body.citizen
-      ? await this.pairwise.resolve(this.dataSource.manager, service.organisationId, body.citizen.ppid)
+      ? await this.pairwise.require(this.dataSource.manager, service.organisationId, body.citizen.ppid)
       : null;
-    if (body.citizen && !citizenId) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
     const request = await this.requests.create({ ...body, service: service.serviceId, citizenId });
     const view = await this.requests.getForService(service.serviceId, request.id);
     return { id: view.id, status: view.status, approvalUrl: view.approvalUrl, expiresAt: view.expiresAt };

@@ -11,6 +11,7 @@ import {
   IsUrl,
   MaxLength,
   ValidateNested,
+  IsObject,
 } from 'class-validator';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
 
@@ -45,6 +46,7 @@ export class CreateConsentRequestDto {
 
   @ApiPropertyOptional({ type: CitizenRefDto, description: 'Address the request to a citizen you already know' })
   @IsOptional()
+  @IsObject()
   @ValidateNested()
   @Type(() => CitizenRefDto)
   citizen?: CitizenRefDto;

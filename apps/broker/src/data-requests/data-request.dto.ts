@@ -1,11 +1,12 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
 
 export class DataRequestDto {
   @ApiProperty({ type: CitizenRefDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => CitizenRefDto)
   citizen: CitizenRefDto;

@@ -47,15 +47,7 @@ export class DataRequestsService {
   async handle(service: ServicePrincipal, input: DataRequestInput): Promise<DataRequestResult> {
     const registry = this.registry.current();
     if (!registry.purpose(input.purpose)) throw new DomainError('unknown_purpose', `No purpose "${input.purpose}".`);
-    const attributes = [...new Set(input.attributes)];
-    const unknown = attributes.filter((code) => !registry.attribute(code));
-    if (unknown.length > 0) {
-      throw new DomainError(
-        'unknown_attribute',
-        `Unknown attribute(s): ${unknown.join(', ')}.`,
-        unknown.map((code) => ({ field: 'attributes', message: `unknown attribute "${code}"` })),
-      );
-    }
+    const attributes = registry.knownAttributes(input.attributes);
     for (let attempt = 1; ; attempt++) {
       try {
         return await this.dataSource.transaction((em) => this.release(em, service, input, attributes));

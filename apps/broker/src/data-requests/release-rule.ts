@@ -7,7 +7,7 @@ export type Decision = { attribute: string; allowed: true; basis: AccessBasis } 
  * Rule 1, before looking at any value: an attribute may be released only if
  * the registry gives the service a right to it for this purpose, and either a
  * declared legal basis or an active consent of the citizen covers it. A legal
- * basis is preferred: it does not use up a one-time consent.
+ * basis is preferred, then an ongoing consent: neither uses up a one-time consent.
  * Whether a value is held is asked only of allowed attributes, so a refusal
  * never tells whether the citizen has the value.
  */
@@ -16,7 +16,7 @@ export function decide(
   serviceId: string,
   purpose: string,
   attributes: string[],
-  activeConsents: { id: string; attributes: string[] }[],
+  activeConsents: { id: string; attributes: string[]; mode: 'once' | 'ongoing' }[],
 ): Decision[] {
   return attributes.map((attribute): Decision => {
     if (!registry.canRead(serviceId, attribute, purpose)) return { attribute, allowed: false, reason: 'not_authorized' };
@@ -28,7 +28,8 @@ export function decide(
         basis: { attribute, kind: 'legal_basis', legalBasisId: legalBasis.id, reference: legalBasis.reference },
       };
     }
-    const consent = activeConsents.find((c) => c.attributes.includes(attribute));
+    const covering = activeConsents.filter((c) => c.attributes.includes(attribute));
+    const consent = covering.find((c) => c.mode === 'ongoing') ?? covering[0];
     if (consent) return { attribute, allowed: true, basis: { attribute, kind: 'consent', consentId: consent.id } };
     return { attribute, allowed: false, reason: 'consent_required' };
   });

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type AccessBasis, type AccessOutcome, entryHash, GENESIS_HASH, type WithheldReason } from '#libs/access-log';
+import { type AccessBasis, type AccessOutcome, chainEntry, type ChainHead, type WithheldReason } from '#libs/access-log';
 import { onceEventId } from '#libs/outbox';
+import { sourceOf } from '#libs/vault';
 
 export interface ReleaseSnapshot {
   citizenId: string;
   key: { masterKeyId: string; masterKeyVersion: number; wrappedKey: Buffer } | null;
   consents: { id: string; attributes: string[]; mode: 'once' | 'ongoing' }[];
   held: { attribute: string; ciphertext: Buffer; source: string; updatedAt: string }[];
-  head: { seq: number; hash: string } | null;
+  head: ChainHead;
 }
 
 export interface ReleaseRecord {
@@ -91,7 +92,7 @@ export class ReleaseStore {
       held: row.held.map((v) => ({
         attribute: v.attribute,
         ciphertext: Buffer.from(v.ciphertext, 'base64'),
-        source: v.kind === 'citizen' ? 'citizen' : (v.organisation ?? 'unknown'),
+        source: sourceOf(v.kind, v.organisation),
         updatedAt: new Date(v.updated_at).toISOString(),
       })),
       head: row.head ? { seq: Number(row.head.seq), hash: row.head.hash } : null,
@@ -99,10 +100,8 @@ export class ReleaseStore {
   }
 
   async write(em: EntityManager, head: ReleaseSnapshot['head'], record: ReleaseRecord): Promise<void> {
-    const entry = {
+    const entry = chainEntry(head, {
       citizenId: record.citizenId,
-      seq: (head?.seq ?? 0) + 1,
-      at: new Date(),
       serviceId: record.serviceId,
       organisationId: record.organisationId,
       purpose: record.purpose,
@@ -112,8 +111,7 @@ export class ReleaseStore {
       released: record.released,
       withheld: record.withheld,
       basis: record.basis,
-    };
-    const prevHash = head?.hash ?? GENESIS_HASH;
+    });
     // Ambition 2 counts the services active in a period: one event per service and day (America/Montreal).
     const day = entry.at.toLocaleDateString('en-CA', { timeZone: 'America/Montreal' });
     try {
@@ -145,8 +143,8 @@ export class ReleaseStore {
           entry.released,
           JSON.stringify(entry.withheld),
           JSON.stringify(entry.basis),
-          prevHash,
-          entryHash(prevHash, entry),
+          entry.prevHash,
+          entry.hash,
           onceEventId('service.active', record.serviceId, day),
           JSON.stringify({ service: record.serviceId, organisation: record.organisationId, day }),
         ],

@@ -38,6 +38,17 @@ export class CitizenDataService {
     };
   }
 
+  /** A self-declared value (contact details); services holding an ongoing consent on it hear of the change. */
+  async declare(citizen: Citizen, attribute: string, raw: unknown) {
+    const value = this.attributes.checkDeclarable(attribute, raw);
+    const held = await this.dataSource.transaction(async (em) => {
+      const written = await this.attributes.write(em, citizen.id, attribute, value, { kind: 'citizen' });
+      await this.consents.announceChange(em, citizen.id, attribute, written.source, written.updatedAt, 'citizen');
+      return written;
+    });
+    return { ...held, ...this.attributes.describeSource(held.source) };
+  }
+
   /** Everything held about the citizen, in one consistent snapshot. */
   async export(citizen: Citizen) {
     return this.dataSource.transaction('REPEATABLE READ', async (em) => {

@@ -24,9 +24,8 @@ export class MeController {
 
   /** Self-declared attributes only (contact details); others come from their official source. */
   @Put('attributes/:attribute')
-  async declare(@CurrentCitizen() citizen: Citizen, @Param('attribute') attribute: string, @Body() body: SetAttributeDto) {
-    const held = await this.attributes.declare(citizen.id, attribute, body.value);
-    return { ...held, ...this.attributes.describeSource(held.source) };
+  declare(@CurrentCitizen() citizen: Citizen, @Param('attribute') attribute: string, @Body() body: SetAttributeDto) {
+    return this.data.declare(citizen, attribute, body.value);
   }
 
   /** Every value each attribute has had, with who wrote it and when (for rectification). */

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsBoolean, IsDefined, IsIn, Matches, ValidateNested } from 'class-validator';
+import { IsBoolean, IsDefined, IsIn, IsObject, Matches, ValidateNested } from 'class-validator';
 
 const HH_MM = /^([01]\d|2[0-3]):[0-5]\d$/;
 
@@ -27,12 +27,14 @@ export class PreferencesDto {
 
   @ApiProperty({ type: ChannelsDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => ChannelsDto)
   channels: ChannelsDto;
 
   @ApiProperty({ type: QuietHoursDto })
   @IsDefined()
+  @IsObject()
   @ValidateNested()
   @Type(() => QuietHoursDto)
   quietHours: QuietHoursDto;
