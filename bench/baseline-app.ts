@@ -27,19 +27,28 @@ class BaselineController {
   async handle(@Body() body: BaselineDto) {
     // Named statements, as the broker's hot path uses: the baseline gets the same advantage.
     return this.dataSource.transaction(async (em) => {
-      const client = (await em.queryRunner!.connect()) as { query(config: object): Promise<{ rows: { updated_at: Date }[] }> };
+      const client = (await em.queryRunner!.connect()) as {
+        query(config: object): Promise<{ rows: { updated_at: Date }[] }>;
+      };
       const { rows } = await client.query({
         name: 'baseline-read',
         text: `SELECT updated_at FROM attribute_value WHERE citizen_id = $1 AND attribute = 'contact.email'`,
         values: [body.citizenId],
       });
-      await client.query({ name: 'baseline-write', text: `INSERT INTO bench_baseline_log (citizen_id) VALUES ($1)`, values: [body.citizenId] });
+      await client.query({
+        name: 'baseline-write',
+        text: `INSERT INTO bench_baseline_log (citizen_id) VALUES ($1)`,
+        values: [body.citizenId],
+      });
       return { citizenId: body.citizenId, updatedAt: rows[0]?.updated_at ?? null };
     });
   }
 }
 
-@Module({ imports: [ConfigModule.forRoot(), DatabaseModule, HttpPlatformModule], controllers: [BaselineController] })
+@Module({
+  imports: [ConfigModule.forRoot(), DatabaseModule, HttpPlatformModule],
+  controllers: [BaselineController],
+})
 class BaselineModule {}
 
 const app = await NestFactory.create(BaselineModule, { bodyParser: false, bufferLogs: true });

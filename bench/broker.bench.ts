@@ -56,11 +56,19 @@ async function recreateDatabase(): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  execSync('node dist/apps/cli/src/main.js migration:run', { env: { ...env, DATABASE_URL }, stdio: 'ignore' });
-  execSync('node dist/apps/cli/src/main.js registry:apply config/registry.yaml', { env: { ...env, DATABASE_URL }, stdio: 'ignore' });
+  execSync('node dist/apps/cli/src/main.js migration:run', {
+    env: { ...env, DATABASE_URL },
+    stdio: 'ignore',
+  });
+  execSync('node dist/apps/cli/src/main.js registry:apply config/registry.yaml', {
+    env: { ...env, DATABASE_URL },
+    stdio: 'ignore',
+  });
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
-  await db.query(`CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`);
+  await db.query(
+    `CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+  );
   await db.end();
 }
 
@@ -72,7 +80,16 @@ async function seed(): Promise<string[]> {
   const app = await NestFactory.createApplicationContext(
     {
       module: SeedModule,
-      imports: [ConfigModule.forRoot({ ...env, ...SECRETS, DATABASE_URL }), DatabaseModule, CryptoModule, CatalogueModule, IdentityModule, VaultModule, ConsentModule, AccessLogModule],
+      imports: [
+        ConfigModule.forRoot({ ...env, ...SECRETS, DATABASE_URL }),
+        DatabaseModule,
+        CryptoModule,
+        CatalogueModule,
+        IdentityModule,
+        VaultModule,
+        ConsentModule,
+        AccessLogModule,
+      ],
     },
     { logger: ['error'] },
   );
@@ -82,7 +99,12 @@ async function seed(): Promise<string[]> {
   const pairwise = app.get(PairwiseIds);
   const ppids: string[] = [];
   const values: Record<string, unknown> = {
-    'address.residential': { line1: '1000 rue Sherbrooke Ouest', city: 'Montréal', province: 'QC', postalCode: 'H3A 3G4' },
+    'address.residential': {
+      line1: '1000 rue Sherbrooke Ouest',
+      city: 'Montréal',
+      province: 'QC',
+      postalCode: 'H3A 3G4',
+    },
     'contact.email': 'citoyen@exemple.ca',
     'identity.birthdate': '1980-06-24',
   };
@@ -90,11 +112,23 @@ async function seed(): Promise<string[]> {
     await dataSource.transaction(async (em) => {
       for (let i = start; i < Math.min(start + 250, CITIZENS); i++) {
         const citizenId = randomUUID();
-        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'bench', $2)`, [citizenId, `citizen-${i}`]);
+        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'bench', $2)`, [
+          citizenId,
+          `citizen-${i}`,
+        ]);
         for (const code of ATTRIBUTES) {
-          await attributes.write(em, citizenId, code, values[code] as never, { kind: 'organisation', organisationId: 'SAAQ', serviceId: 'saaq-adresse' });
+          await attributes.write(em, citizenId, code, values[code] as never, {
+            kind: 'organisation',
+            organisationId: 'SAAQ',
+            serviceId: 'saaq-adresse',
+          });
         }
-        await consents.grantIn(em, citizenId, { service: SERVICE, purpose: 'licence-renewal', attributes: ATTRIBUTES, mode: 'ongoing' }, null);
+        await consents.grantIn(
+          em,
+          citizenId,
+          { service: SERVICE, purpose: 'licence-renewal', attributes: ATTRIBUTES, mode: 'ongoing' },
+          null,
+        );
         ppids.push(pairwise.of('SAAQ', citizenId));
       }
     });
@@ -104,10 +138,21 @@ async function seed(): Promise<string[]> {
 }
 
 async function startProcess(script: string, port: number): Promise<ChildProcess> {
-  const child = spawn('node', [...(env.BENCH_NODE_OPTIONS ? env.BENCH_NODE_OPTIONS.split(' ') : []), script], {
-    env: { ...env, ...SECRETS, DATABASE_URL, BROKER_PORT: String(port), BROKER_URL: `http://127.0.0.1:${port}`, APPLY_REGISTRY_AT_BOOT: 'false' },
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const child = spawn(
+    'node',
+    [...(env.BENCH_NODE_OPTIONS ? env.BENCH_NODE_OPTIONS.split(' ') : []), script],
+    {
+      env: {
+        ...env,
+        ...SECRETS,
+        DATABASE_URL,
+        BROKER_PORT: String(port),
+        BROKER_URL: `http://127.0.0.1:${port}`,
+        APPLY_REGISTRY_AT_BOOT: 'false',
+      },
+      stdio: ['ignore', 'ignore', 'inherit'],
+    },
+  );
   const deadline = Date.now() + 30_000;
   while (Date.now() < deadline) {
     try {
@@ -135,7 +180,10 @@ const SECRETS: Record<string, string> = {
 };
 
 async function accessToken(port: number): Promise<string> {
-  const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<string, JWK & { kid: string }>;
+  const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<
+    string,
+    JWK & { kid: string }
+  >;
   const jwk = keys[SERVICE];
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ jti: randomUUID() })
@@ -205,7 +253,9 @@ async function main(): Promise<void> {
   const ppids = await seed();
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
-  const citizenIds = (await db.query(`SELECT id FROM citizen ORDER BY id`)).rows.map((r: { id: string }) => r.id);
+  const citizenIds = (await db.query(`SELECT id FROM citizen ORDER BY id`)).rows.map(
+    (r: { id: string }) => r.id,
+  );
   await db.query('VACUUM ANALYZE');
   log(`  ${CITIZENS} citizens seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 
@@ -223,20 +273,35 @@ async function main(): Promise<void> {
       load(
         `http://127.0.0.1:${brokerPort}/v1/data-requests`,
         { authorization: `Bearer ${token}` },
-        () => JSON.stringify({ citizen: { ppid: random(ppids) }, purpose: 'licence-renewal', attributes: ATTRIBUTES }),
+        () =>
+          JSON.stringify({
+            citizen: { ppid: random(ppids) },
+            purpose: 'licence-renewal',
+            attributes: ATTRIBUTES,
+          }),
         seconds,
         connections,
       );
     const runBaseline = (seconds: number) =>
-      load(`http://127.0.0.1:${baselinePort}/baseline`, {}, () => JSON.stringify({ citizenId: random(citizenIds) }), seconds);
+      load(
+        `http://127.0.0.1:${baselinePort}/baseline`,
+        {},
+        () => JSON.stringify({ citizenId: random(citizenIds) }),
+        seconds,
+      );
 
     const check = await fetch(`http://127.0.0.1:${brokerPort}/v1/data-requests`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-      body: JSON.stringify({ citizen: { ppid: ppids[0] }, purpose: 'licence-renewal', attributes: ATTRIBUTES }),
+      body: JSON.stringify({
+        citizen: { ppid: ppids[0] },
+        purpose: 'licence-renewal',
+        attributes: ATTRIBUTES,
+      }),
     });
     const released = ((await check.json()) as { released: unknown[] }).released.length;
-    if (released !== 3 || !check.headers.get('x-jws-signature')) throw new Error('the measured path did not release 3 signed values');
+    if (released !== 3 || !check.headers.get('x-jws-signature'))
+      throw new Error('the measured path did not release 3 signed values');
 
     log('• warming up both apps (5 s each)');
     await runBroker(5);
@@ -254,10 +319,13 @@ async function main(): Promise<void> {
     baselineApp.kill('SIGTERM');
   }
   const logged = Number((await db.query(`SELECT count(*) AS n FROM access_log_entry`)).rows[0].n);
-  const activity = Number((await db.query(`SELECT count(*) AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n);
+  const activity = Number(
+    (await db.query(`SELECT count(*) AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
+  );
   await db.end();
 
-  const median = (runs: Measure[]): Measure => [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
+  const median = (runs: Measure[]): Measure =>
+    [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
   const fullMedian = median(full);
   const baselineMedian = median(baseline);
   const ratio = fullMedian.requestsPerSecond / baselineMedian.requestsPerSecond;
@@ -269,10 +337,16 @@ async function main(): Promise<void> {
   ];
   log('');
   for (const [name, m] of rows) {
-    log(`${name.padEnd(32)} ${m.requestsPerSecond.toFixed(0).padStart(6)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms   errors ${m.errors}   non-2xx ${m.non2xx}`);
+    log(
+      `${name.padEnd(32)} ${m.requestsPerSecond.toFixed(0).padStart(6)} req/s   p50 ${m.p50} ms   p99 ${m.p99} ms   errors ${m.errors}   non-2xx ${m.non2xx}`,
+    );
   }
-  log(`median: broker ${fullMedian.requestsPerSecond.toFixed(0)} req/s, baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s`);
-  log(`ratio ${(ratio * 100).toFixed(1)} % (target ≥ 60 %: ${verdict(ratio >= 0.6)}); broker p99 ${fullMedian.p99} ms (target ≤ 50 ms: ${verdict(fullMedian.p99 <= 50)})`);
+  log(
+    `median: broker ${fullMedian.requestsPerSecond.toFixed(0)} req/s, baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s`,
+  );
+  log(
+    `ratio ${(ratio * 100).toFixed(1)} % (target ≥ 60 %: ${verdict(ratio >= 0.6)}); broker p99 ${fullMedian.p99} ms (target ≤ 50 ms: ${verdict(fullMedian.p99 <= 50)})`,
+  );
 
   const cpu = cpus()[0]?.model ?? 'unknown CPU';
   const pgVersion = execSync(`psql "${DATABASE_URL}" -tAc "SHOW server_version"`).toString().trim();

@@ -25,7 +25,10 @@ describe('Access log: tamper-evident and append-only', () => {
   };
   const audit = async () => {
     const lines: string[] = [];
-    const code = await runCli(['audit:verify'], testEnv(db, idp), { out: (l) => lines.push(l), err: (l) => lines.push(l) });
+    const code = await runCli(['audit:verify'], testEnv(db, idp), {
+      out: (l) => lines.push(l),
+      err: (l) => lines.push(l),
+    });
     return { code, output: lines.join('\n') };
   };
 
@@ -36,7 +39,10 @@ describe('Access log: tamper-evident and append-only', () => {
     broker = await startBroker(db, idp);
     const log = vault.app.get(AccessLogService);
     for (const subject of ['ana', 'ben', 'cleo']) {
-      const exported = await vault.http.get('/v1/me/export').set(await vault.auth(subject)).expect(200);
+      const exported = await vault.http
+        .get('/v1/me/export')
+        .set(await vault.auth(subject))
+        .expect(200);
       citizens.push(exported.body.profile.id);
       for (let i = 0; i < 3; i++) {
         await vault.dataSource.transaction((em) =>
@@ -72,11 +78,15 @@ describe('Access log: tamper-evident and append-only', () => {
     await superuser(async (client) => {
       await client.query('BEGIN');
       await client.query('SET LOCAL ROLE unefois_app');
-      await expect(client.query(`UPDATE access_log_entry SET purpose = 'x' WHERE citizen_id = $1`, [citizens[0]])).rejects.toThrow(/permission denied/);
+      await expect(
+        client.query(`UPDATE access_log_entry SET purpose = 'x' WHERE citizen_id = $1`, [citizens[0]]),
+      ).rejects.toThrow(/permission denied/);
       await client.query('ROLLBACK');
       await client.query('BEGIN');
       await client.query('SET LOCAL ROLE unefois_app');
-      await expect(client.query(`DELETE FROM access_log_entry WHERE citizen_id = $1`, [citizens[0]])).rejects.toThrow(/permission denied/);
+      await expect(
+        client.query(`DELETE FROM access_log_entry WHERE citizen_id = $1`, [citizens[0]]),
+      ).rejects.toThrow(/permission denied/);
       await client.query('ROLLBACK');
       await client.query('BEGIN');
       await client.query('SET LOCAL ROLE unefois_app');
@@ -84,8 +94,12 @@ describe('Access log: tamper-evident and append-only', () => {
       expect(rows[0].n).toBe(9); // it still reads
       await client.query('ROLLBACK');
       // Even a superuser hits the trigger unless they deliberately switch it off.
-      await expect(client.query(`UPDATE access_log_entry SET purpose = 'x' WHERE citizen_id = $1`, [citizens[0]])).rejects.toThrow(/append-only/);
-      await expect(client.query(`DELETE FROM access_log_entry WHERE citizen_id = $1`, [citizens[0]])).rejects.toThrow(/append-only/);
+      await expect(
+        client.query(`UPDATE access_log_entry SET purpose = 'x' WHERE citizen_id = $1`, [citizens[0]]),
+      ).rejects.toThrow(/append-only/);
+      await expect(
+        client.query(`DELETE FROM access_log_entry WHERE citizen_id = $1`, [citizens[0]]),
+      ).rejects.toThrow(/append-only/);
     });
     expect((await audit()).code).toBe(0);
   });
@@ -95,7 +109,10 @@ describe('Access log: tamper-evident and append-only', () => {
     await superuser(async (client) => {
       await client.query('BEGIN');
       await client.query(`SET LOCAL session_replication_role = replica`); // triggers off, as an intruder would
-      await client.query(`UPDATE access_log_entry SET purpose = 'tax-credit' WHERE citizen_id = $1 AND seq = 2`, [victim]);
+      await client.query(
+        `UPDATE access_log_entry SET purpose = 'tax-credit' WHERE citizen_id = $1 AND seq = 2`,
+        [victim],
+      );
       await client.query('COMMIT');
     });
     expect(await audit()).toEqual({ code: 1, output: `BROKEN: citizen ${victim}, seq 2` });
@@ -103,29 +120,52 @@ describe('Access log: tamper-evident and append-only', () => {
 
   it('releases nothing when the log cannot be written (fail closed, 503)', async () => {
     const alice = await vault.auth('alice-failclosed');
-    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice@exemple.ca' }).expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(alice)
+      .send({ value: 'alice@exemple.ca' })
+      .expect(200);
     const service = broker.service('saaq-permis');
     const auth = await service.auth();
-    const created = await broker.http.post('/v1/consent-requests').set(auth).send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' }).expect(201);
+    const created = await broker.http
+      .post('/v1/consent-requests')
+      .set(auth)
+      .send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' })
+      .expect(201);
     await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(alice).expect(200);
-    const { citizen, consentId } = (await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)).body;
+    const { citizen, consentId } = (
+      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)
+    ).body;
     const citizenId = (await vault.http.get('/v1/me/export').set(alice).expect(200)).body.profile.id;
 
-    const metricsBefore = await superuser(async (c) => (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n);
+    const metricsBefore = await superuser(
+      async (c) =>
+        (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
+    );
     await superuser(async (client) => {
       await client.query(`CREATE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN IF NEW.citizen_id = '${citizenId}' THEN RAISE EXCEPTION 'log storage unavailable'; END IF; RETURN NEW; END $$`);
-      await client.query(`CREATE TRIGGER refuse_log BEFORE INSERT ON access_log_entry FOR EACH ROW EXECUTE FUNCTION refuse_log()`);
+      await client.query(
+        `CREATE TRIGGER refuse_log BEFORE INSERT ON access_log_entry FOR EACH ROW EXECUTE FUNCTION refuse_log()`,
+      );
     });
     try {
-      const response = await broker.http.post('/v1/data-requests').set(auth).send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
+      const response = await broker.http
+        .post('/v1/data-requests')
+        .set(auth)
+        .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
       expect(response.status).toBe(503);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.body.code).toBe('service_unavailable');
       expect(response.text).not.toContain('alice@exemple.ca');
-      const consent = await superuser(async (c) => (await c.query(`SELECT status FROM consent WHERE id = $1`, [consentId])).rows[0]);
+      const consent = await superuser(
+        async (c) => (await c.query(`SELECT status FROM consent WHERE id = $1`, [consentId])).rows[0],
+      );
       expect(consent.status).toBe('active'); // the one-time consent was not used up
-      const metricsAfter = await superuser(async (c) => (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n);
+      const metricsAfter = await superuser(
+        async (c) =>
+          (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
+      );
       expect(metricsAfter).toBe(metricsBefore);
     } finally {
       await superuser(async (client) => {
@@ -133,7 +173,13 @@ describe('Access log: tamper-evident and append-only', () => {
         await client.query(`DROP FUNCTION refuse_log()`);
       });
     }
-    const retry = await broker.http.post('/v1/data-requests').set(auth).send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] }).expect(200);
-    expect(retry.body.released).toEqual([expect.objectContaining({ attribute: 'contact.email', value: 'alice@exemple.ca' })]);
+    const retry = await broker.http
+      .post('/v1/data-requests')
+      .set(auth)
+      .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] })
+      .expect(200);
+    expect(retry.body.released).toEqual([
+      expect.objectContaining({ attribute: 'contact.email', value: 'alice@exemple.ca' }),
+    ]);
   });
 });

@@ -29,8 +29,14 @@ describe('Every app', () => {
     await db.drop();
   });
 
-  async function boot(factory: (env: Record<string, string>) => DynamicModule, extra: Record<string, string> = {}) {
-    const app = await NestFactory.create(factory(testEnv(db, idp, extra)), { bodyParser: false, bufferLogs: true });
+  async function boot(
+    factory: (env: Record<string, string>) => DynamicModule,
+    extra: Record<string, string> = {},
+  ) {
+    const app = await NestFactory.create(factory(testEnv(db, idp, extra)), {
+      bodyParser: false,
+      bufferLogs: true,
+    });
     configureHttpApp(app, { title: 'test', description: 'test' });
     await app.init();
     return app;
@@ -41,7 +47,10 @@ describe('Every app', () => {
     try {
       const http = request(app.getHttpServer());
       const health = await http.get('/health').expect(200);
-      expect(health.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' }, redis: { status: 'up' } } });
+      expect(health.body).toMatchObject({
+        status: 'ok',
+        info: { database: { status: 'up' }, redis: { status: 'up' } },
+      });
       const metrics = await http.get('/metrics').expect(200);
       expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
       expect(metrics.text).toContain('process_cpu_seconds_total');

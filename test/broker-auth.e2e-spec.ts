@@ -175,7 +175,11 @@ describe('POST /oauth/token refuses a bad client assertion', () => {
     ],
     ['an exp 10 minutes ahead', 0, () => assertionOf('saaq-permis', { claims: { exp: nowSeconds() + 600 } })],
     ['no exp', 0, () => assertionOf('saaq-permis', { claims: { exp: undefined } })],
-    ['an iat an hour in the future', 0, () => assertionOf('saaq-permis', { claims: { iat: nowSeconds() + 3600 } })],
+    [
+      'an iat an hour in the future',
+      0,
+      () => assertionOf('saaq-permis', { claims: { iat: nowSeconds() + 3600 } }),
+    ],
     ['a replayed jti', 1, usedOnce],
     [
       'a jti replayed after a broker restart',

@@ -10,7 +10,11 @@ import { startVault } from './support/vault-app.js';
 async function cli(args: string[], env: Record<string, string>) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runCli(args, { NODE_ENV: 'test', ...env }, { out: (l) => out.push(l), err: (l) => err.push(l) });
+  const code = await runCli(
+    args,
+    { NODE_ENV: 'test', ...env },
+    { out: (l) => out.push(l), err: (l) => err.push(l) },
+  );
   return { code, out: out.join('\n'), err: err.join('\n') };
 }
 
@@ -36,10 +40,20 @@ describe('CLI', () => {
     await query(databaseUrl('postgres'), `CREATE DATABASE ${name}`);
     const env = { DATABASE_URL: databaseUrl(name) };
     const tables = async () =>
-      (await query<{ t: string }>(env.DATABASE_URL, `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`)).map((r) => r.t);
+      (
+        await query<{ t: string }>(
+          env.DATABASE_URL,
+          `SELECT tablename AS t FROM pg_tables WHERE schemaname = 'public' ORDER BY 1`,
+        )
+      ).map((r) => r.t);
     try {
-      expect(await cli(['migration:run'], env)).toMatchObject({ code: 0, out: expect.stringContaining('applied Foundation') });
-      expect(await tables()).toEqual(expect.arrayContaining(['citizen', 'citizen_key', 'attribute_value', 'consent', 'access_log_entry']));
+      expect(await cli(['migration:run'], env)).toMatchObject({
+        code: 0,
+        out: expect.stringContaining('applied Foundation'),
+      });
+      expect(await tables()).toEqual(
+        expect.arrayContaining(['citizen', 'citizen_key', 'attribute_value', 'consent', 'access_log_entry']),
+      );
       expect(await cli(['migration:run'], env)).toMatchObject({ code: 0, out: 'No pending migration.' });
       expect((await cli(['migration:revert'], env)).code).toBe(0);
       expect(await tables()).not.toContain('outbox_event');
@@ -59,13 +73,25 @@ describe('CLI', () => {
     const first = await cli(['registry:apply', 'config/registry.yaml'], env);
     expect(first).toMatchObject({ code: 0, out: expect.stringMatching(/6 organisations, 8 services/) });
     const count = (await versions())[0].n;
-    expect(await cli(['registry:apply', 'config/registry.yaml'], env)).toMatchObject({ code: 0, out: expect.stringMatching(/^Unchanged/) });
+    expect(await cli(['registry:apply', 'config/registry.yaml'], env)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^Unchanged/),
+    });
     expect((await versions())[0].n).toBe(count);
 
     const dir = mkdtempSync(join(tmpdir(), 'registry-'));
     const changed = join(dir, 'registry.yaml');
-    writeFileSync(changed, readFileSync('config/registry.yaml', 'utf8').replace('- id: rq-income-check', '- id: rq-income-check-2026'));
-    expect(await cli(['registry:apply', changed], env)).toMatchObject({ code: 0, out: expect.stringMatching(/^Applied as registry version/) });
+    writeFileSync(
+      changed,
+      readFileSync('config/registry.yaml', 'utf8').replace(
+        '- id: rq-income-check',
+        '- id: rq-income-check-2026',
+      ),
+    );
+    expect(await cli(['registry:apply', changed], env)).toMatchObject({
+      code: 0,
+      out: expect.stringMatching(/^Applied as registry version/),
+    });
     expect((await versions())[0].n).toBe(count + 1);
   });
 
@@ -73,7 +99,10 @@ describe('CLI', () => {
     const dir = mkdtempSync(join(tmpdir(), 'registry-'));
     const broken = join(dir, 'registry.yaml');
     const text = readFileSync('config/registry.yaml', 'utf8')
-      .replace('{ attribute: contact.email, purposes: [licence-renewal], access: read }', '{ attribute: contact.fax, purposes: [licence-renewal], access: read }')
+      .replace(
+        '{ attribute: contact.email, purposes: [licence-renewal], access: read }',
+        '{ attribute: contact.fax, purposes: [licence-renewal], access: read }',
+      )
       .replace('purposes: [tax-credit]\n', 'purposes: [tax-fraud]\n')
       .replace('service: rq-credits', 'service: rq-unknown');
     writeFileSync(broken, text);

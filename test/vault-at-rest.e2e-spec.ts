@@ -27,13 +27,24 @@ describe('Vault: data at rest', () => {
       const canary = `canary-${randomBytes(6).toString('hex')}@exemple.ca`;
       const auth = await vault.auth('canary-holder');
       await vault.http.put('/v1/me/attributes/contact.email').set(auth).send({ value: canary }).expect(200);
-      await vault.http.put('/v1/me/attributes/contact.email').set(auth).send({ value: canary.replace('canary', 'second') }).expect(200);
+      await vault.http
+        .put('/v1/me/attributes/contact.email')
+        .set(auth)
+        .send({ value: canary.replace('canary', 'second') })
+        .expect(200);
       await vault.http.get('/v1/me').set(auth).expect(200);
 
-      const dump = execFileSync('pg_dump', ['--data-only', '--no-owner', '--dbname', db.url], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+      const dump = execFileSync('pg_dump', ['--data-only', '--no-owner', '--dbname', db.url], {
+        encoding: 'utf8',
+        maxBuffer: 64 * 1024 * 1024,
+      });
       expect(dump).toContain('attribute_value'); // the dump did include the data
       const local = canary.split('@')[0];
-      for (const form of [local, Buffer.from(local).toString('hex'), Buffer.from(local).toString('base64').slice(0, 12)]) {
+      for (const form of [
+        local,
+        Buffer.from(local).toString('hex'),
+        Buffer.from(local).toString('base64').slice(0, 12),
+      ]) {
         expect(dump).not.toContain(form);
       }
       // while the citizen still reads it back
@@ -51,7 +62,11 @@ describe('Vault: data at rest', () => {
 
     const before = await startVault('atrest', { db, idp, env: { MASTER_KEYS: k1 } });
     for (const subject of citizens) {
-      await before.http.put('/v1/me/attributes/contact.phone').set(await before.auth(subject)).send({ value: `+1514555${String(1000 + citizens.indexOf(subject))}` }).expect(200);
+      await before.http
+        .put('/v1/me/attributes/contact.phone')
+        .set(await before.auth(subject))
+        .send({ value: `+1514555${String(1000 + citizens.indexOf(subject))}` })
+        .expect(200);
     }
     await before.close();
 
@@ -76,10 +91,14 @@ describe('Vault: data at rest', () => {
     })();
     // Step 2: re-wrap every data key, a few per transaction, while the reads go on.
     const output: string[] = [];
-    const code = await runCli(['keys:rotate', '--batch', '3'], testEnv(db, idp, { MASTER_KEYS: `${k1},${k2}` }), {
-      out: (line) => output.push(line),
-      err: (line) => output.push(line),
-    });
+    const code = await runCli(
+      ['keys:rotate', '--batch', '3'],
+      testEnv(db, idp, { MASTER_KEYS: `${k1},${k2}` }),
+      {
+        out: (line) => output.push(line),
+        err: (line) => output.push(line),
+      },
+    );
     rotating = false;
     await reader;
     await during.close();
@@ -91,7 +110,9 @@ describe('Vault: data at rest', () => {
     expect(readsWhileRotating).toBeGreaterThan(0);
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
-    const { rows } = await client.query('SELECT master_key_version AS v, count(*)::int AS n FROM citizen_key GROUP BY 1');
+    const { rows } = await client.query(
+      'SELECT master_key_version AS v, count(*)::int AS n FROM citizen_key GROUP BY 1',
+    );
     await client.end();
     expect(rows).toEqual([{ v: 2, n: citizens.length }]);
 
@@ -99,7 +120,10 @@ describe('Vault: data at rest', () => {
     const after = await startVault('atrest', { db, idp, env: { MASTER_KEYS: k2 } });
     try {
       for (const [i, subject] of citizens.entries()) {
-        const profile = await after.http.get('/v1/me').set(await after.auth(subject)).expect(200);
+        const profile = await after.http
+          .get('/v1/me')
+          .set(await after.auth(subject))
+          .expect(200);
         expect(profile.body.attributes[0].value).toBe(`+1514555${1000 + i}`);
       }
     } finally {

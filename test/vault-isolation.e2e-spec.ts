@@ -18,9 +18,20 @@ describe('Vault: isolation between citizens', () => {
   /** Everything stored about A, hashed. */
   const aliceState = async (): Promise<string> => {
     const hash = createHash('sha256');
-    for (const table of ['citizen', 'citizen_key', 'attribute_value', 'attribute_history', 'consent', 'consent_request', 'access_log_entry']) {
+    for (const table of [
+      'citizen',
+      'citizen_key',
+      'attribute_value',
+      'attribute_history',
+      'consent',
+      'consent_request',
+      'access_log_entry',
+    ]) {
       const column = table === 'citizen' ? 'id' : 'citizen_id';
-      const rows = await vault.dataSource.query(`SELECT to_jsonb(t)::text AS row FROM ${table} t WHERE ${column} = $1 ORDER BY 1`, [aliceId]);
+      const rows = await vault.dataSource.query(
+        `SELECT to_jsonb(t)::text AS row FROM ${table} t WHERE ${column} = $1 ORDER BY 1`,
+        [aliceId],
+      );
       hash.update(rows.map((r: { row: string }) => r.row).join('\n'));
     }
     return hash.digest('hex');
@@ -30,17 +41,42 @@ describe('Vault: isolation between citizens', () => {
     vault = await startVault('isolation');
     for (const name of ['alice', 'bob', 'carol']) headers[name] = await vault.auth(name);
     const alice = headers.alice;
-    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice.secret@exemple.ca' }).expect(200);
-    await vault.http.put('/v1/me/attributes/contact.phone').set(alice).send({ value: '+15145550111' }).expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(alice)
+      .send({ value: 'alice.secret@exemple.ca' })
+      .expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.phone')
+      .set(alice)
+      .send({ value: '+15145550111' })
+      .expect(200);
     const consent = await vault.http
       .post('/v1/me/consents')
       .set(alice)
-      .send({ service: 'mess-aide', purpose: 'benefit-application', attributes: ['contact.phone'], mode: 'ongoing' })
+      .send({
+        service: 'mess-aide',
+        purpose: 'benefit-application',
+        attributes: ['contact.phone'],
+        mode: 'ongoing',
+      })
       .expect(201);
     aliceId = (await vault.http.get('/v1/me/export').set(alice).expect(200)).body.profile.id;
     const requests = vault.app.get(ConsentRequestsService);
-    const addressed = await requests.create({ service: 'saaq-permis', purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once', citizenId: aliceId });
-    const decided = await requests.create({ service: 'ramq-carte', purpose: 'health-card-renewal', attributes: ['contact.email'], mode: 'once', citizenId: aliceId });
+    const addressed = await requests.create({
+      service: 'saaq-permis',
+      purpose: 'licence-renewal',
+      attributes: ['contact.email'],
+      mode: 'once',
+      citizenId: aliceId,
+    });
+    const decided = await requests.create({
+      service: 'ramq-carte',
+      purpose: 'health-card-renewal',
+      attributes: ['contact.email'],
+      mode: 'once',
+      citizenId: aliceId,
+    });
     await vault.http.post(`/v1/me/consent-requests/${decided.id}/approve`).set(alice).expect(200);
     const entry = await vault.dataSource.transaction((em) =>
       vault.app.get(AccessLogService).append(em, {
@@ -56,8 +92,18 @@ describe('Vault: isolation between citizens', () => {
         basis: [{ attribute: 'contact.phone', kind: 'consent', consentId: consent.body.id }],
       }),
     );
-    const aliceConsents = (await vault.http.get('/v1/me/consents').set(alice).expect(200)).body.map((c: { id: string }) => c.id);
-    secrets = ['alice.secret@exemple.ca', '+15145550111', aliceId, entry.hash, addressed.id, decided.id, ...aliceConsents];
+    const aliceConsents = (await vault.http.get('/v1/me/consents').set(alice).expect(200)).body.map(
+      (c: { id: string }) => c.id,
+    );
+    secrets = [
+      'alice.secret@exemple.ca',
+      '+15145550111',
+      aliceId,
+      entry.hash,
+      addressed.id,
+      decided.id,
+      ...aliceConsents,
+    ];
     targets = [addressed.id, decided.id, ...aliceConsents, randomUUID(), 'not-an-id'];
   });
   afterAll(() => vault.close());
@@ -69,11 +115,28 @@ describe('Vault: isolation between citizens', () => {
     { method: 'put', path: () => '/v1/me/attributes/contact.phone', body: { value: '+15145550999' } },
     { method: 'get', path: () => '/v1/me/attributes/history' },
     { method: 'get', path: () => '/v1/me/preferences' },
-    { method: 'put', path: () => '/v1/me/preferences', body: { language: 'en', channels: { email: false, sms: false, portal: false }, quietHours: { start: '00:00', end: '23:59' } } },
+    {
+      method: 'put',
+      path: () => '/v1/me/preferences',
+      body: {
+        language: 'en',
+        channels: { email: false, sms: false, portal: false },
+        quietHours: { start: '00:00', end: '23:59' },
+      },
+    },
     { method: 'get', path: () => '/v1/me/export' },
     { method: 'delete', path: () => '/v1/me' },
     { method: 'get', path: () => '/v1/me/consents' },
-    { method: 'post', path: () => '/v1/me/consents', body: { service: 'mess-aide', purpose: 'benefit-application', attributes: ['contact.phone'], mode: 'once' } },
+    {
+      method: 'post',
+      path: () => '/v1/me/consents',
+      body: {
+        service: 'mess-aide',
+        purpose: 'benefit-application',
+        attributes: ['contact.phone'],
+        mode: 'once',
+      },
+    },
     { method: 'delete', path: (t) => `/v1/me/consents/${t}` },
     { method: 'get', path: (t) => `/v1/me/consents/${t}/receipt` },
     { method: 'get', path: () => '/v1/me/consent-requests' },
@@ -81,7 +144,7 @@ describe('Vault: isolation between citizens', () => {
     { method: 'post', path: (t) => `/v1/me/consent-requests/${t}/approve` },
     { method: 'post', path: (t) => `/v1/me/consent-requests/${t}/deny` },
     { method: 'get', path: () => '/v1/me/access-log' },
-    { method: 'get', path: (t) => `/v1/me/access-log?before=${t.length % 5 + 1}` },
+    { method: 'get', path: (t) => `/v1/me/access-log?before=${(t.length % 5) + 1}` },
   ];
 
   it('holds over random actor × route × target combinations', async () => {
@@ -108,6 +171,9 @@ describe('Vault: isolation between citizens', () => {
     expect(calls).toBeGreaterThanOrEqual(1000);
     // A still sees all of their own data.
     const own = await vault.http.get('/v1/me').set(headers.alice).expect(200);
-    expect(own.body.attributes.map((a: { value: string }) => a.value)).toEqual(['alice.secret@exemple.ca', '+15145550111']);
+    expect(own.body.attributes.map((a: { value: string }) => a.value)).toEqual([
+      'alice.secret@exemple.ca',
+      '+15145550111',
+    ]);
   });
 });

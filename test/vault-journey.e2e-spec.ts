@@ -21,14 +21,28 @@ describe('Vault: a citizen’s journey', () => {
     ) as Promise<{ attribute: string; ciphertext: Buffer }[]>;
 
   /** Tries every data key the database still holds, as someone with the master keys would. */
-  const openWithAnyStoredKey = async (citizenId: string, attribute: string, ciphertext: Buffer): Promise<string | null> => {
+  const openWithAnyStoredKey = async (
+    citizenId: string,
+    attribute: string,
+    ciphertext: Buffer,
+  ): Promise<string | null> => {
     const keyring = new MasterKeyring(AppConfig.fromEnvironment(vault.env).masterKeys);
-    const keys: { citizen_id: string; master_key_id: string; master_key_version: number; wrapped_key: Buffer }[] =
-      await vault.dataSource.query('SELECT citizen_id, master_key_id, master_key_version, wrapped_key FROM citizen_key');
+    const keys: {
+      citizen_id: string;
+      master_key_id: string;
+      master_key_version: number;
+      wrapped_key: Buffer;
+    }[] = await vault.dataSource.query(
+      'SELECT citizen_id, master_key_id, master_key_version, wrapped_key FROM citizen_key',
+    );
     for (const key of keys) {
       try {
         const dataKey = keyring.unwrap(
-          { masterKeyId: key.master_key_id, masterKeyVersion: key.master_key_version, wrapped: key.wrapped_key },
+          {
+            masterKeyId: key.master_key_id,
+            masterKeyVersion: key.master_key_version,
+            wrapped: key.wrapped_key,
+          },
           key.citizen_id,
         );
         return open(dataKey, ciphertext, `attribute|${citizenId}|${attribute}`).toString('utf8');
@@ -48,8 +62,16 @@ describe('Vault: a citizen’s journey', () => {
       .set(alice)
       .send({ value: '  Alice.Tremblay@Exemple.QC.CA ' })
       .expect(200);
-    expect(email.body).toMatchObject({ attribute: 'contact.email', value: 'Alice.Tremblay@exemple.qc.ca', source: 'citizen' });
-    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice@exemple.ca' }).expect(200);
+    expect(email.body).toMatchObject({
+      attribute: 'contact.email',
+      value: 'Alice.Tremblay@exemple.qc.ca',
+      source: 'citizen',
+    });
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(alice)
+      .send({ value: 'alice@exemple.ca' })
+      .expect(200);
 
     const profile = await vault.http.get('/v1/me').set(alice).expect(200);
     expect(profile.body.attributes).toEqual([
@@ -64,9 +86,20 @@ describe('Vault: a citizen’s journey', () => {
     const granted = await vault.http
       .post('/v1/me/consents')
       .set(alice)
-      .send({ service: 'saaq-permis', purpose: 'licence-renewal', attributes: ['contact.email', 'address.residential'], mode: 'ongoing', expiresAt: '2099-01-01T00:00:00Z' })
+      .send({
+        service: 'saaq-permis',
+        purpose: 'licence-renewal',
+        attributes: ['contact.email', 'address.residential'],
+        mode: 'ongoing',
+        expiresAt: '2099-01-01T00:00:00Z',
+      })
       .expect(201);
-    expect(granted.body).toMatchObject({ service: 'saaq-permis', organisation: 'SAAQ', status: 'active', mode: 'ongoing' });
+    expect(granted.body).toMatchObject({
+      service: 'saaq-permis',
+      organisation: 'SAAQ',
+      status: 'active',
+      mode: 'ongoing',
+    });
 
     const receipt = await vault.http.get(`/v1/me/consents/${granted.body.id}/receipt`).set(alice).expect(200);
     expect(receipt.headers['content-type']).toMatch(/^application\/jose/);
@@ -81,7 +114,10 @@ describe('Vault: a citizen’s journey', () => {
       services: [expect.objectContaining({ serviceId: 'saaq-permis' })],
       status: 'active',
     });
-    expect(claims.services[0].purposes[0]).toMatchObject({ purposeId: 'licence-renewal', piiAttributes: ['contact.email', 'address.residential'] });
+    expect(claims.services[0].purposes[0]).toMatchObject({
+      purposeId: 'licence-renewal',
+      piiAttributes: ['contact.email', 'address.residential'],
+    });
     const tampered = receipt.text.replace(/\.([^.]+)\./, (_m, p: string) => `.${p.slice(0, -2)}AA.`);
     await expect(compactVerify(tampered, jwks)).rejects.toThrow();
 
@@ -112,7 +148,11 @@ describe('Vault: a citizen’s journey', () => {
     expect(erased.body.erased).toEqual(expect.arrayContaining(['attributes', 'dataKey']));
 
     // ...and no longer once it is destroyed, whatever key the database still holds.
-    await vault.http.put('/v1/me/attributes/contact.email').set(await vault.auth('bob')).send({ value: 'bob@exemple.ca' }).expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(await vault.auth('bob'))
+      .send({ value: 'bob@exemple.ca' })
+      .expect(200);
     for (const row of backup) {
       expect(await openWithAnyStoredKey(citizenId, row.attribute, row.ciphertext)).toBeNull();
     }
@@ -129,11 +169,23 @@ describe('Vault: a citizen’s journey', () => {
   it('keeps preferences and validates them', async () => {
     const bob = await vault.auth('bob-prefs');
     const defaults = await vault.http.get('/v1/me/preferences').set(bob).expect(200);
-    expect(defaults.body).toEqual({ language: 'fr', channels: { email: true, sms: false, portal: true }, quietHours: { start: '21:00', end: '08:00' } });
-    const wanted = { language: 'en', channels: { email: false, sms: true, portal: true }, quietHours: { start: '22:30', end: '07:00' } };
+    expect(defaults.body).toEqual({
+      language: 'fr',
+      channels: { email: true, sms: false, portal: true },
+      quietHours: { start: '21:00', end: '08:00' },
+    });
+    const wanted = {
+      language: 'en',
+      channels: { email: false, sms: true, portal: true },
+      quietHours: { start: '22:30', end: '07:00' },
+    };
     await vault.http.put('/v1/me/preferences').set(bob).send(wanted).expect(200, wanted);
     await vault.http.get('/v1/me/preferences').set(bob).expect(200, wanted);
-    const bad = await vault.http.put('/v1/me/preferences').set(bob).send({ ...wanted, quietHours: { start: '25:00', end: '07:00' } }).expect(400);
+    const bad = await vault.http
+      .put('/v1/me/preferences')
+      .set(bob)
+      .send({ ...wanted, quietHours: { start: '25:00', end: '07:00' } })
+      .expect(400);
     expect(bad.body.errors).toEqual([{ field: 'quietHours.start', message: 'start must be HH:MM' }]);
     const profile = await vault.http.get('/v1/me').set(bob).expect(200);
     expect(profile.body.language).toBe('en');
@@ -141,12 +193,27 @@ describe('Vault: a citizen’s journey', () => {
 
   it('validates self-declared values by type', async () => {
     const carol = await vault.auth('carol');
-    const phone = await vault.http.put('/v1/me/attributes/contact.phone').set(carol).send({ value: '+1 (514) 555-0199' }).expect(200);
+    const phone = await vault.http
+      .put('/v1/me/attributes/contact.phone')
+      .set(carol)
+      .send({ value: '+1 (514) 555-0199' })
+      .expect(200);
     expect(phone.body.value).toBe('+15145550199');
     for (const value of ['514-555', 'not a phone', 15145550199, { n: 1 }]) {
-      const response = await vault.http.put('/v1/me/attributes/contact.phone').set(carol).send({ value }).expect(400);
-      expect(response.body).toMatchObject({ code: 'invalid_attribute_value', errors: [expect.objectContaining({ field: 'value' })] });
+      const response = await vault.http
+        .put('/v1/me/attributes/contact.phone')
+        .set(carol)
+        .send({ value })
+        .expect(400);
+      expect(response.body).toMatchObject({
+        code: 'invalid_attribute_value',
+        errors: [expect.objectContaining({ field: 'value' })],
+      });
     }
-    await vault.http.put('/v1/me/attributes/contact.email').set(carol).send({ value: 'no-at-sign' }).expect(400);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(carol)
+      .send({ value: 'no-at-sign' })
+      .expect(400);
   });
 });

@@ -37,7 +37,11 @@ class Receiver {
       let body = '';
       request.on('data', (chunk) => (body += chunk));
       request.on('end', () => {
-        this.received.push({ eventId: String(request.headers['x-une-fois-event-id']), contentType: String(request.headers['content-type']), body });
+        this.received.push({
+          eventId: String(request.headers['x-une-fois-event-id']),
+          contentType: String(request.headers['content-type']),
+          body,
+        });
         response.writeHead(204).end();
       });
     });
@@ -95,14 +99,26 @@ describe('Webhooks', () => {
 
   it('retries while the receiver is down and delivers once it is up, same id, valid signature', async () => {
     const alice = await vault.auth('alice');
-    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice@exemple.ca' }).expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(alice)
+      .send({ value: 'alice@exemple.ca' })
+      .expect(200);
     const granted = await vault.http
       .post('/v1/me/consents')
       .set(alice)
-      .send({ service: 'saaq-permis', purpose: 'licence-renewal', attributes: ['address.residential'], mode: 'ongoing' })
+      .send({
+        service: 'saaq-permis',
+        purpose: 'licence-renewal',
+        attributes: ['address.residential'],
+        mode: 'ongoing',
+      })
       .expect(201);
 
-    const attempts = () => vault.dataSource.query(`SELECT id, attempts, status, last_error FROM outbox_event WHERE type = 'consent.granted'`);
+    const attempts = () =>
+      vault.dataSource.query(
+        `SELECT id, attempts, status, last_error FROM outbox_event WHERE type = 'consent.granted'`,
+      );
     const [failing] = await until(async () => {
       const rows = await attempts();
       return rows[0]?.attempts >= 2 ? rows : null;
@@ -129,7 +145,12 @@ describe('Webhooks', () => {
       id: failing.id,
       type: 'consent.granted',
       occurredAt: expect.any(String),
-      data: { consentId: granted.body.id, citizen: { ppid: expect.any(String) }, purpose: 'licence-renewal', attributes: ['address.residential'] },
+      data: {
+        consentId: granted.body.id,
+        citizen: { ppid: expect.any(String) },
+        purpose: 'licence-renewal',
+        attributes: ['address.residential'],
+      },
     });
     expect(event.body).not.toContain('alice');
 
@@ -142,15 +163,27 @@ describe('Webhooks', () => {
       .send({ value: { line1: '5 rue Principale', city: 'Québec', province: 'QC', postalCode: 'G1R 4P5' } })
       .expect(200);
     const changed = await until(async () => receiver.received.find((r) => r.eventId !== failing.id));
-    const changedBody = JSON.parse(new TextDecoder().decode((await compactVerify(changed.body, keys)).payload));
-    expect(changedBody).toMatchObject({ type: 'attribute.changed', data: { citizen: { ppid }, attribute: 'address.residential', source: 'SAAQ' } });
+    const changedBody = JSON.parse(
+      new TextDecoder().decode((await compactVerify(changed.body, keys)).payload),
+    );
+    expect(changedBody).toMatchObject({
+      type: 'attribute.changed',
+      data: { citizen: { ppid }, attribute: 'address.residential', source: 'SAAQ' },
+    });
     expect(changed.body).not.toContain('Principale');
 
     // Revocation is pushed too.
     await vault.http.delete(`/v1/me/consents/${granted.body.id}`).set(alice).expect(200);
-    const revoked = await until(async () => receiver.received.find((r) => !JSON.stringify(r).includes(failing.id) && r !== changed));
-    const revokedBody = JSON.parse(new TextDecoder().decode((await compactVerify(revoked.body, keys)).payload));
-    expect(revokedBody).toMatchObject({ type: 'consent.revoked', data: { consentId: granted.body.id, citizen: { ppid } } });
+    const revoked = await until(async () =>
+      receiver.received.find((r) => !JSON.stringify(r).includes(failing.id) && r !== changed),
+    );
+    const revokedBody = JSON.parse(
+      new TextDecoder().decode((await compactVerify(revoked.body, keys)).payload),
+    );
+    expect(revokedBody).toMatchObject({
+      type: 'consent.revoked',
+      data: { consentId: granted.body.id, citizen: { ppid } },
+    });
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(receiver.received).toHaveLength(3); // each event once
 
@@ -158,17 +191,34 @@ describe('Webhooks', () => {
     await vault.http
       .post('/v1/me/consents')
       .set(alice)
-      .send({ service: 'saaq-permis', purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'ongoing' })
+      .send({
+        service: 'saaq-permis',
+        purpose: 'licence-renewal',
+        attributes: ['contact.email'],
+        mode: 'ongoing',
+      })
       .expect(201);
-    await vault.http.put('/v1/me/attributes/contact.email').set(alice).send({ value: 'alice.nouvelle@exemple.ca' }).expect(200);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(alice)
+      .send({ value: 'alice.nouvelle@exemple.ca' })
+      .expect(200);
     const types = await until(async () => {
       const bodies = await Promise.all(
-        receiver.received.slice(3).map(async (r) => JSON.parse(new TextDecoder().decode((await compactVerify(r.body, keys)).payload))),
+        receiver.received
+          .slice(3)
+          .map(async (r) =>
+            JSON.parse(new TextDecoder().decode((await compactVerify(r.body, keys)).payload)),
+          ),
       );
       return bodies.length >= 2 ? bodies : null;
     });
     expect(types.map((b) => b.type).sort()).toEqual(['attribute.changed', 'consent.granted']);
-    expect(types.find((b) => b.type === 'attribute.changed').data).toMatchObject({ citizen: { ppid }, attribute: 'contact.email', source: 'citizen' });
+    expect(types.find((b) => b.type === 'attribute.changed').data).toMatchObject({
+      citizen: { ppid },
+      attribute: 'contact.email',
+      source: 'citizen',
+    });
     expect(JSON.stringify(receiver.received)).not.toContain('nouvelle');
   });
 });

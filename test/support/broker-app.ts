@@ -13,9 +13,15 @@ export interface RunningBroker extends RunningApp {
  * Boots the broker. BROKER_URL is set before listening, so the token endpoint
  * (the `aud` of client assertions) is a fixed loopback URL of this test.
  */
-export async function startBroker(db: TestDatabase, idp: TestIdentityProvider, env: Record<string, string> = {}): Promise<RunningBroker> {
+export async function startBroker(
+  db: TestDatabase,
+  idp: TestIdentityProvider,
+  env: Record<string, string> = {},
+): Promise<RunningBroker> {
   const brokerUrl = env.BROKER_URL ?? 'http://broker.test';
-  const running = await startApp(BrokerAppModule.forRoot(testEnv(db, idp, { BROKER_URL: brokerUrl, ...env })));
+  const running = await startApp(
+    BrokerAppModule.forRoot(testEnv(db, idp, { BROKER_URL: brokerUrl, ...env })),
+  );
   const broker: RunningBroker = {
     ...running,
     tokenEndpoint: `${brokerUrl}/oauth/token`,

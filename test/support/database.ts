@@ -35,8 +35,14 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
  * migrated once per migration set, so a file pays for a CREATE DATABASE only.
  */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const name = `unefois_t_${label.replace(/[^a-z0-9]/gi, '').toLowerCase().slice(0, 20)}_${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
-  const migrationsHash = createHash('sha256').update(MIGRATIONS.map((m) => m.name).join(',')).digest('hex').slice(0, 16);
+  const name = `unefois_t_${label
+    .replace(/[^a-z0-9]/gi, '')
+    .toLowerCase()
+    .slice(0, 20)}_${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;
+  const migrationsHash = createHash('sha256')
+    .update(MIGRATIONS.map((m) => m.name).join(','))
+    .digest('hex')
+    .slice(0, 16);
   await withAdmin(async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
     try {
@@ -60,6 +66,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   return {
     name,
     url: databaseUrl(name),
-    drop: () => withAdmin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
+    drop: () =>
+      withAdmin(async (client) => void (await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`))),
   };
 }

@@ -33,7 +33,9 @@ export class TestIdentityProvider {
     this.server = createServer((request, response) => {
       if (request.url === '/jwks.json') {
         this.jwksFetches += 1;
-        response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: this.published }));
+        response
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ keys: this.published }));
       } else {
         response.writeHead(404).end();
       }

@@ -3,7 +3,10 @@ import { readFileSync } from 'node:fs';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import type TestAgent from 'supertest/lib/agent.js';
 
-const DEMO_KEYS = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<string, JWK & { kid: string }>;
+const DEMO_KEYS = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<
+  string,
+  JWK & { kid: string }
+>;
 
 export interface AssertionOptions {
   audience?: string;

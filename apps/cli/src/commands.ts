@@ -34,7 +34,10 @@ async function withDataSource<T>(
   work: (dataSource: DataSource) => Promise<T>,
   entities: DataSourceOptions['entities'] = [],
 ): Promise<T> {
-  const dataSource = await new DataSource({ ...dataSourceOptions(config.databaseUrl), entities }).initialize();
+  const dataSource = await new DataSource({
+    ...dataSourceOptions(config.databaseUrl),
+    entities,
+  }).initialize();
   try {
     return await work(dataSource);
   } finally {
@@ -51,7 +54,9 @@ const COMMANDS: Record<string, Command> = {
   'migration:run': (config, _args, io) =>
     withDataSource(config, async (dataSource) => {
       const applied = await dataSource.runMigrations({ transaction: 'each' });
-      io.out(applied.length === 0 ? 'No pending migration.' : applied.map((m) => `applied ${m.name}`).join('\n'));
+      io.out(
+        applied.length === 0 ? 'No pending migration.' : applied.map((m) => `applied ${m.name}`).join('\n'),
+      );
       return 0;
     }),
 
@@ -68,8 +73,13 @@ const COMMANDS: Record<string, Command> = {
       io.err('registry:apply needs a registry FILE');
       return 2;
     }
-    const { registry, catalogue } = loadRegistryFiles(registryFile, option(args, '--catalogue') ?? config.catalogueFile);
-    const result = await withDataSource(config, (dataSource) => applyRegistry(dataSource, registry, catalogue));
+    const { registry, catalogue } = loadRegistryFiles(
+      registryFile,
+      option(args, '--catalogue') ?? config.catalogueFile,
+    );
+    const result = await withDataSource(config, (dataSource) =>
+      applyRegistry(dataSource, registry, catalogue),
+    );
     io.out(
       result.changed
         ? `Applied as registry version ${result.version}: ${registry.organisations.length} organisations, ${registry.services.length} services, ${registry.legal_bases.length} legal bases.`
@@ -84,15 +94,19 @@ const COMMANDS: Record<string, Command> = {
       io.err('keys:rotate --batch takes a whole number ≥ 1');
       return 2;
     }
-    return withDataSource(config, async (dataSource) => {
-      const keyring = new MasterKeyring(config.masterKeys);
-      const result = await new DataKeysService(dataSource, keyring).rotateAll(batch);
-      io.out(
-        `Re-wrapped ${result.rotated} data keys under ${keyring.current.id} v${keyring.current.version}; ` +
-          `${result.remainingOnOldVersions} remain on older versions.`,
-      );
-      return result.remainingOnOldVersions === 0 ? 0 : 1;
-    }, [CitizenKey]);
+    return withDataSource(
+      config,
+      async (dataSource) => {
+        const keyring = new MasterKeyring(config.masterKeys);
+        const result = await new DataKeysService(dataSource, keyring).rotateAll(batch);
+        io.out(
+          `Re-wrapped ${result.rotated} data keys under ${keyring.current.id} v${keyring.current.version}; ` +
+            `${result.remainingOnOldVersions} remain on older versions.`,
+        );
+        return result.remainingOnOldVersions === 0 ? 0 : 1;
+      },
+      [CitizenKey],
+    );
   },
 
   'demo:seed': async (config, args, io, env) => {

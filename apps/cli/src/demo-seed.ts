@@ -31,7 +31,15 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
   const app = await NestFactory.createApplicationContext(
     {
       module: DemoSeedModule,
-      imports: [ConfigModule.forRoot(env), DatabaseModule, CryptoModule, CatalogueModule, VaultModule, ConsentModule, AccessLogModule],
+      imports: [
+        ConfigModule.forRoot(env),
+        DatabaseModule,
+        CryptoModule,
+        CatalogueModule,
+        VaultModule,
+        ConsentModule,
+        AccessLogModule,
+      ],
     },
     { logger: ['error'] },
   );
@@ -51,7 +59,10 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
         report.push(`${person.subject}: already seeded`);
         continue;
       }
-      await citizens.updatePreferences(citizen.id, { ...citizens.preferences(citizen), language: person.language });
+      await citizens.updatePreferences(citizen.id, {
+        ...citizens.preferences(citizen),
+        language: person.language,
+      });
       await dataSource.transaction(async (em) => {
         for (const item of person.attributes) {
           const definition = registry.attribute(item.attribute);
@@ -66,8 +77,11 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
         }
       });
       for (const terms of person.consents ?? []) await consents.grant(citizen.id, terms);
-      for (const terms of person.consentRequests ?? []) await requests.create({ ...terms, citizenId: citizen.id });
-      report.push(`${person.subject}: ${person.attributes.length} values, ${person.consents?.length ?? 0} consents`);
+      for (const terms of person.consentRequests ?? [])
+        await requests.create({ ...terms, citizenId: citizen.id });
+      report.push(
+        `${person.subject}: ${person.attributes.length} values, ${person.consents?.length ?? 0} consents`,
+      );
     }
     return report;
   } finally {

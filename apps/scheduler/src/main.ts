@@ -7,6 +7,7 @@ import { SchedulerAppModule } from './scheduler-app.module.js';
 const app = await NestFactory.create(SchedulerAppModule.forRoot(), { bodyParser: false, bufferLogs: true });
 configureHttpApp(app, {
   title: 'Une fois — scheduler',
-  description: 'Workers: reminder sweep and delivery, webhook delivery, metric outbox relay. Serves health and metrics only.',
+  description:
+    'Workers: reminder sweep and delivery, webhook delivery, metric outbox relay. Serves health and metrics only.',
 });
 await app.listen(app.get(AppConfig).ports.scheduler);

@@ -7,6 +7,7 @@ import { VaultAppModule } from './vault-app.module.js';
 const app = await NestFactory.create(VaultAppModule.forRoot(), { bodyParser: false, bufferLogs: true });
 configureHttpApp(app, {
   title: 'Une fois — vault',
-  description: 'Citizen-facing API: profile with provenance, consents, access log, preferences, export, erasure.',
+  description:
+    'Citizen-facing API: profile with provenance, consents, access log, preferences, export, erasure.',
 });
 await app.listen(app.get(AppConfig).ports.vault);

@@ -34,7 +34,13 @@ export class VaultAppModule {
         ConsentModule,
         AccessLogModule,
       ],
-      controllers: [MeController, ConsentsController, ConsentRequestsController, AccessLogController, WellKnownController],
+      controllers: [
+        MeController,
+        ConsentsController,
+        ConsentRequestsController,
+        AccessLogController,
+        WellKnownController,
+      ],
       providers: [CitizenDataService, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
     };
   }

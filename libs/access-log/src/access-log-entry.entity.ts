@@ -12,7 +12,8 @@ export type AccessBasis =
 @Entity('access_log_entry')
 export class AccessLogEntry {
   @PrimaryColumn('uuid', { name: 'citizen_id' }) citizenId: string;
-  @PrimaryColumn('bigint', { transformer: { to: (v: number) => v, from: (v: string) => Number(v) } }) seq: number;
+  @PrimaryColumn('bigint', { transformer: { to: (v: number) => v, from: (v: string) => Number(v) } })
+  seq: number;
   @Column('timestamptz') at: Date;
   @Column('text', { name: 'service_id' }) serviceId: string;
   @Column('text', { name: 'organisation_id' }) organisationId: string;

@@ -36,7 +36,12 @@ export class AccessLogService {
   }
 
   /** Newest first. */
-  async page(citizenId: string, limit: number, before?: number, em: EntityManager = this.dataSource.manager): Promise<AccessLogPage> {
+  async page(
+    citizenId: string,
+    limit: number,
+    before?: number,
+    em: EntityManager = this.dataSource.manager,
+  ): Promise<AccessLogPage> {
     const query = em
       .createQueryBuilder(AccessLogEntry, 'e')
       .where('e.citizen_id = :citizenId', { citizenId })

@@ -47,7 +47,8 @@ export function firstBrokenEntry(entries: AccessLogEntry[]): AccessLogEntry | nu
   let prev = GENESIS_HASH;
   let expectedSeq = 1;
   for (const entry of entries) {
-    if (entry.seq !== expectedSeq || entry.prevHash !== prev || entryHash(prev, entry) !== entry.hash) return entry;
+    if (entry.seq !== expectedSeq || entry.prevHash !== prev || entryHash(prev, entry) !== entry.hash)
+      return entry;
     prev = entry.hash;
     expectedSeq += 1;
   }
@@ -61,7 +62,11 @@ export type ChainHead = { seq: number; hash: string } | null;
  * built, whoever writes them; a concurrent writer of the same seq loses on
  * the (citizen_id, seq) key.
  */
-export function chainEntry(head: ChainHead, input: Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>, at = new Date()): AccessLogEntry {
+export function chainEntry(
+  head: ChainHead,
+  input: Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>,
+  at = new Date(),
+): AccessLogEntry {
   const prevHash = head?.hash ?? GENESIS_HASH;
   const entry = { ...input, seq: (head?.seq ?? 0) + 1, at, prevHash, hash: '' };
   entry.hash = entryHash(prevHash, entry);

@@ -6,5 +6,13 @@ export {
 } from './access-log-entry.entity.js';
 export { AccessLogModule } from './access-log.module.js';
 export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
-export { canonicalEntry, canonicalJson, chainEntry, type ChainHead, entryHash, firstBrokenEntry, GENESIS_HASH } from './hash-chain.js';
+export {
+  canonicalEntry,
+  canonicalJson,
+  chainEntry,
+  type ChainHead,
+  entryHash,
+  firstBrokenEntry,
+  GENESIS_HASH,
+} from './hash-chain.js';
 export { auditAccessLog, type AuditResult } from './chain-audit.js';

@@ -5,14 +5,19 @@ export type JsonValue = string | { [key: string]: string };
 
 export type ValueCheck = { ok: true; value: JsonValue } | { ok: false; errors: FieldError[] };
 
-const EMAIL = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
+const EMAIL =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
 const E164 = /^\+[1-9]\d{7,14}$/;
 const POSTAL_CODE = /^([ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]) ?(\d[ABCEGHJ-NPRSTV-Z]\d)$/;
 export const PROVINCES = ['AB', 'BC', 'MB', 'NB', 'NL', 'NS', 'NT', 'NU', 'ON', 'PE', 'QC', 'SK', 'YT'];
 const DEFAULT_MAX_LENGTH = 200;
 
 /** Checks a value against its catalogue type and returns it normalised (trimmed, canonical case and spacing). */
-export function checkAttributeValue(definition: AttributeDefinition, value: unknown, field = 'value'): ValueCheck {
+export function checkAttributeValue(
+  definition: AttributeDefinition,
+  value: unknown,
+  field = 'value',
+): ValueCheck {
   const fail = (message: string, at = field): ValueCheck => ({ ok: false, errors: [{ field: at, message }] });
   switch (definition.type) {
     case 'postal-address':
@@ -38,7 +43,8 @@ export function checkAttributeValue(definition: AttributeDefinition, value: unkn
       if (text.length > (definition.maxLength ?? DEFAULT_MAX_LENGTH)) {
         return fail(`must be at most ${definition.maxLength ?? DEFAULT_MAX_LENGTH} characters`);
       }
-      if (definition.enum && !definition.enum.includes(text)) return fail(`must be one of ${definition.enum.join(', ')}`);
+      if (definition.enum && !definition.enum.includes(text))
+        return fail(`must be one of ${definition.enum.join(', ')}`);
       if (definition.pattern && !new RegExp(`^(?:${definition.pattern})$`).test(text)) {
         return fail('does not have the expected format');
       }
@@ -55,7 +61,10 @@ function isIsoDate(value: string): boolean {
 
 function checkAddress(value: unknown, field: string): ValueCheck {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-    return { ok: false, errors: [{ field, message: 'must be an address {line1, line2?, city, province, postalCode}' }] };
+    return {
+      ok: false,
+      errors: [{ field, message: 'must be an address {line1, line2?, city, province, postalCode}' }],
+    };
   }
   const input = value as Record<string, unknown>;
   const errors: FieldError[] = [];
@@ -70,7 +79,10 @@ function checkAddress(value: unknown, field: string): ValueCheck {
     // An optional line left empty by a form is simply absent.
     if (!required && (trimmed === undefined || trimmed === null || trimmed === '')) return undefined;
     if (typeof trimmed !== 'string' || trimmed === '' || trimmed.length > 100) {
-      errors.push({ field: `${field}.${key}`, message: 'must be a non-empty string of at most 100 characters' });
+      errors.push({
+        field: `${field}.${key}`,
+        message: 'must be a non-empty string of at most 100 characters',
+      });
       return undefined;
     }
     return trimmed;
@@ -84,7 +96,8 @@ function checkAddress(value: unknown, field: string): ValueCheck {
   }
   const postal = text('postalCode', true)?.toUpperCase();
   const match = postal ? POSTAL_CODE.exec(postal) : null;
-  if (postal && !match) errors.push({ field: `${field}.postalCode`, message: 'must be a Canadian postal code, e.g. H2X 1Y4' });
+  if (postal && !match)
+    errors.push({ field: `${field}.postalCode`, message: 'must be a Canadian postal code, e.g. H2X 1Y4' });
   if (errors.length > 0 || !line1 || !city || !province || !match) return { ok: false, errors };
   return {
     ok: true,

@@ -10,7 +10,10 @@ export type ValueType = (typeof VALUE_TYPES)[number];
 
 /** The purposes the LGGRI (RLRQ c. G-1.03, art. 12.10 ff.) allows data to move between public bodies for. */
 export const LEGAL_CATEGORIES = {
-  'service-simplification': { fr: 'Simplifier les services aux citoyens', en: 'Simplifying services to citizens' },
+  'service-simplification': {
+    fr: 'Simplifier les services aux citoyens',
+    en: 'Simplifying services to citizens',
+  },
   'common-services': { fr: 'Fournir des services communs', en: 'Providing common services' },
   'legal-mandate': { fr: 'Exercer un mandat prévu par la loi', en: 'Carrying out a mandate provided by law' },
   'programme-management': { fr: 'Gérer des programmes', en: 'Managing programmes' },

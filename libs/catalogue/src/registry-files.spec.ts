@@ -479,10 +479,17 @@ describe(loadRegistryFiles.name, () => {
   it('refuses purposes on a write right, which would otherwise grant reads', () => {
     const registryFile = write(
       'r.yaml',
-      REGISTRY_YAML.replace('{ attribute: contact.email, access: write }', '{ attribute: contact.email, access: write, purposes: [licence-renewal] }'),
+      REGISTRY_YAML.replace(
+        '{ attribute: contact.email, access: write }',
+        '{ attribute: contact.email, access: write, purposes: [licence-renewal] }',
+      ),
     );
     expect(problemsOf(() => loadRegistryFiles(registryFile, write('c.yaml', CATALOGUE_YAML)))).toEqual([
-      expect.objectContaining({ file: registryFile, path: expect.stringMatching(/rights\.\d+\.purposes$/), message: expect.stringContaining('write right takes no purposes') }),
+      expect.objectContaining({
+        file: registryFile,
+        path: expect.stringMatching(/rights\.\d+\.purposes$/),
+        message: expect.stringContaining('write right takes no purposes'),
+      }),
     ]);
   });
 });

@@ -27,12 +27,25 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
   const attributes = check.list(root.attributes, ['attributes']).map((raw, i): AttributeDefinition => {
     const path = ['attributes', i];
     const item = check.object(raw, path);
-    check.onlyKeys(item, path, ['code', 'label', 'type', 'pattern', 'enum', 'maxLength', 'sensitivity', 'selfDeclarable', 'authority']);
+    check.onlyKeys(item, path, [
+      'code',
+      'label',
+      'type',
+      'pattern',
+      'enum',
+      'maxLength',
+      'sensitivity',
+      'selfDeclarable',
+      'authority',
+    ]);
     const selfDeclarable = item.selfDeclarable === undefined ? false : item.selfDeclarable;
     if (typeof selfDeclarable !== 'boolean') check.fail([...path, 'selfDeclarable'], 'must be true or false');
     const authority = check.optionalString(item.authority, [...path, 'authority'], ID);
     if (!selfDeclarable && !authority) {
-      check.fail(path, 'an attribute that is not self-declarable needs an authority (the organisation that is its official source)');
+      check.fail(
+        path,
+        'an attribute that is not self-declarable needs an authority (the organisation that is its official source)',
+      );
     }
     const pattern = check.optionalString(item.pattern, [...path, 'pattern']);
     if (pattern) {
@@ -52,15 +65,26 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
       type: check.oneOf(item.type, [...path, 'type'], VALUE_TYPES),
       ...(pattern ? { pattern } : {}),
       ...(item.enum !== undefined
-        ? { enum: check.list(item.enum, [...path, 'enum']).map((v, j) => check.string(v, [...path, 'enum', j])) }
+        ? {
+            enum: check
+              .list(item.enum, [...path, 'enum'])
+              .map((v, j) => check.string(v, [...path, 'enum', j])),
+          }
         : {}),
       ...(maxLength !== undefined ? { maxLength: maxLength as number } : {}),
-      sensitivity: check.oneOf(item.sensitivity ?? 'normal', [...path, 'sensitivity'], ['normal', 'sensitive'] as const),
+      sensitivity: check.oneOf(item.sensitivity ?? 'normal', [...path, 'sensitivity'], [
+        'normal',
+        'sensitive',
+      ] as const),
       selfDeclarable: selfDeclarable === true,
       ...(authority ? { authority } : {}),
     };
   });
-  check.unique(attributes.map((a) => a.code), (i) => ['attributes', i, 'code'], 'attribute code');
+  check.unique(
+    attributes.map((a) => a.code),
+    (i) => ['attributes', i, 'code'],
+    'attribute code',
+  );
 
   const categories = Object.keys(LEGAL_CATEGORIES) as LegalCategory[];
   const purposes = check.list(root.purposes, ['purposes']).map((raw, i) => {
@@ -73,15 +97,21 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
       legalCategory: check.oneOf(item.legalCategory, [...path, 'legalCategory'], categories),
     };
   });
-  check.unique(purposes.map((p) => p.code), (i) => ['purposes', i, 'code'], 'purpose code');
+  check.unique(
+    purposes.map((p) => p.code),
+    (i) => ['purposes', i, 'code'],
+    'purpose code',
+  );
 
   const deadlineKinds = check.list(root.deadlineKinds, ['deadlineKinds'], true).map((raw, i) => {
     const path = ['deadlineKinds', i];
     const item = check.object(raw, path);
     check.onlyKeys(item, path, ['code', 'label', 'offsetsDays']);
-    const offsets = item.offsetsDays === undefined ? [30, 7, 1] : check.list(item.offsetsDays, [...path, 'offsetsDays']);
+    const offsets =
+      item.offsetsDays === undefined ? [30, 7, 1] : check.list(item.offsetsDays, [...path, 'offsetsDays']);
     offsets.forEach((offset, j) => {
-      if (!Number.isInteger(offset) || (offset as number) < 0) check.fail([...path, 'offsetsDays', j], 'must be a whole number of days ≥ 0');
+      if (!Number.isInteger(offset) || (offset as number) < 0)
+        check.fail([...path, 'offsetsDays', j], 'must be a whole number of days ≥ 0');
     });
     return {
       code: check.string(item.code, [...path, 'code'], CODE),
@@ -89,7 +119,11 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
       offsetsDays: [...new Set(offsets as number[])].sort((a, b) => b - a),
     };
   });
-  check.unique(deadlineKinds.map((d) => d.code), (i) => ['deadlineKinds', i, 'code'], 'deadline kind');
+  check.unique(
+    deadlineKinds.map((d) => d.code),
+    (i) => ['deadlineKinds', i, 'code'],
+    'deadline kind',
+  );
   return { attributes, purposes, deadlineKinds };
 }
 
@@ -111,14 +145,30 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
     const path = ['organisations', i];
     const item = check.object(raw, path);
     check.onlyKeys(item, path, ['id', 'name']);
-    return { id: check.string(item.id, [...path, 'id'], ID), name: check.label(item.name, [...path, 'name']) };
+    return {
+      id: check.string(item.id, [...path, 'id'], ID),
+      name: check.label(item.name, [...path, 'name']),
+    };
   });
-  const organisationIds = check.unique(organisations.map((o) => o.id), (i) => ['organisations', i, 'id'], 'organisation');
+  const organisationIds = check.unique(
+    organisations.map((o) => o.id),
+    (i) => ['organisations', i, 'id'],
+    'organisation',
+  );
 
   const services = check.list(root.services, ['services']).map((raw, i) => {
     const path = ['services', i];
     const item = check.object(raw, path);
-    check.onlyKeys(item, path, ['id', 'organisation', 'name', 'jwks', 'jwks_uri', 'webhook_url', 'rights', 'deadlines']);
+    check.onlyKeys(item, path, [
+      'id',
+      'organisation',
+      'name',
+      'jwks',
+      'jwks_uri',
+      'webhook_url',
+      'rights',
+      'deadlines',
+    ]);
     const organisation = check.string(item.organisation, [...path, 'organisation'], ID);
     if (organisation && !organisationIds.has(organisation)) {
       check.fail([...path, 'organisation'], `unknown organisation "${organisation}"`);
@@ -130,8 +180,10 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
       const keys = check.list(jwksObject.keys, [...path, 'jwks', 'keys']).map((key, k) => {
         const keyPath = [...path, 'jwks', 'keys', k];
         const jwk = check.object(key, keyPath);
-        if (!ALLOWED_KEY_TYPES.includes(jwk.kty as string)) check.fail([...keyPath, 'kty'], 'must be EC, RSA or OKP');
-        if ('d' in jwk || 'p' in jwk || 'k' in jwk) check.fail(keyPath, 'must be a public key (no private or secret part)');
+        if (!ALLOWED_KEY_TYPES.includes(jwk.kty as string))
+          check.fail([...keyPath, 'kty'], 'must be EC, RSA or OKP');
+        if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+          check.fail(keyPath, 'must be a public key (no private or secret part)');
         return jwk;
       });
       jwks = { keys };
@@ -143,23 +195,35 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
       const right = check.object(rawRight, rightPath);
       check.onlyKeys(right, rightPath, ['attribute', 'purposes', 'access']);
       const attribute = check.string(right.attribute, [...rightPath, 'attribute']);
-      if (attribute && !attributeCodes.has(attribute)) check.fail([...rightPath, 'attribute'], `unknown attribute "${attribute}"`);
-      const access = check.oneOf(right.access ?? 'read', [...rightPath, 'access'], ['read', 'write'] as const);
+      if (attribute && !attributeCodes.has(attribute))
+        check.fail([...rightPath, 'attribute'], `unknown attribute "${attribute}"`);
+      const access = check.oneOf(right.access ?? 'read', [...rightPath, 'access'], [
+        'read',
+        'write',
+      ] as const);
       if (access === 'write' && right.purposes !== undefined) {
         // A write right is no read right: listing purposes here must not silently grant reads.
-        check.fail([...rightPath, 'purposes'], 'a write right takes no purposes (declare a read right for reads)');
+        check.fail(
+          [...rightPath, 'purposes'],
+          'a write right takes no purposes (declare a read right for reads)',
+        );
       }
-      const purposes = (access === 'write' ? [] : check.list(right.purposes, [...rightPath, 'purposes'])).map((p, j) => {
-        const purpose = check.string(p, [...rightPath, 'purposes', j]);
-        if (purpose && !purposeCodes.has(purpose)) check.fail([...rightPath, 'purposes', j], `unknown purpose "${purpose}"`);
-        return purpose;
-      });
-      if (access === 'read' && purposes.length === 0) check.fail(rightPath, 'a read right names at least one purpose');
+      const purposes = (access === 'write' ? [] : check.list(right.purposes, [...rightPath, 'purposes'])).map(
+        (p, j) => {
+          const purpose = check.string(p, [...rightPath, 'purposes', j]);
+          if (purpose && !purposeCodes.has(purpose))
+            check.fail([...rightPath, 'purposes', j], `unknown purpose "${purpose}"`);
+          return purpose;
+        },
+      );
+      if (access === 'read' && purposes.length === 0)
+        check.fail(rightPath, 'a read right names at least one purpose');
       return { attribute, access, purposes };
     });
     const deadlines = check.list(item.deadlines, [...path, 'deadlines'], true).map((d, j) => {
       const kind = check.string(d, [...path, 'deadlines', j]);
-      if (kind && !deadlineCodes.has(kind)) check.fail([...path, 'deadlines', j], `unknown deadline kind "${kind}"`);
+      if (kind && !deadlineCodes.has(kind))
+        check.fail([...path, 'deadlines', j], `unknown deadline kind "${kind}"`);
       return kind;
     });
     return {
@@ -173,7 +237,11 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
       deadlines,
     };
   });
-  const serviceIds = check.unique(services.map((s) => s.id), (i) => ['services', i, 'id'], 'service');
+  const serviceIds = check.unique(
+    services.map((s) => s.id),
+    (i) => ['services', i, 'id'],
+    'service',
+  );
 
   const legalBases = check.list(root.legal_bases, ['legal_bases'], true).map((raw, i) => {
     const path = ['legal_bases', i];
@@ -183,12 +251,14 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
     if (service && !serviceIds.has(service)) check.fail([...path, 'service'], `unknown service "${service}"`);
     const attributes = check.list(item.attributes, [...path, 'attributes']).map((a, j) => {
       const attribute = check.string(a, [...path, 'attributes', j]);
-      if (attribute && !attributeCodes.has(attribute)) check.fail([...path, 'attributes', j], `unknown attribute "${attribute}"`);
+      if (attribute && !attributeCodes.has(attribute))
+        check.fail([...path, 'attributes', j], `unknown attribute "${attribute}"`);
       return attribute;
     });
     const purposes = check.list(item.purposes, [...path, 'purposes']).map((p, j) => {
       const purpose = check.string(p, [...path, 'purposes', j]);
-      if (purpose && !purposeCodes.has(purpose)) check.fail([...path, 'purposes', j], `unknown purpose "${purpose}"`);
+      if (purpose && !purposeCodes.has(purpose))
+        check.fail([...path, 'purposes', j], `unknown purpose "${purpose}"`);
       return purpose;
     });
     return {
@@ -199,7 +269,11 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
       purposes,
     };
   });
-  check.unique(legalBases.map((b) => b.id), (i) => ['legal_bases', i, 'id'], 'legal basis');
+  check.unique(
+    legalBases.map((b) => b.id),
+    (i) => ['legal_bases', i, 'id'],
+    'legal basis',
+  );
   return { organisations, services, legal_bases: legalBases };
 }
 
@@ -209,19 +283,26 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
  * read; a catalogue that is not even valid YAML leaves only the registry's own
  * syntax to check.
  */
-export function loadRegistryFiles(registryFile: string, catalogueFile: string): {
+export function loadRegistryFiles(
+  registryFile: string,
+  catalogueFile: string,
+): {
   registry: RegistryDocument;
   catalogue: CatalogueDocument;
 } {
   const catalogueCheck = new YamlChecker(catalogueFile, readFileSync(catalogueFile, 'utf8'));
   const catalogue = catalogueCheck.problems.length === 0 ? parseCatalogueData(catalogueCheck) : null;
   const registryCheck = new YamlChecker(registryFile, readFileSync(registryFile, 'utf8'));
-  const registry = registryCheck.problems.length === 0 && catalogue ? parseRegistryData(registryCheck, catalogue) : null;
+  const registry =
+    registryCheck.problems.length === 0 && catalogue ? parseRegistryData(registryCheck, catalogue) : null;
   if (catalogue && registry) {
     const organisationIds = new Set(registry.organisations.map((o) => o.id));
     catalogue.attributes.forEach((attribute, i) => {
       if (attribute.authority && !organisationIds.has(attribute.authority)) {
-        catalogueCheck.fail(['attributes', i, 'authority'], `unknown organisation "${attribute.authority}" (not in ${registryFile})`);
+        catalogueCheck.fail(
+          ['attributes', i, 'authority'],
+          `unknown organisation "${attribute.authority}" (not in ${registryFile})`,
+        );
       }
     });
   }

@@ -41,7 +41,8 @@ export class RegistrySnapshot {
     }
     for (const basis of registry.legal_bases) {
       for (const attribute of basis.attributes) {
-        for (const purpose of basis.purposes) this.legalBases.set(key(basis.service, attribute, purpose), basis);
+        for (const purpose of basis.purposes)
+          this.legalBases.set(key(basis.service, attribute, purpose), basis);
       }
     }
   }

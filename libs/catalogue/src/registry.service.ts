@@ -36,7 +36,9 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
     }
     await this.reload();
     if (!this.snapshot) {
-      throw new Error('No registry has been applied: run `npm run cli -- registry:apply FILE` or set APPLY_REGISTRY_AT_BOOT=true');
+      throw new Error(
+        'No registry has been applied: run `npm run cli -- registry:apply FILE` or set APPLY_REGISTRY_AT_BOOT=true',
+      );
     }
     this.timer = setInterval(() => {
       this.reload().catch((error: Error) => this.logger.warn(`registry reload failed: ${error.message}`));
@@ -61,9 +63,10 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 
   async reload(): Promise<void> {
-    const rows: { version: number; registry: RegistryDocument; catalogue: CatalogueDocument }[] = await this.dataSource.query(
-      `SELECT version, registry, catalogue FROM registry_version ORDER BY version DESC LIMIT 1`,
-    );
+    const rows: { version: number; registry: RegistryDocument; catalogue: CatalogueDocument }[] =
+      await this.dataSource.query(
+        `SELECT version, registry, catalogue FROM registry_version ORDER BY version DESC LIMIT 1`,
+      );
     const latest = rows[0];
     if (latest && latest.version !== this.snapshot?.version) {
       this.snapshot = new RegistrySnapshot(latest.version, latest.registry, latest.catalogue);

@@ -53,7 +53,8 @@ export class YamlChecker {
   // so one pass reports every problem in the file.
 
   object(value: unknown, path: Path): Record<string, unknown> {
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) return value as Record<string, unknown>;
+    if (value !== null && typeof value === 'object' && !Array.isArray(value))
+      return value as Record<string, unknown>;
     this.fail(path, 'must be a mapping');
     return {};
   }

@@ -130,7 +130,8 @@ describe(AppConfig.name, () => {
   });
 
   it('reports every problem at once', () => {
-    const attempt = () => AppConfig.fromEnvironment({ NODE_ENV: 'production', VAULT_PORT: 'abc', PAIRWISE_SECRET: 'short' });
+    const attempt = () =>
+      AppConfig.fromEnvironment({ NODE_ENV: 'production', VAULT_PORT: 'abc', PAIRWISE_SECRET: 'short' });
     expect(attempt).toThrow(ConfigError);
     const message = (() => {
       try {
@@ -140,7 +141,13 @@ describe(AppConfig.name, () => {
         return (error as Error).message;
       }
     })();
-    for (const variable of ['VAULT_PORT', 'MASTER_KEYS', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI']) {
+    for (const variable of [
+      'VAULT_PORT',
+      'MASTER_KEYS',
+      'SIGNING_KEYS',
+      'CITIZEN_ISSUER',
+      'CITIZEN_JWKS_URI',
+    ]) {
       expect(message).toContain(variable);
     }
     expect(message).toContain('PAIRWISE_SECRET: must be at least 32 characters');

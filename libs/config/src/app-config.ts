@@ -44,12 +44,20 @@ export class AppConfig {
     this.env = env;
     this.production = env.NODE_ENV === 'production';
     if (this.production) {
-      for (const key of ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'] as const) {
+      for (const key of [
+        'MASTER_KEYS',
+        'PAIRWISE_SECRET',
+        'SIGNING_KEYS',
+        'CITIZEN_ISSUER',
+        'CITIZEN_JWKS_URI',
+      ] as const) {
         if (!env[key]) problems.push(`${key}: required when NODE_ENV=production`);
       }
     } else if (!env.CITIZEN_ISSUER !== !env.CITIZEN_JWKS_URI) {
       // Half a real issuer would verify its tokens against the wrong name, or mint dev tokens under its name.
-      problems.push('CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both (a real issuer) or neither (the development issuer)');
+      problems.push(
+        'CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both (a real issuer) or neither (the development issuer)',
+      );
     }
     this.databaseUrl = env.DATABASE_URL;
     this.redisUrl = env.REDIS_URL;
@@ -86,7 +94,9 @@ export class AppConfig {
       problems.push('PAIRWISE_SECRET: must be at least 32 characters');
     }
     this.pairwiseSecret = env.PAIRWISE_SECRET ? Buffer.from(env.PAIRWISE_SECRET) : devSecret('pairwise');
-    this.signingKeys = env.SIGNING_KEYS ? parseSigningKeys(env.SIGNING_KEYS, problems) : [devEd25519Jwk('dev-signing')];
+    this.signingKeys = env.SIGNING_KEYS
+      ? parseSigningKeys(env.SIGNING_KEYS, problems)
+      : [devEd25519Jwk('dev-signing')];
     this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
     this.logLevel = env.LOG_LEVEL;
   }
@@ -133,7 +143,8 @@ function parseSigningKeys(value: string, problems: string[]): JsonWebKey[] {
     return [];
   }
   return keys.filter((key: JsonWebKey & { kid?: string }, index) => {
-    const supported = (key?.kty === 'EC' && key.crv === 'P-256') || (key?.kty === 'OKP' && key.crv === 'Ed25519');
+    const supported =
+      (key?.kty === 'EC' && key.crv === 'P-256') || (key?.kty === 'OKP' && key.crv === 'Ed25519');
     if (!supported || !key.d || !key.kid) {
       problems.push(`SIGNING_KEYS: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`);
       return false;

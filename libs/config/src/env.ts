@@ -105,8 +105,17 @@ export function validateEnv(raw: Record<string, string | undefined>): Env {
 /** Like validateEnv, but adds its problems to `problems` so a caller can report them with its own. */
 export function readEnv(raw: Record<string, string | undefined>, problems: string[]): Env {
   const known = Object.keys(new Env()).concat([
-    'VAULT_URL', 'BROKER_URL', 'BAROMETER_URL', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI', 'MASTER_KEYS',
-    'PAIRWISE_SECRET', 'SIGNING_KEYS', 'SMTP_URL', 'SMS_PROVIDER_URL', 'SMS_PROVIDER_KEY',
+    'VAULT_URL',
+    'BROKER_URL',
+    'BAROMETER_URL',
+    'CITIZEN_ISSUER',
+    'CITIZEN_JWKS_URI',
+    'MASTER_KEYS',
+    'PAIRWISE_SECRET',
+    'SIGNING_KEYS',
+    'SMTP_URL',
+    'SMS_PROVIDER_URL',
+    'SMS_PROVIDER_KEY',
   ]);
   const picked: Record<string, unknown> = {};
   for (const key of known) {

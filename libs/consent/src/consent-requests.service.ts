@@ -61,7 +61,10 @@ export class ConsentRequestsService {
     private readonly outbox: OutboxService,
   ) {}
 
-  async create(request: NewConsentRequest, em: EntityManager = this.dataSource.manager): Promise<ConsentRequest> {
+  async create(
+    request: NewConsentRequest,
+    em: EntityManager = this.dataSource.manager,
+  ): Promise<ConsentRequest> {
     const { service, attributes, expiresAt } = checkTerms(this.registry.current(), request);
     const now = new Date();
     const row = em.create(ConsentRequest, {
@@ -119,7 +122,10 @@ export class ConsentRequestsService {
       );
       Object.assign(request, { status: 'approved', citizenId, consentId: consent.id, decidedAt: new Date() });
       await em.save(request);
-      await this.callback(em, request, { citizen: { ppid: this.pairwise.of(request.organisationId, citizenId) }, consentId: consent.id });
+      await this.callback(em, request, {
+        citizen: { ppid: this.pairwise.of(request.organisationId, citizenId) },
+        consentId: consent.id,
+      });
       return this.view(request);
     });
   }
@@ -136,14 +142,20 @@ export class ConsentRequestsService {
 
   /** What the requesting service may know of its request: the citizen's pairwise id only once approved. */
   async getForService(serviceId: string, id: string): Promise<ServiceConsentRequestView> {
-    const request = isUuid(id) ? await this.dataSource.manager.findOneBy(ConsentRequest, { id, serviceId }) : null;
-    if (!request) throw new DomainError('consent_request_not_found', `No consent request ${id} of this service.`);
+    const request = isUuid(id)
+      ? await this.dataSource.manager.findOneBy(ConsentRequest, { id, serviceId })
+      : null;
+    if (!request)
+      throw new DomainError('consent_request_not_found', `No consent request ${id} of this service.`);
     const status = requestStatus(request);
     return {
       id: request.id,
       status,
       ...(status === 'approved' && request.citizenId
-        ? { citizen: { ppid: this.pairwise.of(request.organisationId, request.citizenId) }, consentId: request.consentId! }
+        ? {
+            citizen: { ppid: this.pairwise.of(request.organisationId, request.citizenId) },
+            consentId: request.consentId!,
+          }
         : {}),
       approvalUrl: approvalUrl(this.config, request.id),
       expiresAt: request.expiresAt.toISOString(),
@@ -155,22 +167,38 @@ export class ConsentRequestsService {
    * this purpose and these attributes, or a new one: repeated data requests
    * do not pile up requests in the citizen's inbox.
    */
-  async proposeFor(em: EntityManager, citizenId: string, serviceId: string, purpose: string, attributes: string[]): Promise<ConsentRequest> {
+  async proposeFor(
+    em: EntityManager,
+    citizenId: string,
+    serviceId: string,
+    purpose: string,
+    attributes: string[],
+  ): Promise<ConsentRequest> {
     const wanted = [...new Set(attributes)].sort();
     const existing = await em
       .createQueryBuilder(ConsentRequest, 'r')
-      .where(`r.citizen_id = :citizenId AND r.service_id = :serviceId AND r.purpose = :purpose AND r.status = 'pending'`, {
-        citizenId,
-        serviceId,
-        purpose,
-      })
+      .where(
+        `r.citizen_id = :citizenId AND r.service_id = :serviceId AND r.purpose = :purpose AND r.status = 'pending'`,
+        {
+          citizenId,
+          serviceId,
+          purpose,
+        },
+      )
       .andWhere('r.expires_at > now() AND r.attributes = :wanted', { wanted })
       .getOne();
-    return existing ?? this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em);
+    return (
+      existing ??
+      this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em)
+    );
   }
 
   /** A signed callback to the URL the service gave with its request. */
-  private async callback(em: EntityManager, request: ConsentRequest, extra: Record<string, unknown>): Promise<void> {
+  private async callback(
+    em: EntityManager,
+    request: ConsentRequest,
+    extra: Record<string, unknown>,
+  ): Promise<void> {
     if (!request.callbackUrl) return;
     await this.outbox.webhook(em, {
       type: `consent-request.${request.status}`,
@@ -182,7 +210,10 @@ export class ConsentRequestsService {
 
   /** Denies what still waits for this citizen (erasure), telling each service that asked for a callback. */
   async denyAllPending(em: EntityManager, citizenId: string): Promise<void> {
-    const pending = await em.find(ConsentRequest, { where: { citizenId, status: 'pending' }, lock: { mode: 'pessimistic_write' } });
+    const pending = await em.find(ConsentRequest, {
+      where: { citizenId, status: 'pending' },
+      lock: { mode: 'pessimistic_write' },
+    });
     for (const request of pending) {
       Object.assign(request, { status: 'denied', decidedAt: new Date() });
       await em.save(request);
@@ -190,7 +221,10 @@ export class ConsentRequestsService {
     }
   }
 
-  async listAll(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<ConsentRequestView[]> {
+  async listAll(
+    citizenId: string,
+    em: EntityManager = this.dataSource.manager,
+  ): Promise<ConsentRequestView[]> {
     const rows = await em.find(ConsentRequest, { where: { citizenId }, order: { createdAt: 'DESC' } });
     return rows.map((row) => this.view(row));
   }
@@ -208,7 +242,10 @@ export class ConsentRequestsService {
       purpose: request.purpose,
       purposeLabel: purpose?.label ?? null,
       legalCategory: purpose?.legalCategory ?? null,
-      attributes: request.attributes.map((code) => ({ code, label: registry.attribute(code)?.label ?? null })),
+      attributes: request.attributes.map((code) => ({
+        code,
+        label: registry.attribute(code)?.label ?? null,
+      })),
       mode: request.mode,
       consentExpiresAt: request.consentExpiresAt?.toISOString() ?? null,
       createdAt: request.createdAt.toISOString(),
@@ -222,12 +259,20 @@ export class ConsentRequestsService {
   private async pending(em: EntityManager, citizenId: string, id: string): Promise<ConsentRequest> {
     const request = await this.find(em, citizenId, id, true);
     if (requestStatus(request) !== 'pending') {
-      throw new DomainError('consent_request_not_pending', `Consent request ${id} is ${requestStatus(request)}.`);
+      throw new DomainError(
+        'consent_request_not_pending',
+        `Consent request ${id} is ${requestStatus(request)}.`,
+      );
     }
     return request;
   }
 
-  private async find(em: EntityManager, citizenId: string, id: string, lock: boolean): Promise<ConsentRequest> {
+  private async find(
+    em: EntityManager,
+    citizenId: string,
+    id: string,
+    lock: boolean,
+  ): Promise<ConsentRequest> {
     const request = isUuid(id)
       ? await em.findOne(ConsentRequest, {
           where: [
@@ -237,7 +282,8 @@ export class ConsentRequestsService {
           ...(lock ? { lock: { mode: 'pessimistic_write' } } : {}),
         })
       : null;
-    if (!request) throw new DomainError('consent_request_not_found', `No consent request ${id} for this citizen.`);
+    if (!request)
+      throw new DomainError('consent_request_not_found', `No consent request ${id} for this citizen.`);
     return request;
   }
 }

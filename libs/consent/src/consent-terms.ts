@@ -21,14 +21,18 @@ export function checkTerms(
 ): { service: ServiceDefinition; attributes: string[]; expiresAt: Date | null } {
   const service = registry.service(terms.service);
   if (!service) throw new DomainError('unknown_service', `No service "${terms.service}" in the registry.`);
-  if (!registry.purpose(terms.purpose)) throw new DomainError('unknown_purpose', `No purpose "${terms.purpose}" in the catalogue.`);
+  if (!registry.purpose(terms.purpose))
+    throw new DomainError('unknown_purpose', `No purpose "${terms.purpose}" in the catalogue.`);
   const attributes = registry.knownAttributes(terms.attributes);
   const refused = attributes.filter((code) => !registry.canRead(service.id, code, terms.purpose));
   if (refused.length > 0) {
     throw new DomainError(
       'not_authorized',
       `The registry gives ${service.id} no right to ${refused.join(', ')} for ${terms.purpose}.`,
-      refused.map((code) => ({ field: 'attributes', message: `${code} is not authorized for this service and purpose` })),
+      refused.map((code) => ({
+        field: 'attributes',
+        message: `${code} is not authorized for this service and purpose`,
+      })),
     );
   }
   const expiresAt = terms.expiresAt ? new Date(terms.expiresAt) : null;

@@ -49,7 +49,12 @@ export class ConsentsService {
    * approval of a request), gives the service's organisation its pairwise id
    * of the citizen, and tells the service (consent.granted).
    */
-  async grantIn(em: EntityManager, citizenId: string, terms: ConsentTerms, consentRequestId: string | null): Promise<Consent> {
+  async grantIn(
+    em: EntityManager,
+    citizenId: string,
+    terms: ConsentTerms,
+    consentRequestId: string | null,
+  ): Promise<Consent> {
     const registry = this.registry.current();
     const { service, attributes, expiresAt } = checkTerms(registry, terms);
     await lockLiveCitizen(em, citizenId);
@@ -91,15 +96,27 @@ export class ConsentsService {
 
   /** Revokes every active consent of a citizen (erasure), telling each service. */
   async revokeAll(em: EntityManager, citizenId: string): Promise<void> {
-    const active = await em.find(Consent, { where: { citizenId, status: 'active' }, lock: { mode: 'pessimistic_write' } });
+    const active = await em.find(Consent, {
+      where: { citizenId, status: 'active' },
+      lock: { mode: 'pessimistic_write' },
+    });
     for (const consent of active) await this.revokeIn(em, consent);
   }
 
   private async revokeIn(em: EntityManager, consent: Consent): Promise<void> {
     consent.status = 'revoked';
     consent.revokedAt = new Date();
-    await em.update(Consent, { citizenId: consent.citizenId, id: consent.id }, { status: consent.status, revokedAt: consent.revokedAt });
-    await this.notify(em, consent, 'consent.revoked', this.pairwise.of(consent.organisationId, consent.citizenId));
+    await em.update(
+      Consent,
+      { citizenId: consent.citizenId, id: consent.id },
+      { status: consent.status, revokedAt: consent.revokedAt },
+    );
+    await this.notify(
+      em,
+      consent,
+      'consent.revoked',
+      this.pairwise.of(consent.organisationId, consent.citizenId),
+    );
   }
 
   /**
@@ -107,7 +124,14 @@ export class ConsentsService {
    * attribute hears that it changed (attribute.changed, without the value: it
    * fetches it under its consent), in the caller's transaction.
    */
-  async announceChange(em: EntityManager, citizenId: string, attribute: string, source: string, updatedAt: string, writer: string) {
+  async announceChange(
+    em: EntityManager,
+    citizenId: string,
+    attribute: string,
+    source: string,
+    updatedAt: string,
+    writer: string,
+  ) {
     const holders: { service_id: string; organisation_id: string }[] = await em.query(
       `SELECT DISTINCT service_id, organisation_id FROM consent
        WHERE citizen_id = $1 AND status = 'active' AND mode = 'ongoing' AND $2 = ANY (attributes)
@@ -122,13 +146,23 @@ export class ConsentsService {
         type: 'attribute.changed',
         serviceId: holder.service_id,
         url,
-        data: { citizen: { ppid: this.pairwise.of(holder.organisation_id, citizenId) }, attribute, source, updatedAt },
+        data: {
+          citizen: { ppid: this.pairwise.of(holder.organisation_id, citizenId) },
+          attribute,
+          source,
+          updatedAt,
+        },
       });
     }
   }
 
   /** A signed webhook to the service, if it registered a webhook URL; the citizen appears by pairwise id only. */
-  private async notify(em: EntityManager, consent: Consent, type: 'consent.granted' | 'consent.revoked', ppid: string) {
+  private async notify(
+    em: EntityManager,
+    consent: Consent,
+    type: 'consent.granted' | 'consent.revoked',
+    ppid: string,
+  ) {
     const url = this.registry.current().service(consent.serviceId)?.webhook_url;
     if (!url) return;
     await this.outbox.webhook(em, {
@@ -169,7 +203,9 @@ export class ConsentsService {
         language,
         consentReceiptID: consent.id,
         consentTimestamp: Math.floor(consent.grantedAt.getTime() / 1000),
-        collectionMethod: consent.consentRequestId ? 'approval of a service request in Une fois' : 'granted in Une fois',
+        collectionMethod: consent.consentRequestId
+          ? 'approval of a service request in Une fois'
+          : 'granted in Une fois',
         // The organisation's pairwise id: the receipt may be shown to the service, never the internal id.
         piiPrincipalId: this.pairwise.of(consent.organisationId, consent.citizenId),
         piiControllers: [
@@ -240,7 +276,10 @@ export class ConsentsService {
 
   private async find(em: EntityManager, citizenId: string, id: string, lock: boolean): Promise<Consent> {
     const consent = isUuid(id)
-      ? await em.findOne(Consent, { where: { citizenId, id }, ...(lock ? { lock: { mode: 'pessimistic_write' } } : {}) })
+      ? await em.findOne(Consent, {
+          where: { citizenId, id },
+          ...(lock ? { lock: { mode: 'pessimistic_write' } } : {}),
+        })
       : null;
     if (!consent) throw new DomainError('consent_not_found', `No consent ${id} of this citizen.`);
     return consent;

@@ -6,8 +6,16 @@ import { PlatformSigner } from './platform-signer.js';
 @Global()
 @Module({
   providers: [
-    { provide: MasterKeyring, inject: [AppConfig], useFactory: (config: AppConfig) => new MasterKeyring(config.masterKeys) },
-    { provide: PlatformSigner, inject: [AppConfig], useFactory: (config: AppConfig) => new PlatformSigner(config.signingKeys) },
+    {
+      provide: MasterKeyring,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new MasterKeyring(config.masterKeys),
+    },
+    {
+      provide: PlatformSigner,
+      inject: [AppConfig],
+      useFactory: (config: AppConfig) => new PlatformSigner(config.signingKeys),
+    },
   ],
   exports: [MasterKeyring, PlatformSigner],
 })

@@ -36,7 +36,9 @@ export class PlatformSigner {
    */
   async sign(payload: Uint8Array | string, header: Partial<JWSHeaderParameters> = {}): Promise<string> {
     const key = this.keys[0];
-    const protectedHeader = Buffer.from(JSON.stringify({ ...header, alg: key.alg, kid: key.kid })).toString('base64url');
+    const protectedHeader = Buffer.from(JSON.stringify({ ...header, alg: key.alg, kid: key.kid })).toString(
+      'base64url',
+    );
     const input = `${protectedHeader}.${Buffer.from(payload).toString('base64url')}`;
     const signature =
       key.alg === 'ES256'

@@ -4,11 +4,23 @@
  * citizens, French first.
  */
 export const ERROR_TITLES = {
-  validation_failed: { fr: 'La requête contient des données invalides.', en: 'The request contains invalid data.' },
-  malformed_json: { fr: 'Le corps de la requête n’est pas un JSON valide.', en: 'The request body is not valid JSON.' },
-  payload_too_large: { fr: 'Le corps de la requête est trop volumineux.', en: 'The request body is too large.' },
+  validation_failed: {
+    fr: 'La requête contient des données invalides.',
+    en: 'The request contains invalid data.',
+  },
+  malformed_json: {
+    fr: 'Le corps de la requête n’est pas un JSON valide.',
+    en: 'The request body is not valid JSON.',
+  },
+  payload_too_large: {
+    fr: 'Le corps de la requête est trop volumineux.',
+    en: 'The request body is too large.',
+  },
   unsupported_media_type: { fr: 'Type de contenu non pris en charge.', en: 'Unsupported content type.' },
-  unauthenticated: { fr: 'Authentification requise ou jeton invalide.', en: 'Authentication required or invalid token.' },
+  unauthenticated: {
+    fr: 'Authentification requise ou jeton invalide.',
+    en: 'Authentication required or invalid token.',
+  },
   forbidden: { fr: 'Action non permise.', en: 'Action not allowed.' },
   route_not_found: { fr: 'Cette adresse n’existe pas.', en: 'No such address.' },
   unknown_attribute: { fr: 'Attribut inconnu.', en: 'Unknown attribute.' },
@@ -18,7 +30,10 @@ export const ERROR_TITLES = {
     fr: 'Cette donnée provient d’une source officielle et ne peut pas être modifiée ici.',
     en: 'This information comes from an official source and cannot be changed here.',
   },
-  invalid_attribute_value: { fr: 'La valeur fournie n’est pas valide.', en: 'The value provided is not valid.' },
+  invalid_attribute_value: {
+    fr: 'La valeur fournie n’est pas valide.',
+    en: 'The value provided is not valid.',
+  },
   not_authorized: {
     fr: 'Ce service n’est pas autorisé à utiliser ces données pour cette finalité.',
     en: 'This service is not authorized to use this information for this purpose.',
@@ -29,7 +44,10 @@ export const ERROR_TITLES = {
     fr: 'Cette demande de consentement a déjà été traitée ou a expiré.',
     en: 'This consent request was already handled or has expired.',
   },
-  invalid_expiry: { fr: 'La date d’expiration doit être dans le futur.', en: 'The expiry date must be in the future.' },
+  invalid_expiry: {
+    fr: 'La date d’expiration doit être dans le futur.',
+    en: 'The expiry date must be in the future.',
+  },
   invalid_client: {
     fr: 'Authentification du service refusée.',
     en: 'Service authentication failed.',
@@ -42,7 +60,10 @@ export const ERROR_TITLES = {
   },
   deadline_not_found: { fr: 'Échéance introuvable.', en: 'Deadline not found.' },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
-  internal_error: { fr: 'Erreur interne. Réessayez plus tard.', en: 'Internal error. Please try again later.' },
+  internal_error: {
+    fr: 'Erreur interne. Réessayez plus tard.',
+    en: 'Internal error. Please try again later.',
+  },
 } as const satisfies Record<string, { fr: string; en: string }>;
 
 export type ErrorCode = keyof typeof ERROR_TITLES;

@@ -1,1 +1,7 @@
-export { assertUnreachable, DomainError, ERROR_TITLES, type ErrorCode, type FieldError } from './error-codes.js';
+export {
+  assertUnreachable,
+  DomainError,
+  ERROR_TITLES,
+  type ErrorCode,
+  type FieldError,
+} from './error-codes.js';

@@ -12,7 +12,8 @@ const FORM_TYPE = 'application/x-www-form-urlencoded';
  */
 export function bodyParsing(limitBytes: number): Array<express.RequestHandler | express.ErrorRequestHandler> {
   const requireKnownType: express.RequestHandler = (request, _response, next) => {
-    const hasBody = Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'];
+    const hasBody =
+      Number(request.headers['content-length'] ?? 0) > 0 || request.headers['transfer-encoding'];
     if (hasBody && !request.is([...JSON_TYPES, FORM_TYPE])) {
       next(new DomainError('unsupported_media_type', 'Send JSON (application/json).'));
       return;
@@ -25,11 +26,20 @@ export function bodyParsing(limitBytes: number): Array<express.RequestHandler | 
       next(error);
       return;
     }
-    const status = domainError.code === 'payload_too_large' ? 413 : domainError.code === 'unsupported_media_type' ? 415 : 400;
-    sendProblem(response, status, problemBody(domainError, status, {
-      acceptLanguage: request.headers['accept-language'],
-      instance: request.originalUrl.split('?')[0],
-    }));
+    const status =
+      domainError.code === 'payload_too_large'
+        ? 413
+        : domainError.code === 'unsupported_media_type'
+          ? 415
+          : 400;
+    sendProblem(
+      response,
+      status,
+      problemBody(domainError, status, {
+        acceptLanguage: request.headers['accept-language'],
+        instance: request.originalUrl.split('?')[0],
+      }),
+    );
   };
   return [
     requireKnownType,
@@ -42,11 +52,14 @@ export function bodyParsing(limitBytes: number): Array<express.RequestHandler | 
 function toBodyError(error: unknown): DomainError | null {
   if (error instanceof DomainError) return error;
   const type = (error as { type?: string } | null)?.type;
-  if (type === 'entity.too.large') return new DomainError('payload_too_large', 'The request body exceeds the size limit.');
-  if (type === 'entity.parse.failed') return new DomainError('malformed_json', 'The request body could not be parsed as JSON.');
+  if (type === 'entity.too.large')
+    return new DomainError('payload_too_large', 'The request body exceeds the size limit.');
+  if (type === 'entity.parse.failed')
+    return new DomainError('malformed_json', 'The request body could not be parsed as JSON.');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new DomainError('unsupported_media_type', 'Unsupported body encoding.');
   }
-  if (type === 'request.aborted' || type === 'request.size.invalid') return new DomainError('validation_failed', 'Incomplete request body.');
+  if (type === 'request.aborted' || type === 'request.size.invalid')
+    return new DomainError('validation_failed', 'Incomplete request body.');
   return null;
 }

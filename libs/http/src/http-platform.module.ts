@@ -39,7 +39,9 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
             }),
             res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
           },
-          autoLogging: { ignore: (request: IncomingMessage) => request.url === '/health' || request.url === '/metrics' },
+          autoLogging: {
+            ignore: (request: IncomingMessage) => request.url === '/health' || request.url === '/metrics',
+          },
         },
       }),
     }),

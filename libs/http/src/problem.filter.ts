@@ -14,18 +14,23 @@ export class ProblemFilter implements ExceptionFilter {
     const request = http.getRequest<Request>();
     const response = http.getResponse<Response>();
     const error = toDomainError(exception);
-    const status = exception instanceof HttpException && !(exception instanceof DomainError)
-      ? exception.getStatus()
-      : statusOf(error.code);
+    const status =
+      exception instanceof HttpException && !(exception instanceof DomainError)
+        ? exception.getStatus()
+        : statusOf(error.code);
     const correlationId = String(request.id ?? '');
     if (status >= 500) {
       this.logger.error({ err: exception, correlationId }, 'request failed');
     }
-    sendProblem(response, status, problemBody(error, status, {
-      acceptLanguage: request.headers['accept-language'],
-      instance: request.originalUrl?.split('?')[0],
-      correlationId: status >= 500 ? correlationId : undefined,
-    }));
+    sendProblem(
+      response,
+      status,
+      problemBody(error, status, {
+        acceptLanguage: request.headers['accept-language'],
+        instance: request.originalUrl?.split('?')[0],
+        correlationId: status >= 500 ? correlationId : undefined,
+      }),
+    );
   }
 }
 

@@ -41,6 +41,8 @@ export function problemBody(
     ...(context.instance ? { instance: context.instance } : {}),
     ...(error.errors.length > 0 ? { errors: error.errors } : {}),
     ...(context.correlationId ? { correlationId: context.correlationId } : {}),
-    ...(OAUTH_CODES.has(error.code) ? { error: error.code, error_description: error.detail ?? titles.en } : {}),
+    ...(OAUTH_CODES.has(error.code)
+      ? { error: error.code, error_description: error.detail ?? titles.en }
+      : {}),
   };
 }

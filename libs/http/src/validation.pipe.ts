@@ -17,8 +17,10 @@ export class StrictValidationPipe extends ValidationPipe {
   }
 
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
-    const expectsObject = metadata.type === 'body' && typeof metadata.metatype === 'function'
-      && ![String, Number, Boolean, Array, Object].includes(metadata.metatype as never);
+    const expectsObject =
+      metadata.type === 'body' &&
+      typeof metadata.metatype === 'function' &&
+      ![String, Number, Boolean, Array, Object].includes(metadata.metatype as never);
     if (expectsObject && (value === null || typeof value !== 'object' || Array.isArray(value))) {
       throw new DomainError('validation_failed', 'The request body must be a JSON object.', [
         { field: '(body)', message: 'must be a JSON object' },

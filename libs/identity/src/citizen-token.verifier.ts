@@ -47,7 +47,11 @@ export class CitizenTokenVerifier {
 
   async verify(authorization: string | undefined): Promise<CitizenIdentity> {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*)$/i.exec(authorization ?? '');
-    if (!match) throw new DomainError('unauthenticated', 'A bearer token from the citizen identity provider is required.');
+    if (!match)
+      throw new DomainError(
+        'unauthenticated',
+        'A bearer token from the citizen identity provider is required.',
+      );
     const { issuer, audience } = this.config.citizenIssuer;
     try {
       const { payload } = await jwtVerify(match[1], this.keys, {
@@ -70,8 +74,10 @@ export class CitizenTokenVerifier {
 
 function describeTokenError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) return 'The token has expired.';
-  if (error instanceof joseErrors.JWTClaimValidationFailed) return `The token's ${error.claim} claim is not accepted.`;
-  if (error instanceof joseErrors.JOSEAlgNotAllowed) return 'The token is not signed with an accepted algorithm.';
+  if (error instanceof joseErrors.JWTClaimValidationFailed)
+    return `The token's ${error.claim} claim is not accepted.`;
+  if (error instanceof joseErrors.JOSEAlgNotAllowed)
+    return 'The token is not signed with an accepted algorithm.';
   if (error instanceof joseErrors.JWKSNoMatchingKey) return 'The token is signed with an unknown key.';
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'The token signature is invalid.';
   if (error instanceof joseErrors.JWKSTimeout || error instanceof joseErrors.JOSEError) {
@@ -99,7 +105,8 @@ export async function mintDevCitizenToken(
   claims: Record<string, unknown> = {},
 ): Promise<string> {
   const jwk = config.citizenIssuer.devIssuerKey;
-  if (config.production || !jwk) throw new Error('The development issuer is disabled (production or CITIZEN_JWKS_URI set)');
+  if (config.production || !jwk)
+    throw new Error('The development issuer is disabled (production or CITIZEN_JWKS_URI set)');
   return new SignJWT(claims)
     .setProtectedHeader({ alg: 'EdDSA', kid: (jwk as { kid?: string }).kid, typ: 'JWT' })
     .setIssuer(config.citizenIssuer.issuer)

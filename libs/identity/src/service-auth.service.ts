@@ -88,7 +88,10 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
       throw new DomainError('unsupported_grant_type', 'grant_type must be client_credentials.');
     }
     if (request.client_assertion_type !== JWT_BEARER || typeof request.client_assertion !== 'string') {
-      throw new DomainError('invalid_request', `client_assertion_type must be ${JWT_BEARER}, with a client_assertion.`);
+      throw new DomainError(
+        'invalid_request',
+        `client_assertion_type must be ${JWT_BEARER}, with a client_assertion.`,
+      );
     }
     const principal = await this.verifyAssertion(request.client_assertion, request.client_id);
     const now = Math.floor(Date.now() / 1000);
@@ -111,9 +114,11 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   /** The service behind a bearer access token; the token is bound to it. */
   async authenticate(authorization: string | undefined): Promise<ServicePrincipal> {
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/i.exec(authorization ?? '');
-    if (!match) throw new DomainError('unauthenticated', 'An access token from POST /oauth/token is required.');
+    if (!match)
+      throw new DomainError('unauthenticated', 'An access token from POST /oauth/token is required.');
     const known = this.verified.get(match[1]);
-    if (known && known.exp > Date.now() / 1000) return this.stillRegistered(known.serviceId, known.organisationId);
+    if (known && known.exp > Date.now() / 1000)
+      return this.stillRegistered(known.serviceId, known.organisationId);
     try {
       const { payload } = await jwtVerify(match[1], this.platformKeys, {
         issuer: this.config.urls.broker,
@@ -148,7 +153,8 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     let issuer: unknown;
     try {
       const header = decodeProtectedHeader(assertion);
-      if (!CLIENT_ASSERTION_ALGORITHMS.includes(String(header.alg))) refuse(`Algorithm ${String(header.alg)} is not accepted.`);
+      if (!CLIENT_ASSERTION_ALGORITHMS.includes(String(header.alg)))
+        refuse(`Algorithm ${String(header.alg)} is not accepted.`);
       issuer = decodeJwt(assertion).iss;
     } catch (error) {
       if (error instanceof DomainError) throw error;
@@ -175,8 +181,10 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     if (payload.exp! > now + MAX_ASSERTION_LIFETIME_SECONDS + CLOCK_SKEW_SECONDS) {
       refuse('The client assertion expires more than 5 minutes ahead.');
     }
-    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS) refuse('The client assertion is issued in the future.');
-    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 200) refuse('jti is required.');
+    if (typeof payload.iat === 'number' && payload.iat > now + CLOCK_SKEW_SECONDS)
+      refuse('The client assertion is issued in the future.');
+    if (typeof payload.jti !== 'string' || payload.jti.length === 0 || payload.jti.length > 200)
+      refuse('jti is required.');
     // Single use, remembered in PostgreSQL until expiry: also across restarts and replicas.
     const inserted: unknown[] = await this.dataSource.query(
       `INSERT INTO client_assertion_jti (service_id, jti, expires_at) VALUES ($1, $2, to_timestamp($3))

@@ -43,14 +43,23 @@ describe(postChecked.name, () => {
       request.on('data', (chunk) => (body += chunk));
       request.on('end', () => {
         received.push(`${request.headers['content-type']} ${body}`);
-        response.writeHead(request.url === '/moved' ? 302 : 204, { location: 'http://169.254.169.254/' }).end();
+        response
+          .writeHead(request.url === '/moved' ? 302 : 204, { location: 'http://169.254.169.254/' })
+          .end();
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const { port } = server.address() as AddressInfo;
     try {
       const options = { production: false, timeoutMs: 2000 };
-      expect(await postChecked(`http://127.0.0.1:${port}/hook`, 'a.b.c', { 'content-type': 'application/jose' }, options)).toBe(204);
+      expect(
+        await postChecked(
+          `http://127.0.0.1:${port}/hook`,
+          'a.b.c',
+          { 'content-type': 'application/jose' },
+          options,
+        ),
+      ).toBe(204);
       expect(await postChecked(`http://localhost:${port}/moved`, 'x', {}, options)).toBe(302);
       expect(received).toEqual(['application/jose a.b.c', 'undefined x']);
     } finally {
@@ -59,6 +68,8 @@ describe(postChecked.name, () => {
   });
 
   it('refuses a name resolving to loopback in production before connecting', async () => {
-    await expect(postChecked('https://localhost/hook', 'x', {}, { production: true, timeoutMs: 2000 })).rejects.toThrow(UnsafeUrlError);
+    await expect(
+      postChecked('https://localhost/hook', 'x', {}, { production: true, timeoutMs: 2000 }),
+    ).rejects.toThrow(UnsafeUrlError);
   });
 });

@@ -6,13 +6,27 @@ import { BlockList, isIP, type LookupFunction } from 'node:net';
 
 const BLOCKED = new BlockList();
 for (const [network, prefix] of [
-  ['0.0.0.0', 8], ['10.0.0.0', 8], ['100.64.0.0', 10], ['127.0.0.0', 8], ['169.254.0.0', 16],
-  ['172.16.0.0', 12], ['192.0.0.0', 24], ['192.168.0.0', 16], ['198.18.0.0', 15], ['224.0.0.0', 4], ['240.0.0.0', 4],
+  ['0.0.0.0', 8],
+  ['10.0.0.0', 8],
+  ['100.64.0.0', 10],
+  ['127.0.0.0', 8],
+  ['169.254.0.0', 16],
+  ['172.16.0.0', 12],
+  ['192.0.0.0', 24],
+  ['192.168.0.0', 16],
+  ['198.18.0.0', 15],
+  ['224.0.0.0', 4],
+  ['240.0.0.0', 4],
 ] as const) {
   BLOCKED.addSubnet(network, prefix, 'ipv4');
 }
 for (const [network, prefix] of [
-  ['::', 128], ['::1', 128], ['64:ff9b::', 96], ['fc00::', 7], ['fe80::', 10], ['ff00::', 8],
+  ['::', 128],
+  ['::1', 128],
+  ['64:ff9b::', 96],
+  ['fc00::', 7],
+  ['fe80::', 10],
+  ['ff00::', 8],
 ] as const) {
   BLOCKED.addSubnet(network, prefix, 'ipv6');
 }
@@ -31,19 +45,25 @@ export async function assertSafeUrl(url: string, production: boolean): Promise<v
   } catch {
     throw new UnsafeUrlError(`Not a URL: ${url}`);
   }
-  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new UnsafeUrlError(`Unsupported scheme in ${url}`);
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')
+    throw new UnsafeUrlError(`Unsupported scheme in ${url}`);
   if (!production) return;
   if (parsed.protocol !== 'https:') throw new UnsafeUrlError('Only https URLs are called in production');
   const host = parsed.hostname.replace(/^\[|\]$/g, '');
-  const addresses = isIP(host) ? [{ address: host, family: isIP(host) }] : await lookup(host, { all: true, verbatim: true });
+  const addresses = isIP(host)
+    ? [{ address: host, family: isIP(host) }]
+    : await lookup(host, { all: true, verbatim: true });
   for (const { address, family } of addresses) {
-    if (isBlocked(address, family)) throw new UnsafeUrlError(`${parsed.hostname} resolves to a loopback, private or link-local address`);
+    if (isBlocked(address, family))
+      throw new UnsafeUrlError(`${parsed.hostname} resolves to a loopback, private or link-local address`);
   }
 }
 
 function isBlocked(address: string, family: number): boolean {
   const mapped = family === 6 && address.toLowerCase().startsWith('::ffff:') ? address.slice(7) : null;
-  return mapped && isIP(mapped) === 4 ? BLOCKED.check(mapped, 'ipv4') : BLOCKED.check(address, family === 6 ? 'ipv6' : 'ipv4');
+  return mapped && isIP(mapped) === 4
+    ? BLOCKED.check(mapped, 'ipv4')
+    : BLOCKED.check(address, family === 6 ? 'ipv6' : 'ipv4');
 }
 
 /**
@@ -58,9 +78,14 @@ function checkedLookup(production: boolean): LookupFunction {
       if (error) return callback(error, '', 0);
       const blocked = production && addresses.find((a) => isBlocked(a.address, a.family));
       if (blocked || addresses.length === 0) {
-        return callback(new UnsafeUrlError(`${hostname} resolves to a refused address`) as NodeJS.ErrnoException, '', 0);
+        return callback(
+          new UnsafeUrlError(`${hostname} resolves to a refused address`) as NodeJS.ErrnoException,
+          '',
+          0,
+        );
       }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };

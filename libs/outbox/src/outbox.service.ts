@@ -21,7 +21,9 @@ export interface NewMetricEvent {
  * barometer, which dedupes by id, counts it once. A UUID in form (RFC 9562 v8).
  */
 export function onceEventId(type: string, ...key: string[]): string {
-  const hex = createHash('sha256').update([type, ...key].join('\u001f')).digest('hex');
+  const hex = createHash('sha256')
+    .update([type, ...key].join('\u001f'))
+    .digest('hex');
   const variant = ((parseInt(hex[16], 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-8${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }
@@ -30,14 +32,29 @@ export function onceEventId(type: string, ...key: string[]): string {
 @Injectable()
 export class OutboxService {
   async webhook(em: EntityManager, event: NewWebhookEvent): Promise<string> {
-    return this.insert(em, { topic: 'webhook', type: event.type, serviceId: event.serviceId, url: event.url, data: event.data });
+    return this.insert(em, {
+      topic: 'webhook',
+      type: event.type,
+      serviceId: event.serviceId,
+      url: event.url,
+      data: event.data,
+    });
   }
 
   async metric(em: EntityManager, event: NewMetricEvent): Promise<string> {
-    return this.insert(em, { topic: 'metric', type: event.type, serviceId: null, url: null, data: event.data });
+    return this.insert(em, {
+      topic: 'metric',
+      type: event.type,
+      serviceId: null,
+      url: null,
+      data: event.data,
+    });
   }
 
-  private async insert(em: EntityManager, event: Pick<OutboxEvent, 'topic' | 'type' | 'serviceId' | 'url' | 'data'>) {
+  private async insert(
+    em: EntityManager,
+    event: Pick<OutboxEvent, 'topic' | 'type' | 'serviceId' | 'url' | 'data'>,
+  ) {
     const id = randomUUID();
     await em.query(
       `INSERT INTO outbox_event (id, topic, type, service_id, url, data) VALUES ($1, $2, $3, $4, $5, $6)`,

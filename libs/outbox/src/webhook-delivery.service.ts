@@ -28,7 +28,9 @@ export class WebhookDeliveryService {
   ) {}
 
   async deliver(eventId: string): Promise<DeliveryOutcome> {
-    const event = await this.dataSource.getRepository(OutboxEvent).findOneBy({ id: eventId, topic: 'webhook' });
+    const event = await this.dataSource
+      .getRepository(OutboxEvent)
+      .findOneBy({ id: eventId, topic: 'webhook' });
     if (!event || event.status === 'delivered' || !event.url) return 'skipped';
     let error: string | null = null;
     try {

@@ -8,7 +8,8 @@ import { lockLiveCitizen } from './citizens.service.js';
 import { DataKeysService } from './data-keys.service.js';
 
 /** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
-export type Writer = { kind: 'citizen' } | { kind: 'organisation'; organisationId: string; serviceId: string };
+export type Writer =
+  { kind: 'citizen' } | { kind: 'organisation'; organisationId: string; serviceId: string };
 
 export interface HeldValue {
   attribute: string;
@@ -71,7 +72,8 @@ export class AttributesService {
   /** A value the citizen may declare themself (the catalogue marks it self-declarable), checked and normalised. */
   checkDeclarable(attribute: string, raw: unknown): JsonValue {
     const definition = this.registry.current().attribute(attribute);
-    if (!definition) throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
+    if (!definition)
+      throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
     if (!definition.selfDeclarable) {
       throw new DomainError(
         'attribute_not_self_declarable',
@@ -79,7 +81,8 @@ export class AttributesService {
       );
     }
     const checked = checkAttributeValue(definition, raw);
-    if (!checked.ok) throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
+    if (!checked.ok)
+      throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
     return checked.value;
   }
 
@@ -88,7 +91,13 @@ export class AttributesService {
    * transaction. The revision comes from the row itself, so concurrent
    * writers serialise on it.
    */
-  async write(em: EntityManager, citizenId: string, attribute: string, value: JsonValue, writer: Writer): Promise<HeldValue> {
+  async write(
+    em: EntityManager,
+    citizenId: string,
+    attribute: string,
+    value: JsonValue,
+    writer: Writer,
+  ): Promise<HeldValue> {
     await lockLiveCitizen(em, citizenId);
     const key = await this.dataKeys.findOrCreate(em, citizenId);
     const ciphertext = encrypt(key, value, citizenId, attribute);
@@ -116,7 +125,12 @@ export class AttributesService {
       writtenBy,
       writtenAt: row.updated_at,
     });
-    return { attribute, value, source: sourceOf(sourceKind, sourceOrganisationId), updatedAt: row.updated_at.toISOString() };
+    return {
+      attribute,
+      value,
+      source: sourceOf(sourceKind, sourceOrganisationId),
+      updatedAt: row.updated_at.toISOString(),
+    };
   }
 
   /** Removes every value and its history (erasure). The data key goes separately. */

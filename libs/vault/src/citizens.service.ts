@@ -16,8 +16,12 @@ export interface Preferences {
  * back a data key, a value or an identifier.
  */
 export async function lockLiveCitizen(em: EntityManager, citizenId: string): Promise<void> {
-  const rows: unknown[] = await em.query(`SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR SHARE`, [citizenId]);
-  if (rows.length === 0) throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
+  const rows: unknown[] = await em.query(
+    `SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR SHARE`,
+    [citizenId],
+  );
+  if (rows.length === 0)
+    throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
 }
 
 @Injectable()
@@ -46,10 +50,16 @@ export class CitizensService {
   }
 
   async updatePreferences(citizenId: string, preferences: Preferences): Promise<Preferences> {
-    await this.dataSource.getRepository(Citizen).update(
-      { id: citizenId },
-      { language: preferences.language, channels: preferences.channels, quietHours: preferences.quietHours },
-    );
+    await this.dataSource
+      .getRepository(Citizen)
+      .update(
+        { id: citizenId },
+        {
+          language: preferences.language,
+          channels: preferences.channels,
+          quietHours: preferences.quietHours,
+        },
+      );
     return this.preferences(await this.get(citizenId));
   }
 

@@ -1,6 +1,12 @@
 export { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
 export { decryptAttribute, encryptAttribute } from './attribute-crypto.js';
-export { AttributesService, type HeldValue, type HistoricValue, sourceOf, type Writer } from './attributes.service.js';
+export {
+  AttributesService,
+  type HeldValue,
+  type HistoricValue,
+  sourceOf,
+  type Writer,
+} from './attributes.service.js';
 export { CitizenKey } from './citizen-key.entity.js';
 export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
 export { CitizensService, lockLiveCitizen, type Preferences } from './citizens.service.js';

@@ -42,8 +42,10 @@ export class ServiceAuthGuard implements CanActivate {
 }
 
 /** The authenticated service of the request. */
-export const CurrentService = createParamDecorator((_data: unknown, context: ExecutionContext): ServicePrincipal => {
-  const service = context.switchToHttp().getRequest<ServiceRequest>().service;
-  if (!service) throw new Error('CurrentService used on a route without ServiceAuthGuard');
-  return service;
-});
+export const CurrentService = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): ServicePrincipal => {
+    const service = context.switchToHttp().getRequest<ServiceRequest>().service;
+    if (!service) throw new Error('CurrentService used on a route without ServiceAuthGuard');
+    return service;
+  },
+);

@@ -24,12 +24,14 @@ export class AuthoritativeWritesService {
   async write(service: ServicePrincipal, ppid: string, attribute: string, raw: unknown) {
     const registry = this.registry.current();
     const definition = registry.attribute(attribute);
-    if (!definition) throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
+    if (!definition)
+      throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
     if (!registry.canWrite(service.serviceId, attribute)) {
       throw new DomainError('forbidden', `${service.serviceId} has no write right on ${attribute}.`);
     }
     const checked = checkAttributeValue(definition, raw);
-    if (!checked.ok) throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
+    if (!checked.ok)
+      throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);
     return this.dataSource.transaction(async (em) => {
       const citizenId = await this.pairwise.require(em, service.organisationId, ppid);
       const written = await this.attributes.write(em, citizenId, attribute, checked.value, {
@@ -37,7 +39,14 @@ export class AuthoritativeWritesService {
         organisationId: service.organisationId,
         serviceId: service.serviceId,
       });
-      await this.consents.announceChange(em, citizenId, attribute, written.source, written.updatedAt, service.serviceId);
+      await this.consents.announceChange(
+        em,
+        citizenId,
+        attribute,
+        written.source,
+        written.updatedAt,
+        service.serviceId,
+      );
       return { attribute, source: written.source, updatedAt: written.updatedAt };
     });
   }

@@ -1,11 +1,12 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
+import { IsDefined, ValidateNested, IsObject } from 'class-validator';
 import type { ServicePrincipal } from '#libs/identity';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
 import { CollectionsService } from './collections.service.js';
+import { IsAttributeCodeList } from '#libs/http';
 
 export class CollectionDto {
   @ApiProperty({ type: CitizenRefDto })
@@ -15,12 +16,7 @@ export class CollectionDto {
   @Type(() => CitizenRefDto)
   citizen: CitizenRefDto;
 
-  @ApiProperty({ example: ['address.residential'] })
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(100, { each: true })
+  @IsAttributeCodeList(['address.residential'])
   attributes: string[];
 }
 

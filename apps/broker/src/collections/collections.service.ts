@@ -43,11 +43,25 @@ export class CollectionsService {
       await em.query(
         `INSERT INTO collection_report (citizen_id, id, service_id, organisation_id, attributes, re_asked, first_time)
          VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [citizenId, id, service.serviceId, service.organisationId, attributes, reAsked, attributes.filter((a) => !reAsked.includes(a))],
+        [
+          citizenId,
+          id,
+          service.serviceId,
+          service.organisationId,
+          attributes,
+          reAsked,
+          attributes.filter((a) => !reAsked.includes(a)),
+        ],
       );
       await this.outbox.metric(em, {
         type: 'collection',
-        data: { reportId: id, service: service.serviceId, organisation: service.organisationId, reAsked: reAsked.length, attributes: attributes.length },
+        data: {
+          reportId: id,
+          service: service.serviceId,
+          organisation: service.organisationId,
+          reAsked: reAsked.length,
+          attributes: attributes.length,
+        },
       });
       return {
         reAsked: reAsked.filter((a) => fetchable.has(a)),
@@ -58,7 +72,12 @@ export class CollectionsService {
   }
 
   /** Attributes this service could receive now for some purpose: a legal basis, or an active consent. */
-  private async fetchableNow(em: EntityManager, citizenId: string, serviceId: string, readable: string[]): Promise<Set<string>> {
+  private async fetchableNow(
+    em: EntityManager,
+    citizenId: string,
+    serviceId: string,
+    readable: string[],
+  ): Promise<Set<string>> {
     const registry = this.registry.current();
     const consents: { purpose: string; attributes: string[] }[] = await em.query(
       `SELECT purpose, attributes FROM consent

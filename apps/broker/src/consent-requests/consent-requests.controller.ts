@@ -26,7 +26,9 @@ export class ConsentRequestsController {
   async create(@CurrentService() service: ServicePrincipal, @Body() body: CreateConsentRequestDto) {
     if (body.callbackUrl) {
       await assertSafeUrl(body.callbackUrl, this.config.production).catch((error: Error) => {
-        throw new DomainError('validation_failed', error.message, [{ field: 'callbackUrl', message: error.message }]);
+        throw new DomainError('validation_failed', error.message, [
+          { field: 'callbackUrl', message: error.message },
+        ]);
       });
     }
     const citizenId = body.citizen

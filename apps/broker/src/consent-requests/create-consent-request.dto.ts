@@ -1,9 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  ArrayNotEmpty,
-  IsArray,
   IsIn,
   IsISO8601,
   IsOptional,
@@ -14,6 +11,7 @@ import {
   IsObject,
 } from 'class-validator';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
+import { IsAttributeCodeList } from '#libs/http';
 
 export class CreateConsentRequestDto {
   @ApiProperty({ example: 'licence-renewal' })
@@ -21,12 +19,7 @@ export class CreateConsentRequestDto {
   @MaxLength(100)
   purpose: string;
 
-  @ApiProperty({ example: ['address.residential'] })
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(100, { each: true })
+  @IsAttributeCodeList(['address.residential'])
   attributes: string[];
 
   @ApiProperty({ enum: ['once', 'ongoing'] })
@@ -44,7 +37,10 @@ export class CreateConsentRequestDto {
   @MaxLength(2000)
   callbackUrl?: string;
 
-  @ApiPropertyOptional({ type: CitizenRefDto, description: 'Address the request to a citizen you already know' })
+  @ApiPropertyOptional({
+    type: CitizenRefDto,
+    description: 'Address the request to a citizen you already know',
+  })
   @IsOptional()
   @IsObject()
   @ValidateNested()

@@ -1,7 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
+import { IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
+import { IsAttributeCodeList } from '#libs/http';
 
 export class DataRequestDto {
   @ApiProperty({ type: CitizenRefDto })
@@ -16,11 +17,6 @@ export class DataRequestDto {
   @MaxLength(100)
   purpose: string;
 
-  @ApiProperty({ example: ['address.residential', 'contact.email'] })
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(100, { each: true })
+  @IsAttributeCodeList(['address.residential', 'contact.email'])
   attributes: string[];
 }

@@ -24,7 +24,11 @@ export class DataRequestsController {
   @Post()
   @HttpCode(200)
   @Authorize('rule 1: registry right for the purpose, and a consent or legal basis, per attribute')
-  async request(@CurrentService() service: ServicePrincipal, @Body() body: DataRequestDto, @Res() response: Response) {
+  async request(
+    @CurrentService() service: ServicePrincipal,
+    @Body() body: DataRequestDto,
+    @Res() response: Response,
+  ) {
     const result = await this.dataRequests.handle(service, {
       ppid: body.citizen.ppid,
       purpose: body.purpose,

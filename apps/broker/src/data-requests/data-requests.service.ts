@@ -46,7 +46,8 @@ export class DataRequestsService {
 
   async handle(service: ServicePrincipal, input: DataRequestInput): Promise<DataRequestResult> {
     const registry = this.registry.current();
-    if (!registry.purpose(input.purpose)) throw new DomainError('unknown_purpose', `No purpose "${input.purpose}".`);
+    if (!registry.purpose(input.purpose))
+      throw new DomainError('unknown_purpose', `No purpose "${input.purpose}".`);
     const attributes = registry.knownAttributes(input.attributes);
     for (let attempt = 1; ; attempt++) {
       try {
@@ -55,15 +56,30 @@ export class DataRequestsService {
         if (error instanceof DomainError) throw error;
         if (error instanceof ReleaseConflict && attempt < ATTEMPTS) continue;
         this.logger.error({ err: error }, 'data request failed; nothing released');
-        throw new DomainError('service_unavailable', 'The request could not be completed; nothing was released.');
+        throw new DomainError(
+          'service_unavailable',
+          'The request could not be completed; nothing was released.',
+        );
       }
     }
   }
 
-  private async release(em: EntityManager, service: ServicePrincipal, input: DataRequestInput, attributes: string[]): Promise<DataRequestResult> {
+  private async release(
+    em: EntityManager,
+    service: ServicePrincipal,
+    input: DataRequestInput,
+    attributes: string[],
+  ): Promise<DataRequestResult> {
     const registry = this.registry.current();
     const readable = attributes.filter((a) => registry.canRead(service.serviceId, a, input.purpose));
-    const snapshot = await this.store.read(em, service.organisationId, input.ppid, service.serviceId, input.purpose, readable);
+    const snapshot = await this.store.read(
+      em,
+      service.organisationId,
+      input.ppid,
+      service.serviceId,
+      input.purpose,
+      readable,
+    );
     if (!snapshot) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
     const { citizenId } = snapshot;
 
@@ -94,7 +110,10 @@ export class DataRequestsService {
 
     const usedConsents = new Set(basis.flatMap((b) => (b.kind === 'consent' ? [b.consentId] : [])));
     const toAsk = withheld.filter((w) => w.reason === 'consent_required').map((w) => w.attribute);
-    const proposal = toAsk.length > 0 ? await this.consentRequests.proposeFor(em, citizenId, service.serviceId, input.purpose, toAsk) : null;
+    const proposal =
+      toAsk.length > 0
+        ? await this.consentRequests.proposeFor(em, citizenId, service.serviceId, input.purpose, toAsk)
+        : null;
 
     const requestId = randomUUID();
     await this.store.write(em, snapshot.head, {
@@ -108,13 +127,17 @@ export class DataRequestsService {
       released: released.map((r) => r.attribute),
       withheld,
       basis,
-      onceConsentsUsed: snapshot.consents.filter((c) => c.mode === 'once' && usedConsents.has(c.id)).map((c) => c.id),
+      onceConsentsUsed: snapshot.consents
+        .filter((c) => c.mode === 'once' && usedConsents.has(c.id))
+        .map((c) => c.id),
     });
     return {
       requestId,
       released,
       withheld,
-      ...(proposal ? { consentRequest: { id: proposal.id, approvalUrl: approvalUrl(this.config, proposal.id) } } : {}),
+      ...(proposal
+        ? { consentRequest: { id: proposal.id, approvalUrl: approvalUrl(this.config, proposal.id) } }
+        : {}),
     };
   }
 }

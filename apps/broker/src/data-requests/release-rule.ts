@@ -1,7 +1,9 @@
 import type { AccessBasis, WithheldReason } from '#libs/access-log';
 import type { RegistrySnapshot } from '#libs/catalogue';
 
-export type Decision = { attribute: string; allowed: true; basis: AccessBasis } | { attribute: string; allowed: false; reason: WithheldReason };
+export type Decision =
+  | { attribute: string; allowed: true; basis: AccessBasis }
+  | { attribute: string; allowed: false; reason: WithheldReason };
 
 /**
  * Rule 1, before looking at any value: an attribute may be released only if
@@ -19,18 +21,25 @@ export function decide(
   activeConsents: { id: string; attributes: string[]; mode: 'once' | 'ongoing' }[],
 ): Decision[] {
   return attributes.map((attribute): Decision => {
-    if (!registry.canRead(serviceId, attribute, purpose)) return { attribute, allowed: false, reason: 'not_authorized' };
+    if (!registry.canRead(serviceId, attribute, purpose))
+      return { attribute, allowed: false, reason: 'not_authorized' };
     const legalBasis = registry.legalBasis(serviceId, attribute, purpose);
     if (legalBasis) {
       return {
         attribute,
         allowed: true,
-        basis: { attribute, kind: 'legal_basis', legalBasisId: legalBasis.id, reference: legalBasis.reference },
+        basis: {
+          attribute,
+          kind: 'legal_basis',
+          legalBasisId: legalBasis.id,
+          reference: legalBasis.reference,
+        },
       };
     }
     const covering = activeConsents.filter((c) => c.attributes.includes(attribute));
     const consent = covering.find((c) => c.mode === 'ongoing') ?? covering[0];
-    if (consent) return { attribute, allowed: true, basis: { attribute, kind: 'consent', consentId: consent.id } };
+    if (consent)
+      return { attribute, allowed: true, basis: { attribute, kind: 'consent', consentId: consent.id } };
     return { attribute, allowed: false, reason: 'consent_required' };
   });
 }

@@ -1,6 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { type AccessBasis, type AccessOutcome, chainEntry, type ChainHead, type WithheldReason } from '#libs/access-log';
+import {
+  type AccessBasis,
+  type AccessOutcome,
+  chainEntry,
+  type ChainHead,
+  type WithheldReason,
+} from '#libs/access-log';
 import { onceEventId } from '#libs/outbox';
 import { sourceOf } from '#libs/vault';
 
@@ -63,7 +69,13 @@ export class ReleaseStore {
       citizen_id: string;
       key: { id: string; version: number; wrapped: string } | null;
       consents: ReleaseSnapshot['consents'];
-      held: { attribute: string; ciphertext: string; kind: string; organisation: string | null; updated_at: string }[];
+      held: {
+        attribute: string;
+        ciphertext: string;
+        kind: string;
+        organisation: string | null;
+        updated_at: string;
+      }[];
       head: { seq: number; hash: string } | null;
     }[] = await this.prepared(
       em,
@@ -87,7 +99,13 @@ export class ReleaseStore {
     if (!row) return null;
     return {
       citizenId: row.citizen_id,
-      key: row.key ? { masterKeyId: row.key.id, masterKeyVersion: row.key.version, wrappedKey: Buffer.from(row.key.wrapped, 'base64') } : null,
+      key: row.key
+        ? {
+            masterKeyId: row.key.id,
+            masterKeyVersion: row.key.version,
+            wrappedKey: Buffer.from(row.key.wrapped, 'base64'),
+          }
+        : null,
       consents: row.consents,
       held: row.held.map((v) => ({
         attribute: v.attribute,
@@ -149,10 +167,12 @@ export class ReleaseStore {
           JSON.stringify({ service: record.serviceId, organisation: record.organisationId, day }),
         ],
       );
-      if (Number(result.used) !== record.onceConsentsUsed.length) throw new ReleaseConflict('a one-time consent was used meanwhile');
+      if (Number(result.used) !== record.onceConsentsUsed.length)
+        throw new ReleaseConflict('a one-time consent was used meanwhile');
     } catch (error) {
       const constraint = (error as { constraint?: string }).constraint;
-      if (constraint === 'access_log_entry_pk') throw new ReleaseConflict('the access-log chain moved meanwhile');
+      if (constraint === 'access_log_entry_pk')
+        throw new ReleaseConflict('the access-log chain moved meanwhile');
       throw error;
     }
   }

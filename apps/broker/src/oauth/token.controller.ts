@@ -17,7 +17,10 @@ export class TokenController {
   @ApiConsumes('application/x-www-form-urlencoded')
   token(@Body() body: TokenRequest, @Headers('content-type') contentType: string | undefined) {
     if (!/^application\/x-www-form-urlencoded\b/i.test(contentType ?? '')) {
-      throw new DomainError('invalid_request', 'The token request must be form-encoded (application/x-www-form-urlencoded).');
+      throw new DomainError(
+        'invalid_request',
+        'The token request must be form-encoded (application/x-www-form-urlencoded).',
+      );
     }
     return this.auth.exchange(body ?? {});
   }

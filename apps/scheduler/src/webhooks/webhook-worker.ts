@@ -2,7 +2,13 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShut
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { AppConfig } from '#libs/config';
-import { JOBS, OutboxRelayService, parseDeliverWebhookJob, QUEUES, WebhookDeliveryService } from '#libs/outbox';
+import {
+  JOBS,
+  OutboxRelayService,
+  parseDeliverWebhookJob,
+  QUEUES,
+  WebhookDeliveryService,
+} from '#libs/outbox';
 
 type Handler = (job: Job) => Promise<unknown>;
 
@@ -47,7 +53,9 @@ export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutd
       },
       { ...options, concurrency: this.config.webhookConcurrency },
     );
-    this.worker.on('failed', (job, error) => this.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'));
+    this.worker.on('failed', (job, error) =>
+      this.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'),
+    );
     this.relayTimer = setInterval(() => void this.relayOnce(), this.config.outboxPollMs);
   }
 

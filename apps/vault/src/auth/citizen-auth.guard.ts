@@ -20,7 +20,8 @@ export class CitizenAuthGuard implements CanActivate {
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
-    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    if (this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]))
+      return true;
     const request = context.switchToHttp().getRequest<CitizenRequest>();
     const identity = await this.verifier.verify(request.headers.authorization);
     request.citizen = await this.citizens.resolve(identity.issuer, identity.subject);

@@ -43,7 +43,14 @@ export class CitizenDataService {
     const value = this.attributes.checkDeclarable(attribute, raw);
     const held = await this.dataSource.transaction(async (em) => {
       const written = await this.attributes.write(em, citizen.id, attribute, value, { kind: 'citizen' });
-      await this.consents.announceChange(em, citizen.id, attribute, written.source, written.updatedAt, 'citizen');
+      await this.consents.announceChange(
+        em,
+        citizen.id,
+        attribute,
+        written.source,
+        written.updatedAt,
+        'citizen',
+      );
       return written;
     });
     return { ...held, ...this.attributes.describeSource(held.source) };

@@ -24,7 +24,11 @@ export class MeController {
 
   /** Self-declared attributes only (contact details); others come from their official source. */
   @Put('attributes/:attribute')
-  declare(@CurrentCitizen() citizen: Citizen, @Param('attribute') attribute: string, @Body() body: SetAttributeDto) {
+  declare(
+    @CurrentCitizen() citizen: Citizen,
+    @Param('attribute') attribute: string,
+    @Body() body: SetAttributeDto,
+  ) {
     return this.data.declare(citizen, attribute, body.value);
   }
 

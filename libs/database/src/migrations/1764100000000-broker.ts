@@ -65,7 +65,9 @@ export class Broker1764100000000 implements MigrationInterface {
         reported_at     timestamptz NOT NULL DEFAULT now(),
         CONSTRAINT collection_report_pk PRIMARY KEY (citizen_id, id)
       )`);
-    await db.query(`CREATE INDEX collection_report_service_idx ON collection_report (service_id, reported_at)`);
+    await db.query(
+      `CREATE INDEX collection_report_service_idx ON collection_report (service_id, reported_at)`,
+    );
 
     await db.query(`CREATE INDEX consent_request_service_idx ON consent_request (service_id, created_at)`);
 

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ArrayMaxSize, ArrayNotEmpty, IsArray, IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsAttributeCodeList } from '#libs/http';
 
 export class GrantConsentDto {
   @ApiProperty({ example: 'saaq-permis' })
@@ -12,12 +13,7 @@ export class GrantConsentDto {
   @MaxLength(100)
   purpose: string;
 
-  @ApiProperty({ example: ['address.residential'] })
-  @IsArray()
-  @ArrayNotEmpty()
-  @ArrayMaxSize(50)
-  @IsString({ each: true })
-  @MaxLength(100, { each: true })
+  @IsAttributeCodeList(['address.residential'])
   attributes: string[];
 
   @ApiProperty({ enum: ['once', 'ongoing'] })
