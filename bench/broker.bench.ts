@@ -376,7 +376,8 @@ How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded through the rea
 their data keys, an ongoing consent each for \`${SERVICE}\`); autocannon with ${CONNECTIONS} connections, a 5 s
 warm-up of each app, then ${ROUNDS} alternating rounds of ${SECONDS} s (broker, then baseline), each request for a
 random citizen. Both apps run from the build, one process each, in production mode with
-\`LOG_LEVEL=warn\` and an Ed25519 platform signing key.
+\`LOG_LEVEL=warn\`, an Ed25519 platform signing key and ${env.DATABASE_POOL_SIZE ?? 4} PostgreSQL connections each
+(\`DATABASE_POOL_SIZE\`).
 
 - **Full path**: access-token check, rights and consent (rule 1), the data key unwrapped and three
   values decrypted, the access-log append (hash chain), the service-activity outbox event, and the

@@ -21,6 +21,7 @@ export class AppConfig {
   readonly env: Env;
   readonly production: boolean;
   readonly databaseUrl: string;
+  readonly databasePoolSize: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
@@ -60,6 +61,7 @@ export class AppConfig {
       );
     }
     this.databaseUrl = env.DATABASE_URL;
+    this.databasePoolSize = env.DATABASE_POOL_SIZE;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

@@ -15,6 +15,9 @@ export class Env {
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/unefois';
 
+  /** PostgreSQL connections per process. Roughly: twice the database host's cores, shared among the app processes. */
+  @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 4;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -83,6 +86,7 @@ export class ConfigError extends Error {
 }
 
 const INTEGER_KEYS: (keyof Env)[] = [
+  'DATABASE_POOL_SIZE',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',

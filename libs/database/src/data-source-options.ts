@@ -2,7 +2,7 @@ import type { DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from './migrations/index.js';
 
 /** Schema changes go through reviewed migrations only: never synchronize. */
-export function dataSourceOptions(url: string): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 4): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -10,6 +10,6 @@ export function dataSourceOptions(url: string): DataSourceOptions {
     migrationsRun: false,
     migrations: MIGRATIONS,
     migrationsTableName: 'migration',
-    extra: { max: 20, application_name: 'une-fois' },
+    extra: { max: poolSize, application_name: 'une-fois' },
   };
 }
