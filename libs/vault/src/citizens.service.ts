@@ -50,16 +50,14 @@ export class CitizensService {
   }
 
   async updatePreferences(citizenId: string, preferences: Preferences): Promise<Preferences> {
-    await this.dataSource
-      .getRepository(Citizen)
-      .update(
-        { id: citizenId },
-        {
-          language: preferences.language,
-          channels: preferences.channels,
-          quietHours: preferences.quietHours,
-        },
-      );
+    await this.dataSource.getRepository(Citizen).update(
+      { id: citizenId },
+      {
+        language: preferences.language,
+        channels: preferences.channels,
+        quietHours: preferences.quietHours,
+      },
+    );
     return this.preferences(await this.get(citizenId));
   }
 
