@@ -11,3 +11,4 @@ export {
 export { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
 export { ConsentModule } from './consent.module.js';
 export { ConsentsService, type ConsentView, isUuid } from './consents.service.js';
+export { ConsentTermsDto } from './dto/consent-terms.dto.js';

@@ -1,36 +1,10 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import {
-  IsIn,
-  IsISO8601,
-  IsOptional,
-  IsString,
-  IsUrl,
-  MaxLength,
-  ValidateNested,
-  IsObject,
-} from 'class-validator';
+import { IsObject, IsOptional, IsUrl, MaxLength, ValidateNested } from 'class-validator';
+import { ConsentTermsDto } from '#libs/consent';
 import { CitizenRefDto } from '../citizen-ref.dto.js';
-import { IsAttributeCodeList } from '#libs/http';
 
-export class CreateConsentRequestDto {
-  @ApiProperty({ example: 'licence-renewal' })
-  @IsString()
-  @MaxLength(100)
-  purpose: string;
-
-  @IsAttributeCodeList(['address.residential'])
-  attributes: string[];
-
-  @ApiProperty({ enum: ['once', 'ongoing'] })
-  @IsIn(['once', 'ongoing'])
-  mode: 'once' | 'ongoing';
-
-  @ApiPropertyOptional({ description: 'When the consent, once given, ends' })
-  @IsOptional()
-  @IsISO8601({ strict: true, strictSeparator: true })
-  expiresAt?: string;
-
+export class CreateConsentRequestDto extends ConsentTermsDto {
   @ApiPropertyOptional({ description: 'Receives a signed consent-request.approved or .denied event' })
   @IsOptional()
   @IsUrl({ require_tld: false, require_protocol: true, protocols: ['http', 'https'] })
