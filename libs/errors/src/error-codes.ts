@@ -88,3 +88,26 @@ export class DomainError extends Error {
 export function assertUnreachable(value: never): never {
   throw new Error(`Unhandled case: ${String(value)}`);
 }
+
+/**
+ * What of an unexpected error may go to the log: its kind, message, code and
+ * stack, never the query parameters or driver details a database error
+ * carries (they can hold identifiers of citizens).
+ */
+export function loggableError(error: unknown): {
+  type: string;
+  message: string;
+  code?: string;
+  stack?: string;
+} {
+  if (!(error instanceof Error)) return { type: typeof error, message: 'non-error thrown' };
+  const code =
+    (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
+    (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    message: error.message.slice(0, 500),
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error.stack ? { stack: error.stack.split('\n').slice(1, 8).join('\n') } : {}),
+  };
+}

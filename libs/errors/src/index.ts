@@ -4,4 +4,5 @@ export {
   ERROR_TITLES,
   type ErrorCode,
   type FieldError,
+  loggableError,
 } from './error-codes.js';

@@ -1,6 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { DomainError } from '#libs/errors';
+import { DomainError, loggableError } from '#libs/errors';
 import { codeOfStatus, statusOf } from './error-status.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
@@ -20,7 +20,7 @@ export class ProblemFilter implements ExceptionFilter {
         : statusOf(error.code);
     const correlationId = String(request.id ?? '');
     if (status >= 500) {
-      this.logger.error({ err: exception, correlationId }, 'request failed');
+      this.logger.error({ err: loggableError(exception), correlationId }, 'request failed');
     }
     sendProblem(
       response,

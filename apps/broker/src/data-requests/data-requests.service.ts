@@ -5,7 +5,7 @@ import type { AccessBasis, WithheldReason } from '#libs/access-log';
 import { type JsonValue, RegistryService } from '#libs/catalogue';
 import { approvalUrl, ConsentRequestsService } from '#libs/consent';
 import { AppConfig } from '#libs/config';
-import { DomainError } from '#libs/errors';
+import { DomainError, loggableError } from '#libs/errors';
 import type { ServicePrincipal } from '#libs/identity';
 import { DataKeysService, decryptAttribute } from '#libs/vault';
 import { decide } from './release-rule.js';
@@ -55,7 +55,7 @@ export class DataRequestsService {
       } catch (error) {
         if (error instanceof DomainError) throw error;
         if (error instanceof ReleaseConflict && attempt < ATTEMPTS) continue;
-        this.logger.error({ err: error }, 'data request failed; nothing released');
+        this.logger.error({ err: loggableError(error) }, 'data request failed; nothing released');
         throw new DomainError(
           'service_unavailable',
           'The request could not be completed; nothing was released.',
