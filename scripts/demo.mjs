@@ -94,7 +94,14 @@ try {
 if (!stopping) {
   const token = step('minting a token for the demo citizen', 'node', ['dist/apps/cli/src/main.js', 'dev:token', '--sub', 'demo-citizen']);
   const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
-  process.stdout.write(`
+  const profile = await fetch(`${url('VAULT_PORT', 3001)}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
+  const held = profile.ok ? (await profile.json()).attributes.length : 0;
+  if (!profile.ok || held === 0) {
+    process.stderr.write(`✗ the demo citizen's profile did not answer as expected (HTTP ${profile.status})\n`);
+    stop(1);
+  } else {
+    process.stdout.write(`• checked: GET /v1/me answers the demo citizen's profile, ${held} values\n`);
+    process.stdout.write(`
 Une fois is running with demo data.
 
   vault      ${url('VAULT_PORT', 3001)}   (API docs: ${url('VAULT_PORT', 3001)}/docs)
@@ -109,5 +116,7 @@ Demo citizen "demo-citizen" (Léa Tremblay); a token valid 8 hours:
 
 Another citizen: npm run cli -- dev:token --sub <anyone>. Ctrl-C stops the demo.
 `);
-  if (env.DEMO_EXIT_WHEN_READY === 'true') stop(0);
+    // For the test of this script: stop once everything answered.
+    if (env.DEMO_EXIT_WHEN_READY === 'true') stop(0);
+  }
 }

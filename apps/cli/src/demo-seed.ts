@@ -9,6 +9,7 @@ import { AppConfig, ConfigModule } from '#libs/config';
 import { ConsentModule, ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
+import { IdentityModule } from '#libs/identity';
 import { AttributesService, CitizensService, VaultModule, type Writer } from '#libs/vault';
 
 interface DemoCitizen {
@@ -36,6 +37,7 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
         DatabaseModule,
         CryptoModule,
         CatalogueModule,
+        IdentityModule,
         VaultModule,
         ConsentModule,
         AccessLogModule,

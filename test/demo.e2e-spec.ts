@@ -1,0 +1,41 @@
+import { spawn } from 'node:child_process';
+import pg from 'pg';
+import { databaseUrl } from './support/database.js';
+
+/** The README's first command: builds, migrates a fresh database, loads the demo, starts every app, prints a token. */
+describe('npm run demo', () => {
+  const name = `unefois_t_demo_${Math.floor(Date.now() / 1000)}_${process.pid}`;
+  afterAll(async () => {
+    const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await client.end();
+  });
+
+  it('brings the platform up on a database it creates, and the demo citizen’s profile answers', async () => {
+    const ports = { VAULT_PORT: '3901', BROKER_PORT: '3902', BAROMETER_PORT: '3903', SCHEDULER_PORT: '3904' };
+    const child = spawn('node', ['scripts/demo.mjs'], {
+      env: {
+        ...process.env,
+        ...ports,
+        NODE_OPTIONS: '',
+        DATABASE_URL: databaseUrl(name),
+        REDIS_PREFIX: name,
+        DEMO_EXIT_WHEN_READY: 'true',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect({ code, output }).toEqual({
+      code: 0,
+      output: expect.stringContaining('Une fois is running with demo data'),
+    });
+    expect(output).toContain(`created database ${name}`);
+    expect(output).toMatch(/checked: GET \/v1\/me answers the demo citizen's profile, 12 values/);
+    expect(output).toMatch(/export TOKEN=[\w-]+\.[\w-]+\.[\w-]+/);
+    expect(output).toContain('http://localhost:3901/v1/me');
+  }, 240_000);
+});
