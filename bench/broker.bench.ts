@@ -12,20 +12,14 @@ import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import autocannon from 'autocannon';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
-import { AccessLogModule } from '#libs/access-log';
-import { CatalogueModule } from '#libs/catalogue';
-import { ConfigModule } from '#libs/config';
-import { ConsentModule, ConsentsService } from '#libs/consent';
-import { CryptoModule } from '#libs/crypto';
-import { DatabaseModule } from '#libs/database';
-import { IdentityModule, PairwiseIds } from '#libs/identity';
-import { AttributesService, VaultModule } from '#libs/vault';
+import { ConsentsService } from '#libs/consent';
+import { PairwiseIds } from '#libs/identity';
+import { AttributesService } from '#libs/vault';
+import { domainContext } from '../apps/cli/src/domain-context.js';
 
 const env = process.env;
 const DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois_bench';
@@ -72,27 +66,9 @@ async function recreateDatabase(): Promise<void> {
   await db.end();
 }
 
-@Module({})
-class SeedModule {}
-
 /** 10,000 citizens, each with 3 encrypted values and an ongoing consent for the service, through the real services. */
 async function seed(): Promise<string[]> {
-  const app = await NestFactory.createApplicationContext(
-    {
-      module: SeedModule,
-      imports: [
-        ConfigModule.forRoot({ ...env, ...SECRETS, DATABASE_URL }),
-        DatabaseModule,
-        CryptoModule,
-        CatalogueModule,
-        IdentityModule,
-        VaultModule,
-        ConsentModule,
-        AccessLogModule,
-      ],
-    },
-    { logger: ['error'] },
-  );
+  const app = await domainContext({ ...env, ...SECRETS, DATABASE_URL });
   const dataSource = app.get(DataSource);
   const attributes = app.get(AttributesService);
   const consents = app.get(ConsentsService);

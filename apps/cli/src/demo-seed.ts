@@ -1,16 +1,11 @@
 import { readFileSync } from 'node:fs';
-import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { DataSource } from 'typeorm';
 import { parse } from 'yaml';
-import { AccessLogModule } from '#libs/access-log';
-import { CatalogueModule, checkAttributeValue, RegistryService } from '#libs/catalogue';
-import { AppConfig, ConfigModule } from '#libs/config';
-import { ConsentModule, ConsentRequestsService, ConsentsService } from '#libs/consent';
-import { CryptoModule } from '#libs/crypto';
-import { DatabaseModule } from '#libs/database';
-import { IdentityModule } from '#libs/identity';
-import { AttributesService, CitizensService, VaultModule, type Writer } from '#libs/vault';
+import { checkAttributeValue, RegistryService } from '#libs/catalogue';
+import { AppConfig } from '#libs/config';
+import { ConsentRequestsService, ConsentsService } from '#libs/consent';
+import { AttributesService, CitizensService, type Writer } from '#libs/vault';
+import { domainContext } from './domain-context.js';
 
 interface DemoCitizen {
   subject: string;
@@ -20,31 +15,13 @@ interface DemoCitizen {
   consentRequests?: { service: string; purpose: string; attributes: string[]; mode: 'once' | 'ongoing' }[];
 }
 
-@Module({})
-class DemoSeedModule {}
-
 /**
  * Loads the demo citizens through the same services the apps use, so their
  * values are encrypted and carry provenance like any other. A citizen who
  * already has values is left as they are (the command can run at every demo start).
  */
 export async function seedDemo(env: Record<string, string | undefined>, file: string): Promise<string[]> {
-  const app = await NestFactory.createApplicationContext(
-    {
-      module: DemoSeedModule,
-      imports: [
-        ConfigModule.forRoot(env),
-        DatabaseModule,
-        CryptoModule,
-        CatalogueModule,
-        IdentityModule,
-        VaultModule,
-        ConsentModule,
-        AccessLogModule,
-      ],
-    },
-    { logger: ['error'] },
-  );
+  const app = await domainContext(env);
   try {
     const config = app.get(AppConfig);
     const registry = app.get(RegistryService).current();

@@ -16,7 +16,7 @@ describe(RegistrySnapshot.name, () => {
     expect(snapshot.deadlineKind('licence-renewal')?.offsetsDays).toEqual([30, 7, 1]);
     expect(snapshot.organisation('SAAQ')?.name.fr).toBe("Société de l'assurance automobile du Québec");
     expect(snapshot.service('rq-credits')?.organisation).toBe('RQ');
-    expect(snapshot.allServices().map((s) => s.id)).toContain('mess-aide');
+    expect(snapshot.registry.services.map((s) => s.id)).toContain('mess-aide');
   });
 
   it('answers undefined for codes it does not know', () => {

@@ -81,10 +81,6 @@ export class RegistrySnapshot {
     return this.services.get(id);
   }
 
-  allServices(): ServiceDefinition[] {
-    return this.registry.services;
-  }
-
   /** The registry gives this service a read right on this attribute for this purpose. */
   canRead(serviceId: string, attribute: string, purpose: string): boolean {
     return this.readRights.has(key(serviceId, attribute, purpose));

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, type JsonWebKey, type KeyObject, sign } from 'node:crypto';
-import { compactVerify, type JWK, type JWSHeaderParameters, createLocalJWKSet } from 'jose';
+import { type JWK, type JWSHeaderParameters } from 'jose';
 
 interface SigningKey {
   kid: string;
@@ -55,9 +55,5 @@ export class PlatformSigner {
   async signDetached(bytes: Uint8Array | string): Promise<string> {
     const [header, , signature] = (await this.sign(bytes)).split('.');
     return `${header}..${signature}`;
-  }
-
-  async verify(jws: string): Promise<{ payload: Uint8Array; protectedHeader: JWSHeaderParameters }> {
-    return compactVerify(jws, createLocalJWKSet(this.jwks()));
   }
 }

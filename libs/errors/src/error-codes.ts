@@ -58,7 +58,6 @@ export const ERROR_TITLES = {
     fr: 'Aucun citoyen ne correspond à cet identifiant pour votre organisation.',
     en: 'No citizen matches this identifier for your organisation.',
   },
-  deadline_not_found: { fr: 'Échéance introuvable.', en: 'Deadline not found.' },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: {
     fr: 'Erreur interne. Réessayez plus tard.',

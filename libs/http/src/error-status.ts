@@ -23,7 +23,6 @@ export function statusOf(code: ErrorCode): number {
     case 'consent_not_found':
     case 'consent_request_not_found':
     case 'citizen_not_found':
-    case 'deadline_not_found':
       return 404;
     case 'consent_request_not_pending':
       return 409;

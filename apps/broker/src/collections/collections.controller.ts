@@ -1,19 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiProperty, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, ValidateNested, IsObject } from 'class-validator';
+import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { ServicePrincipal } from '#libs/identity';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
-import { CitizenRefDto } from '../citizen-ref.dto.js';
+import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
 import { CollectionsService } from './collections.service.js';
 import { IsAttributeCodeList } from '#libs/http';
 
 export class CollectionDto {
-  @ApiProperty({ type: CitizenRefDto })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => CitizenRefDto)
+  @IsCitizenRef()
   citizen: CitizenRefDto;
 
   @IsAttributeCodeList(['address.residential'])

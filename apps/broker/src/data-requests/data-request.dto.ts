@@ -1,15 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDefined, IsString, MaxLength, ValidateNested, IsObject } from 'class-validator';
-import { CitizenRefDto } from '../citizen-ref.dto.js';
+import { IsString, MaxLength } from 'class-validator';
+import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
 import { IsAttributeCodeList } from '#libs/http';
 
 export class DataRequestDto {
-  @ApiProperty({ type: CitizenRefDto })
-  @IsDefined()
-  @IsObject()
-  @ValidateNested()
-  @Type(() => CitizenRefDto)
+  @IsCitizenRef()
   citizen: CitizenRefDto;
 
   @ApiProperty({ example: 'licence-renewal' })

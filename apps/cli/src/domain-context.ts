@@ -1,0 +1,37 @@
+import { type INestApplicationContext, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { AccessLogModule } from '#libs/access-log';
+import { CatalogueModule } from '#libs/catalogue';
+import { ConfigModule } from '#libs/config';
+import { ConsentModule } from '#libs/consent';
+import { CryptoModule } from '#libs/crypto';
+import { DatabaseModule } from '#libs/database';
+import { IdentityModule } from '#libs/identity';
+import { VaultModule } from '#libs/vault';
+
+@Module({})
+class DomainContextModule {}
+
+/**
+ * The domain services without any HTTP app around them, configured by `env`:
+ * for commands that write citizens' data the way the apps do (demo seeding,
+ * benchmark seeding).
+ */
+export function domainContext(env: Record<string, string | undefined>): Promise<INestApplicationContext> {
+  return NestFactory.createApplicationContext(
+    {
+      module: DomainContextModule,
+      imports: [
+        ConfigModule.forRoot(env),
+        DatabaseModule,
+        CryptoModule,
+        CatalogueModule,
+        IdentityModule,
+        VaultModule,
+        ConsentModule,
+        AccessLogModule,
+      ],
+    },
+    { logger: ['error'] },
+  );
+}
