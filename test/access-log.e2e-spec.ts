@@ -23,6 +23,15 @@ describe('Access log: tamper-evident and append-only', () => {
       await client.end();
     }
   };
+  const consentRequestsOf = (citizenId: string) =>
+    superuser(
+      async (c) =>
+        (
+          await c.query(`SELECT id, status FROM consent_request WHERE citizen_id = $1 ORDER BY id`, [
+            citizenId,
+          ])
+        ).rows,
+    );
   const audit = async () => {
     const lines: string[] = [];
     const code = await runCli(['audit:verify'], testEnv(db, idp), {
@@ -167,6 +176,16 @@ describe('Access log: tamper-evident and append-only', () => {
           (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
       );
       expect(metricsAfter).toBe(metricsBefore);
+
+      // A request that would also propose a consent request: the proposal is not kept either.
+      const requestsBefore = await consentRequestsOf(citizenId);
+      const proposing = await broker.http
+        .post('/v1/data-requests')
+        .set(auth)
+        .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email', 'address.residential'] });
+      expect(proposing.status).toBe(503);
+      expect(proposing.body.consentRequest).toBeUndefined();
+      expect(await consentRequestsOf(citizenId)).toEqual(requestsBefore);
     } finally {
       await superuser(async (client) => {
         await client.query(`DROP TRIGGER refuse_log ON access_log_entry`);

@@ -32,15 +32,19 @@ export interface ReleaseRecord {
   onceConsentsUsed: string[];
 }
 
+/** YYYY-MM-DD in Québec's time zone (a formatter is costly to build: once per process). */
+const MONTREAL_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Montreal' });
+
 /** Another request for the same citizen got there first (chain position or one-time consent): start again. */
 export class ReleaseConflict extends Error {}
 
 /**
- * The data-request hot path in two statements, in the caller's transaction:
+ * The data-request hot path in two statements on the caller's connection:
  * one read of everything rule 1 and the release need, one write of the log
  * entry, the used-up one-time consents and the service's activity event for
- * the day (written by the first request of the day, a no-op after). Nothing is
- * released unless the transaction commits.
+ * the day (written by the first request of the day, a no-op after). The write
+ * is a single statement, so it is atomic even outside a transaction; nothing
+ * is released unless it commits.
  *
  * It is the broker's own read and write model over tables the vault,
  * consent, access-log and outbox libs own, kept here so that a request costs
@@ -130,8 +134,8 @@ export class ReleaseStore {
       withheld: record.withheld,
       basis: record.basis,
     });
-    // Ambition 2 counts the services active in a period: one event per service and day (America/Montreal).
-    const day = entry.at.toLocaleDateString('en-CA', { timeZone: 'America/Montreal' });
+    // Ambition 2 counts the services active in a period: one event per service and day.
+    const day = MONTREAL_DAY.format(entry.at);
     try {
       const [result] = await this.prepared<{ used: string }>(
         em,
