@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import fc from 'fast-check';
-import { AccessLogService } from '#libs/access-log';
+import { AccessLogCheckpoints, AccessLogService } from '#libs/access-log';
 import { ConsentRequestsService } from '#libs/consent';
 import { startVault, type RunningVault } from './support/vault-app.js';
 
@@ -92,6 +92,23 @@ describe('Vault: isolation between citizens', () => {
         basis: [{ attribute: 'contact.phone', kind: 'consent', consentId: consent.body.id }],
       }),
     );
+    // A signed checkpoint over alice's chain and bob's: bob's proof has alice's leaf in its audit path.
+    const bobId = (await vault.http.get('/v1/me/export').set(headers.bob).expect(200)).body.profile.id;
+    await vault.dataSource.transaction((em) =>
+      vault.app.get(AccessLogService).append(em, {
+        citizenId: bobId,
+        serviceId: 'mess-aide',
+        organisationId: 'MESS',
+        purpose: 'benefit-application',
+        requestId: randomUUID(),
+        attributes: ['contact.phone'],
+        outcome: 'withheld',
+        released: [],
+        withheld: [{ attribute: 'contact.phone', reason: 'not_held' }],
+        basis: [],
+      }),
+    );
+    expect((await vault.app.get(AccessLogCheckpoints).publish())?.size).toBe(2);
     const aliceConsents = (await vault.http.get('/v1/me/consents').set(alice).expect(200)).body.map(
       (c: { id: string }) => c.id,
     );
@@ -145,6 +162,7 @@ describe('Vault: isolation between citizens', () => {
     { method: 'post', path: (t) => `/v1/me/consent-requests/${t}/deny` },
     { method: 'get', path: () => '/v1/me/access-log' },
     { method: 'get', path: (t) => `/v1/me/access-log?before=${(t.length % 5) + 1}` },
+    { method: 'get', path: () => '/v1/me/access-log/proof' },
   ];
 
   it('holds over random actor × route × target combinations', async () => {

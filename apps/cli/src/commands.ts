@@ -1,8 +1,8 @@
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { AccessLogEntry, auditAccessLog } from '#libs/access-log';
+import { AccessLogCheckpoints, AccessLogEntry, auditAccessLog, auditCheckpoints } from '#libs/access-log';
 import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
-import { MasterKeyring } from '#libs/crypto';
+import { MasterKeyring, PlatformSigner } from '#libs/crypto';
 import { dataSourceOptions } from '#libs/database';
 import { mintDevCitizenToken } from '#libs/identity';
 import { CitizenKey, DataKeysService } from '#libs/vault';
@@ -22,7 +22,9 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
                                     validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
-  audit:verify                      recompute every citizen's access-log chain; name the first broken citizen and seq
+  audit:verify                      recompute every citizen's access-log chain and check every signed checkpoint;
+                                    name the first broken citizen and seq, or checkpoint
+  audit:checkpoint                  sign and store a checkpoint over the chains that grew since the last one
   keys:rotate [--batch N]           re-wrap every data key under the newest master key of MASTER_KEYS,
                                     N keys a transaction (default 500), while the apps keep serving
   dev:token --sub SUBJECT [--ttl SECONDS]
@@ -129,11 +131,35 @@ const COMMANDS: Record<string, Command> = {
           io.err(`BROKEN: citizen ${result.broken.citizenId}, seq ${result.broken.seq}`);
           return 1;
         }
-        io.out(`OK: ${result.chains} chains, ${result.entries} entries verified.`);
+        const signed = await auditCheckpoints(dataSource, new PlatformSigner(config.signingKeys).jwks().keys);
+        if (signed.broken) {
+          const { checkpoint, reason, citizenId, seq } = signed.broken;
+          io.err(
+            `BROKEN: checkpoint ${checkpoint}: ${reason}${citizenId ? ` (citizen ${citizenId}, seq ${seq})` : ''}`,
+          );
+          return 1;
+        }
+        io.out(
+          `OK: ${result.chains} chains, ${result.entries} entries, ${signed.checkpoints} signed checkpoints verified.`,
+        );
         return 0;
       },
       [AccessLogEntry],
     ),
+
+  'audit:checkpoint': (config, _args, io) =>
+    withDataSource(config, async (dataSource) => {
+      const checkpoint = await new AccessLogCheckpoints(
+        dataSource,
+        new PlatformSigner(config.signingKeys),
+      ).publish();
+      io.out(
+        checkpoint
+          ? `checkpoint ${checkpoint.id}: ${checkpoint.size} chains, root ${checkpoint.root}`
+          : 'No chain grew since the last checkpoint.',
+      );
+      return 0;
+    }),
 
   'dev:token': async (config, args, io) => {
     const subject = option(args, '--sub');

@@ -15,6 +15,7 @@ import { CitizenDataService } from './me/citizen-data.service.js';
 import { ConsentRequestsController } from './me/consent-requests.controller.js';
 import { ConsentsController } from './me/consents.controller.js';
 import { MeController } from './me/me.controller.js';
+import { CheckpointsController } from './well-known/checkpoints.controller.js';
 import { WellKnownController } from './well-known/well-known.controller.js';
 
 @Module({})
@@ -40,6 +41,7 @@ export class VaultAppModule {
         ConsentRequestsController,
         AccessLogController,
         WellKnownController,
+        CheckpointsController,
       ],
       providers: [CitizenDataService, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
     };

@@ -16,3 +16,13 @@ export {
   GENESIS_HASH,
 } from './hash-chain.js';
 export { auditAccessLog, type AuditResult } from './chain-audit.js';
+export {
+  AccessLogCheckpoints,
+  auditCheckpoints,
+  type CheckpointAudit,
+  type CheckpointView,
+  CHECKPOINT_METHOD,
+  CHECKPOINT_TYPE,
+  type InclusionProof,
+} from './checkpoints.js';
+export { auditPath, leafHash, merkleRoot, rootFromAuditPath } from './merkle.js';

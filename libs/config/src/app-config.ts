@@ -34,6 +34,7 @@ export class AppConfig {
   readonly jwksRefetchCooldownMs: number;
   readonly outboxPollMs: number;
   readonly webhookConcurrency: number;
+  readonly accessLogCheckpointMs: number;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
   readonly signingKeys: JsonWebKey[];
@@ -89,6 +90,7 @@ export class AppConfig {
     this.jwksRefetchCooldownMs = env.JWKS_REFETCH_COOLDOWN_SECONDS * 1000;
     this.outboxPollMs = env.OUTBOX_POLL_MILLISECONDS;
     this.webhookConcurrency = env.WEBHOOK_CONCURRENCY;
+    this.accessLogCheckpointMs = env.ACCESS_LOG_CHECKPOINT_MINUTES * 60_000;
     this.masterKeys = env.MASTER_KEYS
       ? parseMasterKeys(env.MASTER_KEYS, problems)
       : [{ id: 'dev', version: 1, key: devSecret('master-key') }];

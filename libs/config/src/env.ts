@@ -68,6 +68,9 @@ export class Env {
   /** How often the scheduler looks for due outbox events. */
   @IsInt() @Min(50) OUTBOX_POLL_MILLISECONDS = 1000;
 
+  /** How often the scheduler publishes a signed checkpoint over the access-log chains (0: never; `cli audit:checkpoint` still can). */
+  @IsInt() @Min(0) @Max(10080) ACCESS_LOG_CHECKPOINT_MINUTES = 60;
+
   /** How many webhooks one scheduler process delivers at once. */
   @IsInt() @Min(1) @Max(256) WEBHOOK_CONCURRENCY = 16;
 
@@ -95,6 +98,7 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'REGISTRY_REFRESH_SECONDS',
   'JWKS_REFETCH_COOLDOWN_SECONDS',
   'OUTBOX_POLL_MILLISECONDS',
+  'ACCESS_LOG_CHECKPOINT_MINUTES',
   'WEBHOOK_CONCURRENCY',
 ];
 

@@ -58,6 +58,10 @@ export const ERROR_TITLES = {
     fr: 'Aucun citoyen ne correspond à cet identifiant pour votre organisation.',
     en: 'No citizen matches this identifier for your organisation.',
   },
+  not_checkpointed: {
+    fr: 'Votre journal des accès n’est pas encore couvert par un point de contrôle signé.',
+    en: 'Your access log is not yet covered by a signed checkpoint.',
+  },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: {
     fr: 'Erreur interne. Réessayez plus tard.',

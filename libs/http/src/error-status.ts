@@ -23,6 +23,7 @@ export function statusOf(code: ErrorCode): number {
     case 'consent_not_found':
     case 'consent_request_not_found':
     case 'citizen_not_found':
+    case 'not_checkpointed':
       return 404;
     case 'consent_request_not_pending':
       return 409;
