@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { AccessLogService } from '#libs/access-log';
+import { ReleaseStore } from '../apps/broker/src/data-requests/release.store.js';
 import { runCli } from '../apps/cli/src/commands.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -128,6 +129,45 @@ describe('Access log: tamper-evident and append-only', () => {
       await client.query('COMMIT');
     });
     expect(await audit()).toEqual({ code: 1, output: `BROKEN: citizen ${victim}, seq 2` });
+  });
+
+  it('logs no release when a one-time consent is revoked between the read and the write', async () => {
+    const dora = await vault.auth('dora-revokes');
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(dora)
+      .send({ value: 'dora@exemple.ca' })
+      .expect(200);
+    const auth = await broker.service('saaq-permis').auth();
+    const created = await broker.http
+      .post('/v1/consent-requests')
+      .set(auth)
+      .send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' })
+      .expect(201);
+    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(dora).expect(200);
+    const { citizen, consentId } = (
+      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)
+    ).body;
+
+    // The citizen's revocation lands just after the broker read the consent as active.
+    const store = broker.app.get(ReleaseStore);
+    const read = store.read;
+    store.read = async (...args) => {
+      store.read = read;
+      const snapshot = await read.apply(store, args);
+      await vault.http.delete(`/v1/me/consents/${consentId}`).set(dora).expect(200);
+      return snapshot;
+    };
+    const response = await broker.http
+      .post('/v1/data-requests')
+      .set(auth)
+      .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] })
+      .expect(200);
+    expect(response.body.released).toEqual([]);
+    expect(response.body.withheld).toEqual([{ attribute: 'contact.email', reason: 'consent_required' }]);
+    const log = (await vault.http.get('/v1/me/access-log').set(dora).expect(200)).body.entries;
+    expect(log.map((e: { outcome: string }) => e.outcome)).toEqual(['withheld']);
+    expect(store.read).toBe(read);
   });
 
   it('releases nothing when the log cannot be written (fail closed, 503)', async () => {

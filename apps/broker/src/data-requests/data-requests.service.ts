@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
 import type { AccessBasis, WithheldReason } from '#libs/access-log';
 import { type JsonValue, RegistryService } from '#libs/catalogue';
-import { approvalUrl, type ConsentRequest, ConsentRequestsService } from '#libs/consent';
+import { approvalUrl, ConsentRequestsService } from '#libs/consent';
 import { AppConfig } from '#libs/config';
 import { DomainError, loggableError } from '#libs/errors';
 import type { ServicePrincipal } from '#libs/identity';
@@ -75,8 +75,10 @@ export class DataRequestsService {
    * common path, which saves two round trips per request. The read and the
    * write see different snapshots, as they would in a READ COMMITTED
    * transaction; what matters is re-checked by the write (chain position,
-   * one-time consents still active) and raises ReleaseConflict. Proposing a
-   * consent request adds writes, so that path runs in a transaction.
+   * one-time consents still active) and raises ReleaseConflict. Two rarer
+   * paths run in a transaction: using up one-time consents (the check that
+   * none was used or revoked meanwhile follows the statement) and proposing
+   * a consent request (more writes).
    */
   private async release(
     runner: QueryRunner,
@@ -123,18 +125,22 @@ export class DataRequestsService {
     }
 
     const usedConsents = new Set(basis.flatMap((b) => (b.kind === 'consent' ? [b.consentId] : [])));
+    const onceConsentsUsed = snapshot.consents
+      .filter((c) => c.mode === 'once' && usedConsents.has(c.id))
+      .map((c) => c.id);
     const toAsk = withheld.filter((w) => w.reason === 'consent_required').map((w) => w.attribute);
-    let proposal: ConsentRequest | null = null;
-    if (toAsk.length > 0) {
-      await runner.startTransaction();
-      proposal = await this.consentRequests.proposeFor(
-        runner.manager,
-        citizenId,
-        service.serviceId,
-        input.purpose,
-        toAsk,
-      );
-    }
+    // A one-time consent found used or revoked meanwhile is only known once the write ran: it must roll back.
+    if (toAsk.length > 0 || onceConsentsUsed.length > 0) await runner.startTransaction();
+    const proposal =
+      toAsk.length > 0
+        ? await this.consentRequests.proposeFor(
+            runner.manager,
+            citizenId,
+            service.serviceId,
+            input.purpose,
+            toAsk,
+          )
+        : null;
 
     const requestId = randomUUID();
     await this.store.write(runner.manager, snapshot.head, {
@@ -148,9 +154,7 @@ export class DataRequestsService {
       released: released.map((r) => r.attribute),
       withheld,
       basis,
-      onceConsentsUsed: snapshot.consents
-        .filter((c) => c.mode === 'once' && usedConsents.has(c.id))
-        .map((c) => c.id),
+      onceConsentsUsed,
     });
     if (runner.isTransactionActive) await runner.commitTransaction();
     return {
