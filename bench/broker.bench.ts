@@ -199,6 +199,10 @@ interface Measure {
   machineCpu: number;
 }
 
+const procfs = existsSync('/proc/self/stat');
+/** The unit of /proc's CPU times (USER_HZ). */
+const CLOCK_TICKS = procfs ? Number(execSync('getconf CLK_TCK').toString()) : 100;
+
 /**
  * CPU time (user + system, ms) a process has used, from /proc/PID/stat. It
  * moves far less than req/s on a shared machine, so it shows what a change
@@ -207,7 +211,7 @@ interface Measure {
 function cpuMs(pid: number | string): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1000 / 100); // utime, stime in USER_HZ (100)
+  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS); // utime, stime
 }
 
 /** Busy CPU time (ms) of the whole machine so far, from /proc/stat: user, system and interrupts. */
@@ -217,10 +221,8 @@ function machineCpuMs(): number {
     .split(/\s+/)
     .slice(1)
     .map(Number);
-  return (user + nice + system + irq + softirq) * (1000 / 100);
+  return (user + nice + system + irq + softirq) * (1000 / CLOCK_TICKS);
 }
-
-const procfs = existsSync('/proc/self/stat');
 
 async function load(
   pid: number,

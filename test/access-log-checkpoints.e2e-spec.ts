@@ -1,9 +1,14 @@
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
 import pg from 'pg';
 import {
   AccessLogCheckpoints,
+  AccessLogEntry,
   AccessLogService,
+  chainEntry,
   entryHash,
   leafHash,
   rootFromAuditPath,
@@ -16,7 +21,7 @@ import { TestIdentityProvider } from './support/identity-provider.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
 interface Proof {
-  checkpoint: { id: number; at: string; prevRoot: string; root: string; size: number; jws: string };
+  checkpoint: { seq: number; at: string; prevRoot: string; root: string; size: number; jws: string };
   leaf: { seq: number; hash: string; index: number };
   auditPath: string[];
 }
@@ -45,21 +50,20 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
       await client.end();
     }
   };
+  const entryFor = (citizenId: string) => ({
+    citizenId,
+    serviceId: 'saaq-permis',
+    organisationId: 'SAAQ',
+    purpose: 'licence-renewal',
+    requestId: randomUUID(),
+    attributes: ['contact.email'],
+    outcome: 'withheld' as const,
+    released: [],
+    withheld: [{ attribute: 'contact.email', reason: 'consent_required' as const }],
+    basis: [],
+  });
   const appendFor = (subject: string) =>
-    vault.dataSource.transaction((em) =>
-      vault.app.get(AccessLogService).append(em, {
-        citizenId: ids[subject],
-        serviceId: 'saaq-permis',
-        organisationId: 'SAAQ',
-        purpose: 'licence-renewal',
-        requestId: randomUUID(),
-        attributes: ['contact.email'],
-        outcome: 'withheld',
-        released: [],
-        withheld: [{ attribute: 'contact.email', reason: 'consent_required' }],
-        basis: [],
-      }),
-    );
+    vault.dataSource.transaction((em) => vault.app.get(AccessLogService).append(em, entryFor(ids[subject])));
   /** What a citizen does with nothing but the public API: the proof, their log's entry, the JWKS. */
   const verifyAsCitizen = async (subject: string): Promise<Proof> => {
     const auth = await vault.auth(subject);
@@ -79,7 +83,7 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
     const { payload, protectedHeader } = await compactVerify(proof.checkpoint.jws, createLocalJWKSet(jwks));
     expect(protectedHeader.typ).toBe('access-log-checkpoint+json');
     expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({
-      checkpoint: proof.checkpoint.id,
+      seq: proof.checkpoint.seq,
       at: proof.checkpoint.at,
       prevRoot: proof.checkpoint.prevRoot,
       root: proof.checkpoint.root,
@@ -131,7 +135,7 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
     });
     const proofs = await Promise.all(subjects.map(verifyAsCitizen));
     for (const proof of proofs) {
-      expect(proof.checkpoint).toMatchObject({ id: 1, size: 3, prevRoot: '0'.repeat(64) });
+      expect(proof.checkpoint).toMatchObject({ seq: 1, size: 3, prevRoot: '0'.repeat(64) });
       expect(proof.leaf.seq).toBe(3);
     }
     expect(new Set(proofs.map((p) => p.leaf.index))).toEqual(new Set([0, 1, 2]));
@@ -146,18 +150,88 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
     expect((await cli('audit:checkpoint')).output).toBe('No chain grew since the last checkpoint.');
 
     const ben = await verifyAsCitizen('ben');
-    expect(ben.checkpoint).toMatchObject({ id: 2, size: 1, prevRoot: first.root });
+    expect(ben.checkpoint).toMatchObject({ seq: 2, size: 1, prevRoot: first.root });
     expect(ben.leaf).toMatchObject({ seq: 4, index: 0 });
-    expect((await verifyAsCitizen('ana')).checkpoint.id).toBe(1);
+    expect((await verifyAsCitizen('ana')).checkpoint.seq).toBe(1);
 
     const page = (await vault.http.get('/v1/access-log/checkpoints?limit=1').expect(200)).body;
-    expect(page.checkpoints.map((c: { id: number }) => c.id)).toEqual([2]);
+    expect(page.checkpoints.map((c: { seq: number }) => c.seq)).toEqual([2]);
     expect(page.nextBefore).toBe(2);
     const next = await vault.http.get(`/v1/access-log/checkpoints?limit=1&before=${page.nextBefore}`);
     expect(next.body).toEqual({ checkpoints: [first], nextBefore: null });
     expect(await cli('audit:verify')).toEqual({
       code: 0,
       output: 'OK: 3 chains, 10 entries, 2 signed checkpoints verified.',
+    });
+  });
+
+  it('checks the checkpoints against public keys and roots kept off the platform', async () => {
+    const published = (await vault.http.get('/v1/access-log/checkpoints').expect(200)).body.checkpoints;
+    const kept = published.map((c: { seq: number; root: string }) => `${c.seq}:${c.root}`).join(',');
+    const jwksFile = join(mkdtempSync(join(tmpdir(), 'jwks-')), 'jwks.json');
+    writeFileSync(jwksFile, JSON.stringify((await vault.http.get('/.well-known/jwks.json')).body));
+    expect((await cli('audit:verify', '--jwks', jwksFile, '--expect', kept)).code).toBe(0);
+
+    // A root the auditor kept that the platform no longer shows, or a checkpoint gone.
+    expect(await cli('audit:verify', '--expect', `1:${'ab'.repeat(32)}`)).toEqual({
+      code: 1,
+      output: 'BROKEN: checkpoint 1: its root is not the one kept',
+    });
+    expect(await cli('audit:verify', '--expect', `9:${'ab'.repeat(32)}`)).toEqual({
+      code: 1,
+      output: 'BROKEN: checkpoint 9: missing',
+    });
+    // Keys that are not the platform's.
+    const { publicKey } = generateKeyPairSync('ed25519');
+    writeFileSync(
+      jwksFile,
+      JSON.stringify({ keys: [{ ...publicKey.export({ format: 'jwk' }), kid: 'dev-signing' }] }),
+    );
+    expect(await cli('audit:verify', '--jwks', jwksFile)).toEqual({
+      code: 1,
+      output: 'BROKEN: checkpoint 1: the signature does not verify with the keys given',
+    });
+    expect((await cli('audit:verify', '--expect', '1:nothex')).code).toBe(2);
+    expect((await cli('audit:verify', '--jwks', '/nonexistent/jwks.json')).code).toBe(2);
+  });
+
+  it('names growth stamped before the look-back that no checkpoint covered, until a full checkpoint does', async () => {
+    const latest = (await vault.http.get('/v1/access-log/checkpoints?limit=1').expect(200)).body
+      .checkpoints[0];
+    const dan = (
+      await vault.http
+        .get('/v1/me/export')
+        .set(await vault.auth('dan'))
+        .expect(200)
+    ).body.profile.id;
+    // An entry whose app clock was two hours behind: the next checkpoint's look-back misses it.
+    const stale = chainEntry(null, { ...entryFor(dan) }, new Date(Date.parse(latest.at) - 2 * 3600_000));
+    await vault.dataSource.getRepository(AccessLogEntry).insert(stale);
+    expect((await cli('audit:checkpoint')).output).toBe('No chain grew since the last checkpoint.');
+    expect(await cli('audit:verify')).toEqual({
+      code: 1,
+      output: [
+        `UNCOVERED: citizen ${dan}, seq 1: older than the checkpoints' look-back, in none`,
+        'Run `npm run cli -- audit:checkpoint --full` to cover them.',
+      ].join('\n'),
+    });
+    expect((await cli('audit:checkpoint', '--full')).output).toMatch(/^checkpoint 3: 1 chains, root /);
+    expect((await cli('audit:verify')).code).toBe(0);
+  });
+
+  it('splits a large publication into consecutive linked checkpoints', async () => {
+    for (const subject of subjects) await appendFor(subject);
+    const published = await vault.app.get(AccessLogCheckpoints).publish({ maxLeaves: 2 });
+    expect(published.map((c) => [c.seq, c.size])).toEqual([
+      [4, 2],
+      [5, 1],
+    ]);
+    expect(published[1].prevRoot).toBe(published[0].root);
+    for (const subject of subjects)
+      expect((await verifyAsCitizen(subject)).leaf.seq).toBe(subject === 'ben' ? 5 : 4);
+    expect(await cli('audit:verify')).toEqual({
+      code: 0,
+      output: 'OK: 4 chains, 14 entries, 5 signed checkpoints verified.',
     });
   });
 
@@ -168,9 +242,9 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
     const latest = (await vault.http.get('/v1/access-log/checkpoints?limit=1').expect(200)).body
       .checkpoints[0];
     const at = Date.parse(latest.at);
-    expect(await publisher.publishIfDue(new Date(at + 59 * 60_000))).toBeNull();
-    expect(await publisher.publishIfDue(new Date(at + 60 * 60_000))).toBe(3);
-    expect((await verifyAsCitizen('cleo')).leaf.seq).toBe(4);
+    expect(await publisher.publishIfDue(new Date(at + 59 * 60_000))).toEqual([]);
+    expect(await publisher.publishIfDue(new Date(at + 60 * 60_000))).toEqual([6]);
+    expect((await verifyAsCitizen('cleo')).leaf.seq).toBe(5);
   });
 
   it('refuses bad paging parameters with a problem', async () => {

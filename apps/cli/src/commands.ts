@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import type { JWK } from 'jose';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AccessLogCheckpoints, AccessLogEntry, auditAccessLog, auditCheckpoints } from '#libs/access-log';
 import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
@@ -22,9 +24,13 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
                                     validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
-  audit:verify                      recompute every citizen's access-log chain and check every signed checkpoint;
-                                    name the first broken citizen and seq, or checkpoint
-  audit:checkpoint                  sign and store a checkpoint over the chains that grew since the last one
+  audit:verify [--jwks FILE] [--expect SEQ:ROOT[,SEQ:ROOT…]]
+                                    recompute every citizen's access-log chain and check every signed checkpoint
+                                    (with the public keys of FILE, default the configured ones, and against the
+                                    checkpoints kept off the platform); name the first broken citizen and seq, or
+                                    checkpoint, and any growth no checkpoint covered in time
+  audit:checkpoint [--full]         sign and store checkpoints over the chains that grew since the last one
+                                    (--full: over every chain not yet covered)
   keys:rotate [--batch N]           re-wrap every data key under the newest master key of MASTER_KEYS,
                                     N keys a transaction (default 500), while the apps keep serving
   dev:token --sub SUBJECT [--ttl SECONDS]
@@ -45,6 +51,14 @@ async function withDataSource<T>(
   } finally {
     await dataSource.destroy();
   }
+}
+
+/** `--expect 12:ROOT,40:ROOT`: checkpoints an auditor kept off the platform; [] when absent, null when malformed. */
+function parseExpectations(value: string | undefined): { seq: number; root: string }[] | null {
+  if (value === undefined) return [];
+  const expectations = value.split(',').map((item) => /^(\d+):([0-9a-f]{64})$/.exec(item.trim()));
+  if (expectations.some((match) => !match)) return null;
+  return expectations.map((match) => ({ seq: Number(match![1]), root: match![2] }));
 }
 
 function option(args: string[], name: string): string | undefined {
@@ -122,8 +136,24 @@ const COMMANDS: Record<string, Command> = {
     return 0;
   },
 
-  'audit:verify': (config, _args, io) =>
-    withDataSource(
+  'audit:verify': async (config, args, io) => {
+    const expected = parseExpectations(option(args, '--expect'));
+    const jwksFile = option(args, '--jwks');
+    let keys: JWK[];
+    try {
+      keys = jwksFile
+        ? (JSON.parse(readFileSync(jwksFile, 'utf8')) as { keys: JWK[] }).keys
+        : new PlatformSigner(config.signingKeys).jwks().keys;
+      if (!Array.isArray(keys)) throw new Error('no "keys" array');
+    } catch (error) {
+      io.err(`--jwks ${jwksFile}: not a readable JWKS (${(error as Error).message})`);
+      return 2;
+    }
+    if (!expected) {
+      io.err('--expect takes SEQ:ROOT[,SEQ:ROOT…], each root 64 hex digits');
+      return 2;
+    }
+    return withDataSource(
       config,
       async (dataSource) => {
         const result = await auditAccessLog(dataSource);
@@ -131,12 +161,33 @@ const COMMANDS: Record<string, Command> = {
           io.err(`BROKEN: citizen ${result.broken.citizenId}, seq ${result.broken.seq}`);
           return 1;
         }
-        const signed = await auditCheckpoints(dataSource, new PlatformSigner(config.signingKeys).jwks().keys);
+        const signed = await auditCheckpoints(dataSource, keys);
         if (signed.broken) {
           const { checkpoint, reason, citizenId, seq } = signed.broken;
           io.err(
             `BROKEN: checkpoint ${checkpoint}: ${reason}${citizenId ? ` (citizen ${citizenId}, seq ${seq})` : ''}`,
           );
+          return 1;
+        }
+        const kept: { id: string; root: string }[] = await dataSource.query(
+          `SELECT id, root FROM access_log_checkpoint WHERE id = ANY ($1)`,
+          [expected.map((e) => e.seq)],
+        );
+        const published = new Map(kept.map((c) => [Number(c.id), c.root]));
+        for (const { seq, root } of expected) {
+          if (published.get(seq) !== root) {
+            io.err(
+              `BROKEN: checkpoint ${seq}: ${published.has(seq) ? 'its root is not the one kept' : 'missing'}`,
+            );
+            return 1;
+          }
+        }
+        for (const { citizenId, seq } of signed.uncovered)
+          io.err(
+            `UNCOVERED: citizen ${citizenId}, seq ${seq}: older than the checkpoints' look-back, in none`,
+          );
+        if (signed.uncovered.length > 0) {
+          io.err('Run `npm run cli -- audit:checkpoint --full` to cover them.');
           return 1;
         }
         io.out(
@@ -145,19 +196,20 @@ const COMMANDS: Record<string, Command> = {
         return 0;
       },
       [AccessLogEntry],
-    ),
+    );
+  },
 
-  'audit:checkpoint': (config, _args, io) =>
+  'audit:checkpoint': (config, args, io) =>
     withDataSource(config, async (dataSource) => {
-      const checkpoint = await new AccessLogCheckpoints(
+      const published = await new AccessLogCheckpoints(
         dataSource,
         new PlatformSigner(config.signingKeys),
-      ).publish();
-      io.out(
-        checkpoint
-          ? `checkpoint ${checkpoint.id}: ${checkpoint.size} chains, root ${checkpoint.root}`
-          : 'No chain grew since the last checkpoint.',
-      );
+      ).publish({
+        full: args.includes('--full'),
+      });
+      for (const checkpoint of published)
+        io.out(`checkpoint ${checkpoint.seq}: ${checkpoint.size} chains, root ${checkpoint.root}`);
+      if (published.length === 0) io.out('No chain grew since the last checkpoint.');
       return 0;
     }),
 

@@ -20,30 +20,41 @@ function nodeHash(left: Buffer, right: Buffer): Buffer {
   return sha256(NODE, left, right);
 }
 
-/** The largest power of two strictly below n (n ≥ 2). */
-function split(n: number): number {
-  let k = 1;
-  while (k * 2 < n) k *= 2;
-  return k;
+/**
+ * Every level of the tree, leaves first, root last. Pairing nodes left to
+ * right and carrying an odd last node up unchanged builds exactly RFC 6962's
+ * tree (which splits at the largest power of two below n), in linear time.
+ */
+export function merkleLevels(leaves: Buffer[]): Buffer[][] {
+  const levels = [leaves];
+  while (levels[levels.length - 1].length > 1) {
+    const below = levels[levels.length - 1];
+    const level: Buffer[] = [];
+    for (let i = 0; i < below.length; i += 2)
+      level.push(i + 1 < below.length ? nodeHash(below[i], below[i + 1]) : below[i]);
+    levels.push(level);
+  }
+  return levels;
 }
 
 /** MTH(D[n]) over leaf hashes already computed. */
 export function merkleRoot(leaves: Buffer[]): Buffer {
-  if (leaves.length === 0) return sha256();
-  if (leaves.length === 1) return leaves[0];
-  const k = split(leaves.length);
-  return nodeHash(merkleRoot(leaves.slice(0, k)), merkleRoot(leaves.slice(k)));
+  return leaves.length === 0 ? sha256() : merkleLevels(leaves).at(-1)![0];
 }
 
-/** PATH(m, D[n]): the sibling hashes from leaf m up to the root. */
-export function auditPath(leaves: Buffer[], index: number): Buffer[] {
-  if (!Number.isInteger(index) || index < 0 || index >= leaves.length)
-    throw new RangeError(`no leaf ${index} in a tree of ${leaves.length}`);
-  if (leaves.length === 1) return [];
-  const k = split(leaves.length);
-  return index < k
-    ? [...auditPath(leaves.slice(0, k), index), merkleRoot(leaves.slice(k))]
-    : [...auditPath(leaves.slice(k), index - k), merkleRoot(leaves.slice(0, k))];
+/** PATH(m, D[n]): the sibling hashes from leaf m up to the root, from the tree's levels. */
+export function auditPath(levels: Buffer[][], index: number): Buffer[] {
+  const size = levels[0].length;
+  if (!Number.isInteger(index) || index < 0 || index >= size)
+    throw new RangeError(`no leaf ${index} in a tree of ${size}`);
+  const path: Buffer[] = [];
+  let position = index;
+  for (const level of levels.slice(0, -1)) {
+    const sibling = position ^ 1;
+    if (sibling < level.length) path.push(level[sibling]);
+    position >>= 1;
+  }
+  return path;
 }
 
 /** Recomputes the root from a leaf hash, its index, the tree size and its audit path (RFC 9162, 2.1.3.2). */

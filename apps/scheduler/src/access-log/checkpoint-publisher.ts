@@ -4,9 +4,9 @@ import { AppConfig } from '#libs/config';
 
 /**
  * Publishes rule 4's signed checkpoint over the access-log chains every
- * ACCESS_LOG_CHECKPOINT_MINUTES. Several schedulers may run: a checkpoint is
- * only made when the latest one is a period old, and publishing is
- * serialised in the database.
+ * ACCESS_LOG_CHECKPOINT_MINUTES. Several schedulers may run: publishing is
+ * serialised in the database, and a checkpoint is only made when the latest
+ * one is a period old.
  */
 @Injectable()
 export class CheckpointPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -24,20 +24,21 @@ export class CheckpointPublisher implements OnApplicationBootstrap, OnApplicatio
     if (period > 0) this.timer = setInterval(() => void this.publishIfDue(), Math.min(period, 60_000));
   }
 
-  /** The checkpoint made, or null when none was due or no chain grew. */
-  async publishIfDue(now = new Date()): Promise<number | null> {
-    if (this.running) return null;
+  /** The checkpoints made: none when the latest is younger than the period or no chain grew. */
+  async publishIfDue(now?: Date): Promise<number[]> {
+    if (this.running) return [];
     this.running = true;
     try {
-      const [latest] = await this.checkpoints.list(1);
-      if (latest && now.getTime() - Date.parse(latest.at) < this.config.accessLogCheckpointMs) return null;
-      const checkpoint = await this.checkpoints.publish(now);
-      if (checkpoint)
-        this.logger.log({ checkpoint: checkpoint.id, chains: checkpoint.size }, 'checkpoint signed');
-      return checkpoint?.id ?? null;
+      const published = await this.checkpoints.publish({
+        ifOlderThanMs: this.config.accessLogCheckpointMs,
+        now,
+      });
+      for (const checkpoint of published)
+        this.logger.log({ checkpoint: checkpoint.seq, chains: checkpoint.size }, 'checkpoint signed');
+      return published.map((checkpoint) => checkpoint.seq);
     } catch (error) {
       this.logger.warn(`access-log checkpoint failed: ${(error as Error).message}`);
-      return null;
+      return [];
     } finally {
       this.running = false;
     }

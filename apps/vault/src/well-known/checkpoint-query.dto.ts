@@ -12,7 +12,7 @@ export class CheckpointQueryDto {
   limit?: number;
 
   @ApiPropertyOptional({
-    description: 'Checkpoints with an id below this one (the previous page’s nextBefore)',
+    description: 'Checkpoints with a seq below this one (the previous page’s nextBefore)',
   })
   @IsOptional()
   @Type(() => Number)

@@ -16,6 +16,6 @@ export class CheckpointsController {
   async list(@Query() query: CheckpointQueryDto) {
     const checkpoints = await this.checkpoints.list(query.limit ?? 20, query.before);
     const last = checkpoints.at(-1);
-    return { checkpoints, nextBefore: last && last.id > 1 ? last.id : null };
+    return { checkpoints, nextBefore: last && last.seq > 1 ? last.seq : null };
   }
 }

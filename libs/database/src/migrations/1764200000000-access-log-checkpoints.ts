@@ -4,9 +4,11 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Signed checkpoints over the access-log chains (rule 4): each checkpoint is
  * an RFC 6962 Merkle root over the heads of the chains that grew since the
  * previous one, linked to the previous root and signed by the platform. Its
- * leaves say which entry of which chain it covers. Both tables are
- * append-only, like the log; a BRIN index on the entries' time finds the
- * chains that grew since a checkpoint without weighing on every append.
+ * leaves say which entry of which chain it covers (a foreign key: a
+ * retention policy that ever purges log entries has to decide what becomes
+ * of the checkpoints over them). Both tables are append-only, like the log;
+ * a BRIN index on the entries' time finds the chains that grew since a
+ * checkpoint without weighing on every append.
  */
 export class AccessLogCheckpoints1764200000000 implements MigrationInterface {
   name = 'AccessLogCheckpoints1764200000000';
@@ -14,7 +16,7 @@ export class AccessLogCheckpoints1764200000000 implements MigrationInterface {
   async up(db: QueryRunner): Promise<void> {
     await db.query(`
       CREATE TABLE access_log_checkpoint (
-        id        bigint PRIMARY KEY CONSTRAINT access_log_checkpoint_id_ck CHECK (id > 0),
+        id        bigint PRIMARY KEY CONSTRAINT access_log_checkpoint_id_ck CHECK (id > 0), -- the checkpoint's seq
         at        timestamptz NOT NULL,
         prev_root text NOT NULL,
         root      text NOT NULL,
