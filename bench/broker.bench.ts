@@ -204,9 +204,9 @@ const procfs = existsSync('/proc/self/stat');
 const CLOCK_TICKS = procfs ? Number(execSync('getconf CLK_TCK').toString()) : 100;
 
 /**
- * CPU time (user + system, ms) a process has used, from /proc/PID/stat. It
- * moves far less than req/s on a shared machine, so it shows what a change
- * saved even when the machine's speed varies from one run to the next.
+ * CPU time (user + system, ms) a process has used, from /proc/PID/stat:
+ * per request, it shows where the time goes (the app, the load generator,
+ * the rest of the machine) and what bounds throughput.
  */
 function cpuMs(pid: number | string): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -417,8 +417,8 @@ How to read it:
 
 - The **ratio** is what the platform's guarantees cost over the least a request to PostgreSQL can
   do on this machine, so it is the figure to compare between runs. Absolute numbers move by ±20 %
-  between runs here, which is why the rounds alternate and medians are kept; CPU per request moves
-  much less and shows what a change saved.
+  between runs here (CPU per request with them: the machine itself runs faster or slower), which is
+  why the rounds alternate and medians are kept.
 - Each app is one Node.js process, and each is bound by it: app CPU per request × req/s is close to
   one core. That is also why the broker's throughput follows its app CPU per request.
 - **Latency at ${CONNECTIONS} connections is set by throughput**, not by the code path: with ${CONNECTIONS} requests
