@@ -3,7 +3,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { compactVerify, createLocalJWKSet } from 'jose';
-import pg from 'pg';
+import type pg from 'pg';
 import {
   AccessLogCheckpoints,
   AccessLogEntry,
@@ -16,7 +16,7 @@ import {
 import { AppConfig } from '#libs/config';
 import { runCli } from '../apps/cli/src/commands.js';
 import { CheckpointPublisher } from '../apps/scheduler/src/access-log/checkpoint-publisher.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
@@ -41,15 +41,7 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
     });
     return { code, output: lines.join('\n') };
   };
-  const superuser = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const superuser = <T>(work: (client: pg.Client) => Promise<T>) => withClient(db.url, work);
   const entryFor = (citizenId: string) => ({
     citizenId,
     serviceId: 'saaq-permis',
@@ -248,7 +240,7 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
   });
 
   it('refuses bad paging parameters with a problem', async () => {
-    for (const query of ['limit=0', 'limit=101', 'before=abc', 'before=-1', 'colour=red']) {
+    for (const query of ['limit=0', 'limit=201', 'before=abc', 'before=-1', 'colour=red']) {
       const response = await vault.http.get(`/v1/access-log/checkpoints?${query}`).expect(400);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
     }

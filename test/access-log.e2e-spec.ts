@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
 import { AccessLogService } from '#libs/access-log';
 import { ReleaseStore } from '../apps/broker/src/data-requests/release.store.js';
 import { runCli } from '../apps/cli/src/commands.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
@@ -15,15 +15,7 @@ describe('Access log: tamper-evident and append-only', () => {
   let broker: RunningBroker;
   const citizens: string[] = [];
 
-  const superuser = async <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => {
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
-    try {
-      return await work(client);
-    } finally {
-      await client.end();
-    }
-  };
+  const superuser = <T>(work: (client: pg.Client) => Promise<T>) => withClient(db.url, work);
   const consentRequestsOf = (citizenId: string) =>
     superuser(
       async (c) =>

@@ -20,8 +20,9 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: databaseUrl('postgres') });
+/** A connection of its own (as the server's superuser, unless the URL says otherwise), closed after the work. */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);
@@ -29,6 +30,8 @@ async function withAdmin<T>(work: (client: pg.Client) => Promise<T>): Promise<T>
     await client.end();
   }
 }
+
+const withAdmin = <T>(work: (client: pg.Client) => Promise<T>) => withClient(databaseUrl('postgres'), work);
 
 /**
  * A fresh, migrated database of its own for one test file. Copies a template

@@ -8,11 +8,14 @@ export default async function globalSetup() {
   const client = new pg.Client({ connectionString: adminUrl() });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'unefois\\_t\\_%'`);
+    const { rows } = await client.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'unefois\\_t\\_%'`,
+    );
     const now = Math.floor(Date.now() / 1000);
     for (const { datname } of rows) {
       const created = Number(/_(\d{10})_[0-9a-f]+$/.exec(datname)?.[1] ?? 0);
-      if (now - created > STALE_AFTER_SECONDS) await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+      if (now - created > STALE_AFTER_SECONDS)
+        await client.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
     }
   } finally {
     await client.end();

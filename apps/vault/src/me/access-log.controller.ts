@@ -5,7 +5,7 @@ import { DomainError } from '#libs/errors';
 import type { Citizen } from '#libs/vault';
 import { CurrentCitizen } from '../auth/citizen-auth.guard.js';
 import { accessLogView } from './citizen-data.service.js';
-import { AccessLogQueryDto } from './dto/access-log-query.dto.js';
+import { SeqPageQueryDto } from '../seq-page-query.dto.js';
 
 @ApiTags('access log')
 @ApiBearerAuth()
@@ -16,9 +16,9 @@ export class AccessLogController {
     private readonly checkpoints: AccessLogCheckpoints,
   ) {}
 
-  /** Who accessed what, when and why, newest first; `head` lets the citizen check the chain. */
+  /** Who accessed what, when and why, newest first (50 a page by default); `head` lets the citizen check the chain. */
   @Get()
-  async list(@CurrentCitizen() citizen: Citizen, @Query() query: AccessLogQueryDto) {
+  async list(@CurrentCitizen() citizen: Citizen, @Query() query: SeqPageQueryDto) {
     const page = await this.accessLog.page(citizen.id, query.limit ?? 50, query.before);
     return { entries: page.entries.map(accessLogView), head: page.head, nextBefore: page.nextBefore };
   }

@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { AccessLogCheckpoints } from '#libs/access-log';
 import { Public } from '#libs/http';
-import { CheckpointQueryDto } from './checkpoint-query.dto.js';
+import { SeqPageQueryDto } from '../seq-page-query.dto.js';
 
 /** Rule 4's signed heads, public: anyone can keep them and later hold the platform to them. */
 @Public()
@@ -11,9 +11,9 @@ import { CheckpointQueryDto } from './checkpoint-query.dto.js';
 export class CheckpointsController {
   constructor(private readonly checkpoints: AccessLogCheckpoints) {}
 
-  /** Newest first; each `jws` verifies with /.well-known/jwks.json. */
+  /** Newest first, 20 a page by default; each `jws` verifies with /.well-known/jwks.json. */
   @Get()
-  async list(@Query() query: CheckpointQueryDto) {
+  async list(@Query() query: SeqPageQueryDto) {
     const checkpoints = await this.checkpoints.list(query.limit ?? 20, query.before);
     const last = checkpoints.at(-1);
     return { checkpoints, nextBefore: last && last.seq > 1 ? last.seq : null };

@@ -2,18 +2,17 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Max, Min } from 'class-validator';
 
-export class CheckpointQueryDto {
-  @ApiPropertyOptional({ default: 20, maximum: 100 })
+/** Paging of a list ordered by seq, newest first: the access log's entries, the signed checkpoints. */
+export class SeqPageQueryDto {
+  @ApiPropertyOptional({ maximum: 200 })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
   @Min(1)
-  @Max(100)
+  @Max(200)
   limit?: number;
 
-  @ApiPropertyOptional({
-    description: 'Checkpoints with a seq below this one (the previous page’s nextBefore)',
-  })
+  @ApiPropertyOptional({ description: 'Items with a seq below this one (the previous page’s nextBefore)' })
   @IsOptional()
   @Type(() => Number)
   @IsInt()
