@@ -29,7 +29,8 @@ export const LOOKBACK_MS = 60 * 60_000;
 export const MAX_LEAVES = 65_536;
 /** Advisory-lock key: one publisher at a time, whatever the number of schedulers. */
 const PUBLISH_LOCK = 0x636b7074;
-const CACHED_TREES = 8;
+/** A full tree (65,536 leaves) holds about 131,000 32-byte nodes; a few are kept. */
+const CACHED_TREES = 4;
 
 export interface CheckpointView {
   seq: number;
