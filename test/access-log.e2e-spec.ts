@@ -25,6 +25,26 @@ describe('Access log: tamper-evident and append-only', () => {
           ])
         ).rows,
     );
+  /** A citizen with an e-mail and a one-time consent for saaq-permis, approved from the service's request. */
+  const withOnceEmailConsent = async (name: string) => {
+    const citizenAuth = await vault.auth(`${name}-once`);
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(citizenAuth)
+      .send({ value: `${name}@exemple.ca` })
+      .expect(200);
+    const auth = await broker.service('saaq-permis').auth();
+    const created = await broker.http
+      .post('/v1/consent-requests')
+      .set(auth)
+      .send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' })
+      .expect(201);
+    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(citizenAuth).expect(200);
+    const { citizen, consentId } = (
+      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)
+    ).body;
+    return { citizenAuth, auth, citizen, consentId };
+  };
   const audit = async () => {
     const lines: string[] = [];
     const code = await runCli(['audit:verify'], testEnv(db, idp), {
@@ -124,22 +144,7 @@ describe('Access log: tamper-evident and append-only', () => {
   });
 
   it('logs no release when a one-time consent is revoked between the read and the write', async () => {
-    const dora = await vault.auth('dora-revokes');
-    await vault.http
-      .put('/v1/me/attributes/contact.email')
-      .set(dora)
-      .send({ value: 'dora@exemple.ca' })
-      .expect(200);
-    const auth = await broker.service('saaq-permis').auth();
-    const created = await broker.http
-      .post('/v1/consent-requests')
-      .set(auth)
-      .send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' })
-      .expect(201);
-    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(dora).expect(200);
-    const { citizen, consentId } = (
-      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)
-    ).body;
+    const { citizenAuth: dora, auth, citizen, consentId } = await withOnceEmailConsent('dora');
 
     // The citizen's revocation lands just after the broker read the consent as active.
     const store = broker.app.get(ReleaseStore);
@@ -163,23 +168,7 @@ describe('Access log: tamper-evident and append-only', () => {
   });
 
   it('releases nothing when the log cannot be written (fail closed, 503)', async () => {
-    const alice = await vault.auth('alice-failclosed');
-    await vault.http
-      .put('/v1/me/attributes/contact.email')
-      .set(alice)
-      .send({ value: 'alice@exemple.ca' })
-      .expect(200);
-    const service = broker.service('saaq-permis');
-    const auth = await service.auth();
-    const created = await broker.http
-      .post('/v1/consent-requests')
-      .set(auth)
-      .send({ purpose: 'licence-renewal', attributes: ['contact.email'], mode: 'once' })
-      .expect(201);
-    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(alice).expect(200);
-    const { citizen, consentId } = (
-      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(auth).expect(200)
-    ).body;
+    const { citizenAuth: alice, auth, citizen, consentId } = await withOnceEmailConsent('alice');
     const citizenId = (await vault.http.get('/v1/me/export').set(alice).expect(200)).body.profile.id;
 
     const metricsBefore = await superuser(
