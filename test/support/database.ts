@@ -5,7 +5,6 @@ import { dataSourceOptions, MIGRATIONS } from '#libs/database';
 
 /** Where the tests' databases live; the machine's PostgreSQL unless TEST_DATABASE_URL says otherwise. */
 const SERVER_URL = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-const TEMPLATE = 'unefois_test_template';
 const TEMPLATE_LOCK = 0x74706c;
 
 export interface TestDatabase {
@@ -46,22 +45,24 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     .update(MIGRATIONS.map((m) => m.name).join(','))
     .digest('hex')
     .slice(0, 16);
+  // One template per migration set, so checkouts with different migrations can test side by side.
+  const template = `unefois_tpl_${migrationsHash}`;
   await withAdmin(async (client) => {
     await client.query('SELECT pg_advisory_lock($1)', [TEMPLATE_LOCK]);
     try {
       const { rows } = await client.query(
-        `SELECT shobj_description(oid, 'pg_database') AS hash FROM pg_database WHERE datname = $1`,
-        [TEMPLATE],
+        `SELECT shobj_description(oid, 'pg_database') AS state FROM pg_database WHERE datname = $1`,
+        [template],
       );
-      if (rows[0]?.hash !== migrationsHash) {
-        await client.query(`DROP DATABASE IF EXISTS ${TEMPLATE} WITH (FORCE)`);
-        await client.query(`CREATE DATABASE ${TEMPLATE}`);
-        const dataSource = await new DataSource(dataSourceOptions(databaseUrl(TEMPLATE))).initialize();
+      if (rows[0]?.state !== 'migrated') {
+        await client.query(`DROP DATABASE IF EXISTS ${template} WITH (FORCE)`);
+        await client.query(`CREATE DATABASE ${template}`);
+        const dataSource = await new DataSource(dataSourceOptions(databaseUrl(template))).initialize();
         await dataSource.runMigrations({ transaction: 'each' });
         await dataSource.destroy();
-        await client.query(`COMMENT ON DATABASE ${TEMPLATE} IS '${migrationsHash}'`);
+        await client.query(`COMMENT ON DATABASE ${template} IS 'migrated'`);
       }
-      await client.query(`CREATE DATABASE ${name} TEMPLATE ${TEMPLATE}`);
+      await client.query(`CREATE DATABASE ${name} TEMPLATE ${template}`);
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [TEMPLATE_LOCK]);
     }
