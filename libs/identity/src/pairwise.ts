@@ -16,6 +16,12 @@ export class PairwiseId {
   @Column('timestamptz', { name: 'created_at' }) createdAt: Date;
 }
 
+export interface IssuedPairwiseId {
+  organisation: string;
+  ppid: string;
+  createdAt: string;
+}
+
 /**
  * Rule 2: each organisation sees its own stable pseudonym of a citizen,
  * HMAC-SHA-256(secret, organisation ‖ citizen), so two organisations cannot
@@ -50,6 +56,24 @@ export class PairwiseIds {
       [organisationId, ppid],
     );
     return row?.citizen_id ?? null;
+  }
+
+  /** Every organisation that holds an identifier of the citizen (the citizen's export). */
+  async list(em: EntityManager, citizenId: string): Promise<IssuedPairwiseId[]> {
+    const rows: { organisation_id: string; ppid: string; created_at: Date }[] = await em.query(
+      `SELECT organisation_id, ppid, created_at FROM pairwise_id WHERE citizen_id = $1 ORDER BY organisation_id`,
+      [citizenId],
+    );
+    return rows.map((row) => ({
+      organisation: row.organisation_id,
+      ppid: row.ppid,
+      createdAt: row.created_at.toISOString(),
+    }));
+  }
+
+  /** Erasure: every organisation's identifier of the citizen stops resolving (a service presenting one finds no one). */
+  async forget(em: EntityManager, citizenId: string): Promise<void> {
+    await em.query(`DELETE FROM pairwise_id WHERE citizen_id = $1`, [citizenId]);
   }
 
   /** Like resolve, for a service naming a citizen: an unknown identifier is a 404. */
