@@ -56,6 +56,9 @@ describe('CLI', () => {
       );
       expect(await cli(['migration:run'], env)).toMatchObject({ code: 0, out: 'No pending migration.' });
       expect((await cli(['migration:revert'], env)).code).toBe(0);
+      expect(await tables()).not.toContain('erasure_register');
+      expect(await tables()).toContain('access_log_checkpoint');
+      expect((await cli(['migration:revert'], env)).code).toBe(0);
       expect(await tables()).not.toContain('access_log_checkpoint');
       expect(await tables()).toContain('outbox_event');
       expect((await cli(['migration:revert'], env)).code).toBe(0);

@@ -6,9 +6,18 @@ import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catal
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring, PlatformSigner } from '#libs/crypto';
 import { dataSourceOptions } from '#libs/database';
+import {
+  ErasureRegisterFileError,
+  ErasureService,
+  formatErasureRegister,
+  parseErasureRegister,
+  readErasureRegister,
+  type RegisteredErasure,
+} from '#libs/erasure';
 import { mintDevCitizenToken } from '#libs/identity';
 import { CitizenKey, DataKeysService } from '#libs/vault';
 import { seedDemo } from './demo-seed.js';
+import { domainContext } from './domain-context.js';
 
 export interface Output {
   out: (line: string) => void;
@@ -33,12 +42,18 @@ const USAGE = `Usage: npm run cli -- <command>
                                     (--full: over every chain not yet covered)
   keys:rotate [--batch N]           re-wrap every data key under the newest master key of MASTER_KEYS,
                                     N keys a transaction (default 500), while the apps keep serving
+  erasure:replay [--from URL] [--register FILE]
+                                    after a restore, before opening traffic: re-apply to DATABASE_URL every erasure
+                                    of its own register, of the register of the database at URL (the one the
+                                    backup replaces) and of FILE (as erasure:export wrote it); idempotent
+  erasure:export                    print the erasure register (citizen id and time, one a line), to keep off the
+                                    platform beside the backups
   dev:token --sub SUBJECT [--ttl SECONDS]
                                     print a citizen token of the development issuer (not in production)
   demo:seed [FILE]                  load demo citizens (default config/demo/citizens.yaml; not in production)`;
 
 async function withDataSource<T>(
-  config: AppConfig,
+  config: AppConfig | { databaseUrl: string },
   work: (dataSource: DataSource) => Promise<T>,
   entities: DataSourceOptions['entities'] = [],
 ): Promise<T> {
@@ -213,6 +228,41 @@ const COMMANDS: Record<string, Command> = {
       return 0;
     }),
 
+  'erasure:replay': async (_config, args, io, env) => {
+    const from = option(args, '--from');
+    const file = option(args, '--register');
+    if ((args.includes('--from') && !from) || (args.includes('--register') && !file)) {
+      io.err('erasure:replay takes --from DATABASE_URL and --register FILE, each with a value');
+      return 2;
+    }
+    const sources: RegisteredErasure[][] = [];
+    if (file) sources.push(parseErasureRegister(readFileSync(file, 'utf8'), file));
+    if (from) sources.push(await withDataSource({ databaseUrl: from }, readErasureRegister));
+    const app = await domainContext(env);
+    try {
+      const erasure = app.get(ErasureService);
+      // The earliest time of each citizen's erasure, wherever it was registered.
+      const merged = new Map<string, RegisteredErasure>();
+      for (const entry of [await erasure.register(), ...sources].flat()) {
+        const known = merged.get(entry.citizenId);
+        if (!known || entry.erasedAt < known.erasedAt) merged.set(entry.citizenId, entry);
+      }
+      const result = await erasure.replay([...merged.values()]);
+      io.out(
+        `Re-applied ${result.replayed} erasures; ${result.restoredKeysDestroyed} restored data keys destroyed.`,
+      );
+      return 0;
+    } finally {
+      await app.close();
+    }
+  },
+
+  'erasure:export': (config, _args, io) =>
+    withDataSource(config, async (dataSource) => {
+      for (const line of formatErasureRegister(await readErasureRegister(dataSource))) io.out(line);
+      return 0;
+    }),
+
   'dev:token': async (config, args, io) => {
     const subject = option(args, '--sub');
     const ttl = Number(option(args, '--ttl') ?? 8 * 3600);
@@ -235,7 +285,11 @@ export async function runCli(argv: string[], env: Env, io: Output): Promise<numb
   try {
     return await command(AppConfig.fromEnvironment(env), args, io, env);
   } catch (error) {
-    if (error instanceof RegistryFileError || error instanceof ConfigError) {
+    if (
+      error instanceof RegistryFileError ||
+      error instanceof ConfigError ||
+      error instanceof ErasureRegisterFileError
+    ) {
       io.err(error.message);
       return 1;
     }

@@ -6,6 +6,7 @@ import { ConfigModule } from '#libs/config';
 import { ConsentModule } from '#libs/consent';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
+import { ErasureModule } from '#libs/erasure';
 import { IdentityModule } from '#libs/identity';
 import { VaultModule } from '#libs/vault';
 
@@ -15,7 +16,7 @@ class DomainContextModule {}
 /**
  * The domain services without any HTTP app around them, configured by `env`:
  * for commands that write citizens' data the way the apps do (demo seeding,
- * benchmark seeding).
+ * benchmark seeding, erasure replay).
  */
 export function domainContext(env: Record<string, string | undefined>): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(
@@ -30,6 +31,7 @@ export function domainContext(env: Record<string, string | undefined>): Promise<
         VaultModule,
         ConsentModule,
         AccessLogModule,
+        ErasureModule,
       ],
     },
     { logger: ['error'] },

@@ -6,6 +6,7 @@ import { ConfigModule } from '#libs/config';
 import { ConsentModule } from '#libs/consent';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
+import { ErasureModule } from '#libs/erasure';
 import { HttpPlatformModule } from '#libs/http';
 import { IdentityModule } from '#libs/identity';
 import { VaultModule } from '#libs/vault';
@@ -34,6 +35,7 @@ export class VaultAppModule {
         VaultModule,
         ConsentModule,
         AccessLogModule,
+        ErasureModule,
       ],
       controllers: [
         MeController,

@@ -6,6 +6,7 @@ import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
 import { OutboxService } from '#libs/outbox';
+import { lockLiveCitizen } from '#libs/vault';
 import { checkTerms, type ConsentTerms } from './consent-terms.js';
 import type { ConsentMode } from './consent.entity.js';
 import { ConsentRequest, type ConsentRequestStatus, requestStatus } from './consent-request.entity.js';
@@ -107,6 +108,8 @@ export class ConsentRequestsService {
 
   async approve(citizenId: string, id: string): Promise<ConsentRequestView> {
     return this.dataSource.transaction(async (em) => {
+      // The citizen before the request, in the erasure's order, so an approval racing an erasure cannot deadlock it.
+      await lockLiveCitizen(em, citizenId);
       const request = await this.pending(em, citizenId, id);
       const consent = await this.consents.grantIn(
         em,

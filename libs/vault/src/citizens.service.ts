@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { DomainError } from '#libs/errors';
 import { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
 
@@ -13,11 +13,15 @@ export interface Preferences {
 /**
  * Holds the citizen's row against erasure until the caller's transaction ends,
  * and refuses an erased citizen: nothing written after an erasure can bring
- * back a data key, a value or an identifier.
+ * back a data key, a value or an identifier. The same lock mode as the
+ * erasure's (lockForErasure), not FOR SHARE: share lockers overlapping one
+ * another would hold the row forever and starve a waiting erasure, while
+ * exclusive ones queue in turn. Writes to one citizen serialise; reads and
+ * inserts that only reference the citizen are not held up.
  */
 export async function lockLiveCitizen(em: EntityManager, citizenId: string): Promise<void> {
   const rows: unknown[] = await em.query(
-    `SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR SHARE`,
+    `SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR NO KEY UPDATE`,
     [citizenId],
   );
   if (rows.length === 0)
@@ -50,29 +54,47 @@ export class CitizensService {
   }
 
   async updatePreferences(citizenId: string, preferences: Preferences): Promise<Preferences> {
-    await this.dataSource.getRepository(Citizen).update(
-      { id: citizenId },
+    // Not on an erased profile: a request in flight when the citizen erased it does not bring preferences back.
+    const result = await this.dataSource.getRepository(Citizen).update(
+      { id: citizenId, erasedAt: IsNull() },
       {
         language: preferences.language,
         channels: preferences.channels,
         quietHours: preferences.quietHours,
       },
     );
+    if (result.affected === 0)
+      throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
     return this.preferences(await this.get(citizenId));
+  }
+
+  /**
+   * The erasure's first step: holds the citizen's row until the erasure
+   * commits. Writers hold it too (lockLiveCitizen), so a write in flight
+   * commits before the erasure begins (and is erased with the rest), and a
+   * later one waits and then finds the citizen erased. FOR NO KEY UPDATE, not
+   * FOR UPDATE: inserts that merely reference the citizen (an access-log
+   * entry) are not held up, and cannot deadlock with the erasure.
+   * False when there is no such row (a restored backup older than the citizen).
+   */
+  async lockForErasure(em: EntityManager, citizenId: string): Promise<boolean> {
+    const rows: unknown[] = await em.query(`SELECT 1 FROM citizen WHERE id = $1 FOR NO KEY UPDATE`, [
+      citizenId,
+    ]);
+    return rows.length > 0;
   }
 
   /**
    * Detaches the profile from the issuer's subject and resets what it held;
    * the row stays because the access log and consent records point at it.
+   * Called after lockForErasure, with the erasure's registered time.
    */
-  async markErased(em: EntityManager, citizenId: string): Promise<void> {
-    // Waits for writers holding the row (lockLiveCitizen), and makes later ones fail.
-    await em.query(`SELECT 1 FROM citizen WHERE id = $1 FOR UPDATE`, [citizenId]);
+  async markErased(em: EntityManager, citizenId: string, at: Date): Promise<void> {
     await em.query(
-      `UPDATE citizen SET subject = NULL, erased_at = now(), language = DEFAULT, channels = DEFAULT,
-              quiet_hours = DEFAULT
+      `UPDATE citizen SET subject = NULL, erased_at = coalesce(erased_at, $2), language = DEFAULT,
+              channels = DEFAULT, quiet_hours = DEFAULT
        WHERE id = $1`,
-      [citizenId],
+      [citizenId, at],
     );
   }
 }

@@ -2,6 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { MasterKeyring } from '#libs/crypto';
 import { CitizenKey } from './citizen-key.entity.js';
+import { lockLiveCitizen } from './citizens.service.js';
 
 export interface RotationResult {
   rotated: number;
@@ -24,7 +25,10 @@ export class DataKeysService {
     return row ? this.unwrap(row) : null;
   }
 
+  /** The citizen's data key, created on their first value; never for an erased citizen. */
   async findOrCreate(em: EntityManager, citizenId: string): Promise<Buffer> {
+    // Held until the caller commits, so an erasure cannot run between here and the value's insert.
+    await lockLiveCitizen(em, citizenId);
     const existing = await this.find(em, citizenId);
     if (existing) return existing;
     const wrapped = this.keyring.wrap(this.keyring.newDataKey(), citizenId);
@@ -47,9 +51,10 @@ export class DataKeysService {
     return stored;
   }
 
-  /** Crypto-shredding: without this row, no ciphertext of the citizen can be opened again. */
-  async destroy(em: EntityManager, citizenId: string): Promise<void> {
-    await em.delete(CitizenKey, { citizenId });
+  /** Crypto-shredding: without this row, no ciphertext of the citizen can be opened again. True if there was one. */
+  async destroy(em: EntityManager, citizenId: string): Promise<boolean> {
+    const result = await em.delete(CitizenKey, { citizenId });
+    return (result.affected ?? 0) > 0;
   }
 
   /**

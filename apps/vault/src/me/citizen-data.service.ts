@@ -3,7 +3,9 @@ import { DataSource } from 'typeorm';
 import { type AccessLogEntry, AccessLogService } from '#libs/access-log';
 import { RegistryService } from '#libs/catalogue';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
-import { AttributesService, type Citizen, CitizensService, DataKeysService } from '#libs/vault';
+import { ErasureService } from '#libs/erasure';
+import { PairwiseIds } from '#libs/identity';
+import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
 
 export interface ErasureReport {
   erasedAt: string;
@@ -18,11 +20,12 @@ export class CitizenDataService {
     private readonly dataSource: DataSource,
     private readonly citizens: CitizensService,
     private readonly attributes: AttributesService,
-    private readonly dataKeys: DataKeysService,
     private readonly consents: ConsentsService,
     private readonly consentRequests: ConsentRequestsService,
     private readonly accessLog: AccessLogService,
     private readonly registry: RegistryService,
+    private readonly pairwise: PairwiseIds,
+    private readonly erasure: ErasureService,
   ) {}
 
   async profile(citizen: Citizen) {
@@ -70,11 +73,7 @@ export class CitizenDataService {
         consents: await this.consents.list(citizen.id, em),
         consentRequests: await this.consentRequests.listAll(citizen.id, em),
         accessLog: (await this.accessLog.all(citizen.id, em)).map(accessLogView),
-        pairwiseIds: await em.query(
-          `SELECT organisation_id AS organisation, ppid, created_at AS "createdAt" FROM pairwise_id
-           WHERE citizen_id = $1 ORDER BY organisation_id`,
-          [citizen.id],
-        ),
+        pairwiseIds: await this.pairwise.list(em, citizen.id),
         collectionReports: await em.query(
           `SELECT service_id AS service, organisation_id AS organisation, attributes, re_asked AS "reAsked",
                   first_time AS "firstTime", reported_at AS "reportedAt"
@@ -87,22 +86,15 @@ export class CitizenDataService {
 
   /**
    * Erases every value, its history and the data key that could open them
-   * (crypto-shredding: a backup's ciphertexts become unreadable too),
-   * revokes consents and detaches the profile from the citizen's login.
-   * What the platform must keep to account for past accesses stays.
+   * (crypto-shredding), revokes consents and detaches the profile from the
+   * citizen's login, and registers the erasure so that it is re-applied to
+   * a restored backup (see the README, "Erasure and backups"). What the
+   * platform must keep to account for past accesses stays.
    */
   async erase(citizen: Citizen): Promise<ErasureReport> {
-    await this.dataSource.transaction(async (em) => {
-      await this.attributes.deleteAll(em, citizen.id);
-      await this.dataKeys.destroy(em, citizen.id);
-      await this.consents.revokeAll(em, citizen.id);
-      await this.consentRequests.denyAllPending(em, citizen.id);
-      // Organisations' identifiers of the citizen stop resolving: a service presenting one finds no one.
-      await em.query(`DELETE FROM pairwise_id WHERE citizen_id = $1`, [citizen.id]);
-      await this.citizens.markErased(em, citizen.id);
-    });
+    const erasedAt = await this.erasure.erase(citizen.id);
     return {
-      erasedAt: new Date().toISOString(),
+      erasedAt: erasedAt.toISOString(),
       erased: ['attributes', 'attributeHistory', 'dataKey', 'preferences', 'pairwiseIds', 'login'],
       retained: [
         {
