@@ -270,4 +270,47 @@ describe('Erasure', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  // Last: it re-wraps every data key of this database under a master key the running apps do not hold.
+  it('once the master key that wrapped a backup is retired, nothing in that backup opens', async () => {
+    const citizen = await knownCitizen('retired-backup', true);
+    const sealed: Sealed[] = await vault.dataSource.query(
+      `SELECT attribute, ciphertext FROM attribute_history WHERE citizen_id = $1`,
+      [citizen.citizenId],
+    );
+    const next = `mk:2:${Buffer.alloc(32, 9).toString('base64')}`;
+    const dir = mkdtempSync(join(tmpdir(), 'unefois-erasure-'));
+    const restored = `${db.name}_retired`;
+    try {
+      const backup = join(dir, 'backup.dump');
+      execFileSync('pg_dump', ['--format=custom', '--no-owner', '--file', backup, '--dbname', db.url]);
+      // The rotation the README prescribes: both versions configured, every key re-wrapped, the old one destroyed.
+      const rotated = await cli(['keys:rotate'], testEnv(db, idp, { MASTER_KEYS: `${masterKeys},${next}` }));
+      expect(rotated).toMatchObject({ code: 0, out: expect.stringMatching(/0 remain on older versions/) });
+      expect(await decryptable(db.url, next, citizen.citizenId, sealed)).toEqual([
+        'retired-backup@exemple.ca',
+      ]);
+
+      await withClient(databaseUrl('postgres'), (client) => client.query(`CREATE DATABASE ${restored}`));
+      execFileSync('pg_restore', [
+        '--no-owner',
+        '--exit-on-error',
+        '--dbname',
+        databaseUrl(restored),
+        backup,
+      ]);
+      // While the old version still exists, the backup opens; once it is destroyed, nothing in it does.
+      expect(await decryptable(databaseUrl(restored), masterKeys, citizen.citizenId, sealed)).toEqual([
+        'retired-backup@exemple.ca',
+      ]);
+      await expect(decryptable(databaseUrl(restored), next, citizen.citizenId, sealed)).rejects.toThrow(
+        /Master key mk version 1 is not configured/,
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+      await withClient(databaseUrl('postgres'), (client) =>
+        client.query(`DROP DATABASE IF EXISTS ${restored} WITH (FORCE)`),
+      );
+    }
+  });
 });
