@@ -110,6 +110,22 @@ describe('the overall deadline of an outbound call', () => {
     }
   });
 
+  it('cuts an answer whose body trickles after complete headers', async () => {
+    const trickle = await loopback((_request, response) => {
+      response.writeHead(200, { 'content-length': '1000' });
+      response.write('z');
+      const timer = setInterval(() => response.write('z'), 100);
+      response.on('close', () => clearInterval(timer));
+    });
+    try {
+      await expect(
+        postChecked(`http://127.0.0.1:${trickle.port}/hook`, 'x', {}, { production: false, timeoutMs: 700 }),
+      ).rejects.toThrow('no complete answer within 700 ms');
+    } finally {
+      await trickle.close();
+    }
+  });
+
   it('cuts a connection that is accepted but never answered', async () => {
     const silent = await loopback(() => undefined);
     try {

@@ -15,6 +15,8 @@ const CLAIM_LOCK = 0x6f7574626f78;
 export interface ClaimedEvent {
   id: string;
   attempts: number;
+  /** The end of this claim's lease, in milliseconds: with the id, names this claim (a job id). */
+  leasedUntil: number;
 }
 
 /**
@@ -39,7 +41,7 @@ export class OutboxRelayService {
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
-      const rows: ClaimedEvent[] = await em.query(
+      const rows: { id: string; attempts: number; leased_until: Date }[] = await em.query(
         `WITH in_flight AS (
            SELECT service_id, count(*)::int AS busy FROM outbox_event
            WHERE topic = 'webhook' AND status = 'pending' AND leased_until > now()
@@ -54,11 +56,15 @@ export class OutboxRelayService {
          claimed AS (
            UPDATE outbox_event SET leased_until = now() + make_interval(secs => $3)
            WHERE id IN (SELECT id FROM ranked WHERE slot <= $2 ORDER BY next_attempt_at, id LIMIT $1)
-           RETURNING id, attempts)
-         SELECT id, attempts FROM claimed`,
+           RETURNING id, attempts, leased_until)
+         SELECT id, attempts, leased_until FROM claimed`,
         [limit, this.config.webhookConcurrencyPerService, CLAIM_LEASE_SECONDS],
       );
-      return rows;
+      return rows.map((row) => ({
+        id: row.id,
+        attempts: row.attempts,
+        leasedUntil: row.leased_until.getTime(),
+      }));
     });
   }
 }

@@ -46,6 +46,7 @@ export class JobWorkers implements OnModuleInit, OnApplicationBootstrap, BeforeA
   onModuleInit(): void {
     const problems: string[] = [];
     for (const wrapper of this.discovery.getProviders()) {
+      if (!wrapper.isDependencyTreeStatic()) continue; // request-scoped: no instance to scan
       const instance = wrapper.instance as Record<string, unknown> | undefined;
       if (!instance || typeof instance !== 'object') continue;
       for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {

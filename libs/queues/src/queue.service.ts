@@ -10,13 +10,13 @@ export const JOB_CATALOGUE_TOKEN = Symbol('une-fois:job-catalogue');
 /** Finished jobs are trimmed: the rows in PostgreSQL, not Redis, are the record. */
 export const KEEP_FINISHED_JOBS = {
   removeOnComplete: { count: 1000, age: 24 * 3600 },
-  removeOnFail: { count: 5000, age: 7 * 24 * 3600 },
+  removeOnFail: { count: 1000, age: 24 * 3600 },
 };
 
 export interface NewJob<Name extends JobName> {
   name: Name;
   data: JobPayloads[Name];
-  /** Deterministic, so a job added twice (a double claim) runs once. */
+  /** Deterministic, so the same job added twice runs once. */
   jobId: string;
 }
 

@@ -30,14 +30,19 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     return this.delivery.deliver(job.eventId);
   }
 
-  /** Claims due events and queues one job per attempt (the job id dedupes a double claim). */
+  /**
+   * Claims due events and queues one job per claim. The job id names the
+   * claim, not only the event: an event claimed again after its lease (its
+   * job lost, or failed before recording the attempt) gets a new job rather
+   * than being taken for the old one still kept in Redis.
+   */
   async relayOnce(): Promise<number> {
     const claimed = await this.relay.claimDueWebhooks();
     await this.queues.addBulk(
       claimed.map((event) => ({
         name: JOBS.deliverWebhook,
         data: { eventId: event.id },
-        jobId: `${event.id}-a${event.attempts}`,
+        jobId: `${event.id}-a${event.attempts}-l${event.leasedUntil}`,
       })),
     );
     return claimed.length;
