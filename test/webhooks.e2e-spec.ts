@@ -145,6 +145,7 @@ describe('Webhooks', () => {
       id: failing.id,
       type: 'consent.granted',
       occurredAt: expect.any(String),
+      aud: 'saaq-permis', // the receiving service: an event cannot be passed off to another one
       data: {
         consentId: granted.body.id,
         citizen: { ppid: expect.any(String) },
@@ -168,6 +169,7 @@ describe('Webhooks', () => {
     );
     expect(changedBody).toMatchObject({
       type: 'attribute.changed',
+      aud: 'saaq-permis',
       data: { citizen: { ppid }, attribute: 'address.residential', source: 'SAAQ' },
     });
     expect(changed.body).not.toContain('Principale');

@@ -5,6 +5,7 @@ import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
 import { OutboxModule } from '#libs/outbox';
+import { QueuesModule } from '#libs/queues';
 import { CheckpointPublisher } from './access-log/checkpoint-publisher.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
 
@@ -25,6 +26,8 @@ export class SchedulerAppModule {
         HttpPlatformModule,
         OutboxModule,
         AccessLogModule,
+        // Runs every job handler of the scheduler; refuses to boot while a job has none.
+        QueuesModule.forWorkers(),
       ],
       providers: [WebhookWorker, CheckpointPublisher],
     };

@@ -34,6 +34,8 @@ export class AppConfig {
   readonly jwksRefetchCooldownMs: number;
   readonly outboxPollMs: number;
   readonly webhookConcurrency: number;
+  readonly webhookConcurrencyPerService: number;
+  readonly webhookTimeoutMs: number;
   readonly accessLogCheckpointMs: number;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
@@ -90,6 +92,8 @@ export class AppConfig {
     this.jwksRefetchCooldownMs = env.JWKS_REFETCH_COOLDOWN_SECONDS * 1000;
     this.outboxPollMs = env.OUTBOX_POLL_MILLISECONDS;
     this.webhookConcurrency = env.WEBHOOK_CONCURRENCY;
+    this.webhookConcurrencyPerService = env.WEBHOOK_CONCURRENCY_PER_SERVICE;
+    this.webhookTimeoutMs = env.WEBHOOK_TIMEOUT_SECONDS * 1000;
     this.accessLogCheckpointMs = env.ACCESS_LOG_CHECKPOINT_MINUTES * 60_000;
     this.masterKeys = env.MASTER_KEYS
       ? parseMasterKeys(env.MASTER_KEYS, problems)

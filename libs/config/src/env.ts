@@ -74,6 +74,12 @@ export class Env {
   /** How many webhooks one scheduler process delivers at once. */
   @IsInt() @Min(1) @Max(256) WEBHOOK_CONCURRENCY = 16;
 
+  /** How many webhooks of one service are in flight at once, over every scheduler process. */
+  @IsInt() @Min(1) @Max(64) WEBHOOK_CONCURRENCY_PER_SERVICE = 2;
+
+  /** Overall deadline of one delivery attempt: connect, send and the whole answer. Below the 60 s claim lease. */
+  @IsInt() @Min(1) @Max(30) WEBHOOK_TIMEOUT_SECONDS = 10;
+
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
@@ -100,6 +106,8 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'OUTBOX_POLL_MILLISECONDS',
   'ACCESS_LOG_CHECKPOINT_MINUTES',
   'WEBHOOK_CONCURRENCY',
+  'WEBHOOK_CONCURRENCY_PER_SERVICE',
+  'WEBHOOK_TIMEOUT_SECONDS',
 ];
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */

@@ -3,6 +3,7 @@ import { Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@ne
 import {
   createLocalJWKSet,
   createRemoteJWKSet,
+  customFetch,
   decodeJwt,
   decodeProtectedHeader,
   type JWK,
@@ -14,7 +15,7 @@ import { RegistryService, type ServiceDefinition } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
-import { assertSafeUrl } from '#libs/outbound';
+import { checkedFetch } from '#libs/outbound';
 
 /** Signature algorithms a service may sign its client assertions with: never `none`, never HS*. */
 export const CLIENT_ASSERTION_ALGORITHMS = ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'];
@@ -207,11 +208,13 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     const uri = service.jwks_uri!;
     let keys = this.remoteKeys.get(uri);
     if (!keys) {
-      await assertSafeUrl(uri, this.config.production);
+      // Every fetch of the key set, not only the first, is checked as a webhook is: a name
+      // that later resolves to a private address is refused when connecting (DNS rebinding).
       keys = createRemoteJWKSet(new URL(uri), {
         cooldownDuration: this.config.jwksRefetchCooldownMs,
         cacheMaxAge: 10 * 60_000,
         timeoutDuration: 5000,
+        [customFetch]: checkedFetch({ production: this.config.production, timeoutMs: 5000 }),
       });
       this.remoteKeys.set(uri, keys);
     }

@@ -1,1 +1,10 @@
-export { assertSafeUrl, postChecked, UnsafeUrlError } from './safe-url.js';
+export {
+  assertSafeUrl,
+  checkedFetch,
+  checkedLookup,
+  type CheckedAnswer,
+  type OutboundOptions,
+  postChecked,
+  requestChecked,
+  UnsafeUrlError,
+} from './safe-url.js';

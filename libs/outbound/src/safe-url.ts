@@ -69,9 +69,9 @@ function isBlocked(address: string, family: number): boolean {
 /**
  * A DNS lookup that refuses blocked addresses at connection time, so a name
  * that resolved to a public address when checked cannot point elsewhere when
- * connected to (DNS rebinding).
+ * connected to (DNS rebinding). Runs on every connection, not once per URL.
  */
-function checkedLookup(production: boolean): LookupFunction {
+export function checkedLookup(production: boolean): LookupFunction {
   return (hostname, options, callback) => {
     lookupCallback(hostname, { ...options, all: true }, (error, found) => {
       const addresses = found as unknown as LookupAddress[];
@@ -91,33 +91,130 @@ function checkedLookup(production: boolean): LookupFunction {
   };
 }
 
-/** POSTs a body to a URL checked by assertSafeUrl, connecting only to a checked address; answers the status code. */
+export interface OutboundOptions {
+  production: boolean;
+  /**
+   * Overall deadline of the call: address check, connect, send and the whole
+   * answer. An idle-socket timeout alone lets a peer that trickles a byte
+   * every few seconds hold the call forever.
+   */
+  timeoutMs: number;
+}
+
+export interface CheckedAnswer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/**
+ * One call to a URL checked by assertSafeUrl, connecting only to a checked
+ * address, within one overall deadline; redirects are not followed. The
+ * answer's body is read up to `maxBodyBytes` (0: drained and dropped).
+ */
+export async function requestChecked(
+  url: string,
+  request: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; maxBodyBytes: number },
+  options: OutboundOptions & { signal?: AbortSignal },
+): Promise<CheckedAnswer> {
+  const controller = new AbortController();
+  const deadline = new Error(`no complete answer within ${options.timeoutMs} ms`);
+  const timer = setTimeout(() => controller.abort(deadline), options.timeoutMs);
+  const cancel = () => controller.abort(options.signal!.reason);
+  if (options.signal?.aborted) cancel();
+  else options.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    await Promise.race([assertSafeUrl(url, options.production), aborted(controller.signal)]);
+    return await send(url, request, options.production, controller.signal);
+  } finally {
+    clearTimeout(timer);
+    options.signal?.removeEventListener('abort', cancel);
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_resolve, reject) => {
+    if (signal.aborted) reject(signal.reason);
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+  });
+}
+
+function send(
+  url: string,
+  request: { method: 'GET' | 'POST'; headers: Record<string, string>; body?: string; maxBodyBytes: number },
+  production: boolean,
+  signal: AbortSignal,
+): Promise<CheckedAnswer> {
+  const target = new URL(url);
+  const call = target.protocol === 'https:' ? httpsRequest : httpRequest;
+  const headers =
+    request.body === undefined
+      ? request.headers
+      : { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) };
+  return new Promise((resolve, reject) => {
+    const outgoing = call(
+      target,
+      { method: request.method, headers, lookup: checkedLookup(production) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        response.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > request.maxBodyBytes) {
+            if (request.maxBodyBytes > 0)
+              outgoing.destroy(new Error(`answer larger than ${request.maxBodyBytes} bytes`));
+            return;
+          }
+          chunks.push(chunk);
+        });
+        response.on('end', () =>
+          resolve({
+            status: response.statusCode ?? 0,
+            headers: response.headers,
+            body: Buffer.concat(chunks),
+          }),
+        );
+        response.on('error', reject);
+      },
+    );
+    // The deadline destroys the socket wherever the call is: connecting, sending or reading.
+    const abort = () => outgoing.destroy(signal.reason as Error);
+    if (signal.aborted) abort();
+    else signal.addEventListener('abort', abort, { once: true });
+    outgoing.on('close', () => signal.removeEventListener('abort', abort));
+    outgoing.on('error', reject);
+    outgoing.end(request.body);
+  });
+}
+
+/** POSTs a body to a URL checked by assertSafeUrl, within one overall deadline; answers the status code. */
 export async function postChecked(
   url: string,
   body: string,
   headers: Record<string, string>,
-  options: { production: boolean; timeoutMs: number },
+  options: OutboundOptions,
 ): Promise<number> {
-  await assertSafeUrl(url, options.production);
-  const target = new URL(url);
-  const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve, reject) => {
-    const request = send(
-      target,
-      {
-        method: 'POST',
-        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
-        lookup: checkedLookup(options.production),
-        timeout: options.timeoutMs,
-      },
-      (response) => {
-        response.resume(); // the body is not read: only the status matters
-        response.on('end', () => resolve(response.statusCode ?? 0));
-        response.on('error', reject);
-      },
+  // The body is not read: only the status matters.
+  return (await requestChecked(url, { method: 'POST', headers, body, maxBodyBytes: 0 }, options)).status;
+}
+
+/**
+ * A `fetch` for jose's remote JWKS: every fetch goes through the same checks
+ * as a webhook (address checked before and at connect time, one deadline, no
+ * redirect), not only the first one of a URL.
+ */
+export function checkedFetch(options: OutboundOptions & { maxBodyBytes?: number }) {
+  return async (url: string, init: { headers?: Headers; signal?: AbortSignal }): Promise<Response> => {
+    const headers: Record<string, string> = {};
+    init.headers?.forEach((value, key) => (headers[key] = value));
+    const answer = await requestChecked(
+      url,
+      { method: 'GET', headers, maxBodyBytes: options.maxBodyBytes ?? 256 * 1024 },
+      { ...options, signal: init.signal },
     );
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${options.timeoutMs} ms`)));
-    request.on('error', reject);
-    request.end(body);
-  });
+    return new Response(answer.status === 204 || answer.status === 304 ? null : new Uint8Array(answer.body), {
+      status: answer.status,
+      headers: { 'content-type': String(answer.headers['content-type'] ?? 'application/octet-stream') },
+    });
+  };
 }

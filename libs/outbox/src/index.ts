@@ -2,5 +2,9 @@ export { OutboxEvent, type OutboxTopic } from './outbox-event.entity.js';
 export { OutboxModule } from './outbox.module.js';
 export { CLAIM_LEASE_SECONDS, type ClaimedEvent, OutboxRelayService } from './outbox-relay.service.js';
 export { type NewMetricEvent, type NewWebhookEvent, onceEventId, OutboxService } from './outbox.service.js';
-export { type DeliverWebhookJob, JOBS, parseDeliverWebhookJob, QUEUES } from './queues.js';
-export { type DeliveryOutcome, retryDelayMs, WebhookDeliveryService } from './webhook-delivery.service.js';
+export {
+  type DeliveryOutcome,
+  retryDelayMs,
+  WEBHOOK_JWS_TYPE,
+  WebhookDeliveryService,
+} from './webhook-delivery.service.js';

@@ -19,6 +19,8 @@ export class OutboxEvent {
   @Column('text') status: 'pending' | 'delivered';
   @Column('integer') attempts: number;
   @Column('timestamptz', { name: 'next_attempt_at' }) nextAttemptAt: Date;
+  /** Until when a claimed attempt is in flight; past it, the event is claimed again. */
+  @Column('timestamptz', { name: 'leased_until', nullable: true }) leasedUntil: Date | null;
   @Column('timestamptz', { name: 'delivered_at', nullable: true }) deliveredAt: Date | null;
   @Column('text', { name: 'last_error', nullable: true }) lastError: string | null;
 }

@@ -1,35 +1,70 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { AppConfig } from '#libs/config';
 
-/** How long a claimed event waits before being claimed again if its job never ran (Redis flushed, worker killed). */
+/**
+ * How long a claimed event stays in flight before being claimed again if its
+ * job never ran (Redis flushed, worker killed). Above the longest delivery
+ * deadline (WEBHOOK_TIMEOUT_SECONDS ≤ 30), so an attempt that runs is answered first.
+ */
 export const CLAIM_LEASE_SECONDS = 60;
+
+/** Serialises claims across scheduler replicas, so the per-service cap holds over all of them. */
+const CLAIM_LOCK = 0x6f7574626f78;
 
 export interface ClaimedEvent {
   id: string;
   attempts: number;
+  /** The end of this claim's lease, in milliseconds: with the id, names this claim (a job id). */
+  leasedUntil: number;
 }
 
 /**
  * Feeds the queue from the outbox rows (rule 6): claims due events with a
  * lease, so replicas do not claim the same rows and a lost job comes back.
+ *
+ * Each service has at most WEBHOOK_CONCURRENCY_PER_SERVICE events in flight
+ * (leased and not yet answered). The cap is applied here, in SQL, rather than
+ * in the workers: it then holds across scheduler replicas, and a service at
+ * its cap has no job waiting in the queue ahead of other services' events, so
+ * a receiver that stalls its deliveries until their deadline takes only its
+ * own slots of the workers.
  */
 @Injectable()
 export class OutboxRelayService {
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+  ) {}
 
   async claimDueWebhooks(limit = 100): Promise<ClaimedEvent[]> {
-    // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
-    const rows: { id: string; attempts: number }[] = await this.dataSource.query(
-      `WITH claimed AS (
-         UPDATE outbox_event SET next_attempt_at = now() + make_interval(secs => $2)
-         WHERE id IN (
-           SELECT id FROM outbox_event
-           WHERE topic = 'webhook' AND status = 'pending' AND next_attempt_at <= now()
-           ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED)
-         RETURNING id, attempts)
-       SELECT id, attempts FROM claimed`,
-      [limit, CLAIM_LEASE_SECONDS],
-    );
-    return rows;
+    return this.dataSource.transaction(async (em) => {
+      await em.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
+      const rows: { id: string; attempts: number; leased_until: Date }[] = await em.query(
+        `WITH in_flight AS (
+           SELECT service_id, count(*)::int AS busy FROM outbox_event
+           WHERE topic = 'webhook' AND status = 'pending' AND leased_until > now()
+           GROUP BY service_id),
+         ranked AS (
+           SELECT e.id, e.next_attempt_at,
+                  coalesce(f.busy, 0) + row_number() OVER (
+                    PARTITION BY e.service_id ORDER BY e.next_attempt_at, e.id) AS slot
+           FROM outbox_event e LEFT JOIN in_flight f ON f.service_id = e.service_id
+           WHERE e.topic = 'webhook' AND e.status = 'pending' AND e.next_attempt_at <= now()
+             AND (e.leased_until IS NULL OR e.leased_until <= now())),
+         claimed AS (
+           UPDATE outbox_event SET leased_until = now() + make_interval(secs => $3)
+           WHERE id IN (SELECT id FROM ranked WHERE slot <= $2 ORDER BY next_attempt_at, id LIMIT $1)
+           RETURNING id, attempts, leased_until)
+         SELECT id, attempts, leased_until FROM claimed`,
+        [limit, this.config.webhookConcurrencyPerService, CLAIM_LEASE_SECONDS],
+      );
+      return rows.map((row) => ({
+        id: row.id,
+        attempts: row.attempts,
+        leasedUntil: row.leased_until.getTime(),
+      }));
+    });
   }
 }

@@ -12,10 +12,16 @@ export function retryDelayMs(attempts: number): number {
 
 export type DeliveryOutcome = 'delivered' | 'retry' | 'skipped';
 
+/** The protected header's `typ` of a webhook: says what the signature covers. */
+export const WEBHOOK_JWS_TYPE = 'webhook+jwt';
+
 /**
- * Delivers one webhook: a compact JWS of {id, type, occurredAt, data}, the id
- * the same on every attempt. Success and failure are recorded on the row; the
- * row, not the queue, decides when the next attempt is due.
+ * Delivers one webhook: a compact JWS of {id, type, occurredAt, aud, data},
+ * the id the same on every attempt, `aud` the receiving service, so an event
+ * meant for one service cannot be replayed to another. Each attempt has one
+ * overall deadline (WEBHOOK_TIMEOUT_SECONDS), however slowly the receiver
+ * answers. Success and failure are recorded on the row, which ends the
+ * attempt's lease; the row, not the queue, decides when the next attempt is due.
  */
 @Injectable()
 export class WebhookDeliveryService {
@@ -35,15 +41,21 @@ export class WebhookDeliveryService {
     let error: string | null = null;
     try {
       const body = await this.signer.signJson(
-        { id: event.id, type: event.type, occurredAt: event.occurredAt.toISOString(), data: event.data },
-        'webhook+jwt',
+        {
+          id: event.id,
+          type: event.type,
+          occurredAt: event.occurredAt.toISOString(),
+          aud: event.serviceId,
+          data: event.data,
+        },
+        WEBHOOK_JWS_TYPE,
       );
       // Redirects are not followed: a 3xx is a failed attempt.
       const status = await postChecked(
         event.url,
         body,
         { 'content-type': 'application/jose', 'x-une-fois-event-id': event.id },
-        { production: this.config.production, timeoutMs: 10_000 },
+        { production: this.config.production, timeoutMs: this.config.webhookTimeoutMs },
       );
       if (status < 200 || status >= 300) error = `HTTP ${status}`;
     } catch (cause) {
@@ -51,7 +63,8 @@ export class WebhookDeliveryService {
     }
     if (error === null) {
       await this.dataSource.query(
-        `UPDATE outbox_event SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, last_error = NULL
+        `UPDATE outbox_event SET status = 'delivered', delivered_at = now(), attempts = attempts + 1, last_error = NULL,
+                leased_until = NULL
          WHERE id = $1`,
         [event.id],
       );
@@ -59,7 +72,8 @@ export class WebhookDeliveryService {
     }
     const attempts = event.attempts + 1;
     await this.dataSource.query(
-      `UPDATE outbox_event SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval
+      `UPDATE outbox_event SET attempts = $2, last_error = $3, next_attempt_at = now() + ($4 || ' milliseconds')::interval,
+                leased_until = NULL
        WHERE id = $1 AND status = 'pending'`,
       [event.id, attempts, error, String(retryDelayMs(attempts))],
     );

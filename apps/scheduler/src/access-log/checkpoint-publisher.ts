@@ -1,6 +1,7 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AccessLogCheckpoints } from '#libs/access-log';
 import { AppConfig } from '#libs/config';
+import { PeriodicTask } from '#libs/queues';
 
 /**
  * Publishes rule 4's signed checkpoint over the access-log chains every
@@ -9,42 +10,38 @@ import { AppConfig } from '#libs/config';
  * one is a period old.
  */
 @Injectable()
-export class CheckpointPublisher implements OnApplicationBootstrap, OnApplicationShutdown {
+export class CheckpointPublisher implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(CheckpointPublisher.name);
-  private timer: NodeJS.Timeout | null = null;
-  private running = false;
+  private readonly task: PeriodicTask | null;
 
   constructor(
     private readonly config: AppConfig,
     private readonly checkpoints: AccessLogCheckpoints,
-  ) {}
+  ) {
+    const period = config.accessLogCheckpointMs;
+    // Looks at least every minute: the period counts from the latest checkpoint, whoever made it.
+    this.task =
+      period > 0
+        ? new PeriodicTask('access-log checkpoint', Math.min(period, 60_000), () => this.publishIfDue())
+        : null;
+  }
 
   onApplicationBootstrap(): void {
-    const period = this.config.accessLogCheckpointMs;
-    if (period > 0) this.timer = setInterval(() => void this.publishIfDue(), Math.min(period, 60_000));
+    this.task?.start();
   }
 
   /** The checkpoints made: none when the latest is younger than the period or no chain grew. */
   async publishIfDue(now?: Date): Promise<number[]> {
-    if (this.running) return [];
-    this.running = true;
-    try {
-      const published = await this.checkpoints.publish({
-        ifOlderThanMs: this.config.accessLogCheckpointMs,
-        now,
-      });
-      for (const checkpoint of published)
-        this.logger.log({ checkpoint: checkpoint.seq, chains: checkpoint.size }, 'checkpoint signed');
-      return published.map((checkpoint) => checkpoint.seq);
-    } catch (error) {
-      this.logger.warn(`access-log checkpoint failed: ${(error as Error).message}`);
-      return [];
-    } finally {
-      this.running = false;
-    }
+    const published = await this.checkpoints.publish({
+      ifOlderThanMs: this.config.accessLogCheckpointMs,
+      now,
+    });
+    for (const checkpoint of published)
+      this.logger.log({ checkpoint: checkpoint.seq, chains: checkpoint.size }, 'checkpoint signed');
+    return published.map((checkpoint) => checkpoint.seq);
   }
 
-  onApplicationShutdown(): void {
-    if (this.timer) clearInterval(this.timer);
+  async onModuleDestroy(): Promise<void> {
+    await this.task?.stop();
   }
 }

@@ -1,16 +1,7 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { type Job, Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '#libs/config';
-import {
-  JOBS,
-  OutboxRelayService,
-  parseDeliverWebhookJob,
-  QUEUES,
-  WebhookDeliveryService,
-} from '#libs/outbox';
-
-type Handler = (job: Job) => Promise<unknown>;
+import { type DeliveryOutcome, OutboxRelayService, WebhookDeliveryService } from '#libs/outbox';
+import { type DeliverWebhookJob, JOBS, OnJob, PeriodicTask, QueueService } from '#libs/queues';
 
 /**
  * Feeds the webhook queue from the outbox rows and delivers them. The rows
@@ -18,76 +9,47 @@ type Handler = (job: Job) => Promise<unknown>;
  * comes back when its claim lease ends.
  */
 @Injectable()
-export class WebhookWorker implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(WebhookWorker.name);
-  private readonly handlers: Record<string, Handler>;
-  private connection: Redis | null = null;
-  private queue: Queue | null = null;
-  private worker: Worker | null = null;
-  private relayTimer: NodeJS.Timeout | null = null;
-  private relaying = false;
+export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly relayTask: PeriodicTask;
 
   constructor(
-    private readonly config: AppConfig,
+    config: AppConfig,
     private readonly relay: OutboxRelayService,
     private readonly delivery: WebhookDeliveryService,
+    private readonly queues: QueueService,
   ) {
-    this.handlers = {
-      [JOBS.deliverWebhook]: (job) => this.delivery.deliver(parseDeliverWebhookJob(job.data).eventId),
-    };
+    this.relayTask = new PeriodicTask('outbox relay', config.outboxPollMs, () => this.relayOnce());
   }
 
   onApplicationBootstrap(): void {
-    const missing = Object.values(JOBS).filter((name) => !this.handlers[name]);
-    if (missing.length > 0) throw new Error(`No handler for job type(s): ${missing.join(', ')}`);
-    this.connection = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
-    this.connection.on('error', (error) => this.logger.warn(`redis: ${error.message}`));
-    const options = { connection: this.connection, prefix: this.config.redisPrefix };
-    this.queue = new Queue(QUEUES.webhooks, options);
-    this.worker = new Worker(
-      QUEUES.webhooks,
-      async (job) => {
-        const handler = this.handlers[job.name];
-        if (!handler) throw new Error(`No handler for job ${job.name}`);
-        return handler(job);
-      },
-      { ...options, concurrency: this.config.webhookConcurrency },
-    );
-    this.worker.on('failed', (job, error) =>
-      this.logger.warn({ jobId: job?.id, error: error.message }, 'job failed'),
-    );
-    this.relayTimer = setInterval(() => void this.relayOnce(), this.config.outboxPollMs);
+    this.relayTask.start();
   }
 
-  /** Claims due events and queues one job per attempt (the job id dedupes a double claim). */
+  @OnJob(JOBS.deliverWebhook)
+  deliver(job: DeliverWebhookJob): Promise<DeliveryOutcome> {
+    return this.delivery.deliver(job.eventId);
+  }
+
+  /**
+   * Claims due events and queues one job per claim. The job id names the
+   * claim, not only the event: an event claimed again after its lease (its
+   * job lost, or failed before recording the attempt) gets a new job rather
+   * than being taken for the old one still kept in Redis.
+   */
   async relayOnce(): Promise<number> {
-    if (this.relaying || !this.queue) return 0;
-    this.relaying = true;
-    try {
-      const claimed = await this.relay.claimDueWebhooks();
-      if (claimed.length > 0) {
-        await this.queue.addBulk(
-          claimed.map((event) => ({
-            name: JOBS.deliverWebhook,
-            data: { eventId: event.id },
-            opts: { jobId: `${event.id}-a${event.attempts}`, removeOnComplete: 1000, removeOnFail: 1000 },
-          })),
-        );
-      }
-      return claimed.length;
-    } catch (error) {
-      this.logger.warn(`outbox relay failed: ${(error as Error).message}`);
-      return 0;
-    } finally {
-      this.relaying = false;
-    }
+    const claimed = await this.relay.claimDueWebhooks();
+    await this.queues.addBulk(
+      claimed.map((event) => ({
+        name: JOBS.deliverWebhook,
+        data: { eventId: event.id },
+        jobId: `${event.id}-a${event.attempts}-l${event.leasedUntil}`,
+      })),
+    );
+    return claimed.length;
   }
 
-  /** Workers close before the queue; an in-flight delivery finishes first. */
-  async onApplicationShutdown(): Promise<void> {
-    if (this.relayTimer) clearInterval(this.relayTimer);
-    await this.worker?.close();
-    await this.queue?.close();
-    this.connection?.disconnect();
+  /** The relay stops before the workers and the queues close. */
+  async onModuleDestroy(): Promise<void> {
+    await this.relayTask.stop();
   }
 }

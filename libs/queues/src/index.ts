@@ -1,0 +1,17 @@
+export {
+  type DeliverWebhookJob,
+  JOB_CATALOGUE,
+  type JobCatalogue,
+  type JobDefinition,
+  type JobName,
+  type JobPayloads,
+  JOBS,
+  parseDeliverWebhookJob,
+  type QueueName,
+  QUEUES,
+} from './jobs.js';
+export { JobWorkers } from './job-workers.js';
+export { OnJob } from './on-job.decorator.js';
+export { PeriodicTask } from './periodic-task.js';
+export { JOB_CATALOGUE_TOKEN, KEEP_FINISHED_JOBS, type NewJob, QueueService } from './queue.service.js';
+export { QueuesModule } from './queues.module.js';
