@@ -5,6 +5,13 @@ export {
   type WithheldReason,
 } from './access-log-entry.entity.js';
 export { AccessLogModule } from './access-log.module.js';
+export {
+  appendEntrySql,
+  CHAIN_LOCK_CLASS,
+  chainEntryValues,
+  chainHeadJsonSql,
+  chainLockSql,
+} from './chain-sql.js';
 export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
 export {
   canonicalEntry,
