@@ -8,6 +8,7 @@ import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
 import { IdentityModule } from '#libs/identity';
+import { MetricsModule } from '#libs/metrics';
 import { VaultModule } from '#libs/vault';
 import { CitizenAuthGuard } from './auth/citizen-auth.guard.js';
 import { AccessLogController } from './me/access-log.controller.js';
@@ -34,6 +35,7 @@ export class VaultAppModule {
         VaultModule,
         ConsentModule,
         AccessLogModule,
+        MetricsModule,
       ],
       controllers: [
         MeController,

@@ -1,15 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource, type QueryRunner } from 'typeorm';
-import type { AccessBasis, WithheldReason } from '#libs/access-log';
-import { type JsonValue, RegistryService } from '#libs/catalogue';
+import type { AccessBasis } from '#libs/access-log';
+import { RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { approvalUrl, ConsentRequestsService } from '#libs/consent';
 import { AppConfig } from '#libs/config';
 import { DomainError, loggableError } from '#libs/errors';
 import type { ServicePrincipal } from '#libs/identity';
 import { DataKeysService, decryptAttribute } from '#libs/vault';
+import type { DataResponse } from './data-response.js';
 import { decide } from './release-rule.js';
-import { ReleaseConflict, ReleaseStore } from './release.store.js';
+import { ReleaseConflict, type ReleaseSnapshot, ReleaseStore } from './release.store.js';
 
 export interface DataRequestInput {
   ppid: string;
@@ -17,23 +18,29 @@ export interface DataRequestInput {
   attributes: string[];
 }
 
-export interface DataRequestResult {
-  requestId: string;
-  released: { attribute: string; value: JsonValue; source: string; updatedAt: string }[];
-  withheld: { attribute: string; reason: WithheldReason }[];
-  consentRequest?: { id: string; approvalUrl: string };
-}
-
-const ATTEMPTS = 3;
+/**
+ * How many times a release holding the chain's lock is redone: only a
+ * citizen's revocation (or an expiry) between its read and its write makes
+ * it start again, never another request; past this, something is wrong.
+ */
+const LOCKED_ATTEMPTS = 5;
 
 /**
  * "Reuse instead of re-ask": releases what rule 1 allows, logs the access in
  * the citizen's chain and records the service's activity, atomically. If any
  * of it fails, nothing is released (fail closed).
+ *
+ * Requests for one citizen never fail for each other: the first attempt is
+ * optimistic (two statements, no transaction); when another request was
+ * appending to the same chain, the release is redone in a transaction that
+ * first waits for the chain's lock, then reads afresh (a new statement sees
+ * every append committed before the lock was granted), decides and writes.
+ * Locked releases queue behind each other; requests for other citizens take
+ * other locks and do not wait.
  */
 @Injectable()
-export class DataRequestsService {
-  private readonly logger = new Logger(DataRequestsService.name);
+export class ReleaseService {
+  private readonly logger = new Logger(ReleaseService.name);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -44,20 +51,29 @@ export class DataRequestsService {
     private readonly config: AppConfig,
   ) {}
 
-  async handle(service: ServicePrincipal, input: DataRequestInput): Promise<DataRequestResult> {
+  async handle(service: ServicePrincipal, input: DataRequestInput): Promise<DataResponse> {
+    // One registry version decides the whole request, whatever a reload does meanwhile.
     const registry = this.registry.current();
     if (!registry.purpose(input.purpose))
       throw new DomainError('unknown_purpose', `No purpose "${input.purpose}".`);
     const attributes = registry.knownAttributes(input.attributes);
-    for (let attempt = 1; ; attempt++) {
+    let lockedFor: string | null = null;
+    for (let attempt = 0; ; attempt++) {
       const runner = this.dataSource.createQueryRunner();
       try {
         await runner.connect();
-        return await this.release(runner, service, input, attributes);
+        if (lockedFor) {
+          await runner.startTransaction();
+          await this.store.lockChain(runner.manager, lockedFor);
+        }
+        return await this.release(runner, registry, service, input, attributes);
       } catch (error) {
         if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
         if (error instanceof DomainError) throw error;
-        if (error instanceof ReleaseConflict && attempt < ATTEMPTS) continue;
+        if (error instanceof ReleaseConflict && attempt < LOCKED_ATTEMPTS) {
+          lockedFor = error.citizenId;
+          continue;
+        }
         this.logger.error({ err: loggableError(error) }, 'data request failed; nothing released');
         throw new DomainError(
           'service_unavailable',
@@ -71,22 +87,22 @@ export class DataRequestsService {
 
   /**
    * One read, then one write statement that is atomic on its own (log entry,
-   * used-up one-time consents, activity event): no explicit transaction on the
-   * common path, which saves two round trips per request. The read and the
-   * write see different snapshots, as they would in a READ COMMITTED
-   * transaction; what matters is re-checked by the write (chain position,
-   * one-time consents still active) and raises ReleaseConflict. Two rarer
-   * paths run in a transaction: using up one-time consents (the check that
-   * none was used or revoked meanwhile follows the statement) and proposing
-   * a consent request (more writes).
+   * used-up one-time consents, activity event): outside a held lock, no
+   * explicit transaction, which saves two round trips per request. The read
+   * and the write see different snapshots, as they would in a READ COMMITTED
+   * transaction; what matters is re-checked by the write (the chain's lock
+   * and position, one-time consents still active) and raises ReleaseConflict.
+   * Two rarer paths run in a transaction: using up one-time consents (the
+   * check that none was used or revoked meanwhile follows the statement) and
+   * proposing a consent request (more writes).
    */
   private async release(
     runner: QueryRunner,
+    registry: RegistrySnapshot,
     service: ServicePrincipal,
     input: DataRequestInput,
     attributes: string[],
-  ): Promise<DataRequestResult> {
-    const registry = this.registry.current();
+  ): Promise<DataResponse> {
     const readable = attributes.filter((a) => registry.canRead(service.serviceId, a, input.purpose));
     const snapshot = await this.store.read(
       runner.manager,
@@ -97,13 +113,28 @@ export class DataRequestsService {
       readable,
     );
     if (!snapshot) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
-    const { citizenId } = snapshot;
+    try {
+      return await this.releaseFor(runner, registry, service, input, attributes, snapshot);
+    } catch (error) {
+      if (error instanceof ReleaseConflict) error.citizenId = snapshot.citizenId;
+      throw error;
+    }
+  }
 
+  private async releaseFor(
+    runner: QueryRunner,
+    registry: RegistrySnapshot,
+    service: ServicePrincipal,
+    input: DataRequestInput,
+    attributes: string[],
+    snapshot: ReleaseSnapshot,
+  ): Promise<DataResponse> {
+    const { citizenId } = snapshot;
     const decisions = decide(registry, service.serviceId, input.purpose, attributes, snapshot.consents);
     const key = snapshot.key ? this.dataKeys.unwrap({ citizenId, ...snapshot.key }) : null;
     const held = new Map(snapshot.held.map((v) => [v.attribute, v]));
-    const released: DataRequestResult['released'] = [];
-    const withheld: DataRequestResult['withheld'] = [];
+    const released: DataResponse['released'] = [];
+    const withheld: DataResponse['withheld'] = [];
     const basis: AccessBasis[] = [];
     for (const decision of decisions) {
       if (!decision.allowed) {
@@ -130,7 +161,8 @@ export class DataRequestsService {
       .map((c) => c.id);
     const toAsk = withheld.filter((w) => w.reason === 'consent_required').map((w) => w.attribute);
     // A one-time consent found used or revoked meanwhile is only known once the write ran: it must roll back.
-    if (toAsk.length > 0 || onceConsentsUsed.length > 0) await runner.startTransaction();
+    if ((toAsk.length > 0 || onceConsentsUsed.length > 0) && !runner.isTransactionActive)
+      await runner.startTransaction();
     const proposal =
       toAsk.length > 0
         ? await this.consentRequests.proposeFor(
@@ -143,12 +175,14 @@ export class DataRequestsService {
         : null;
 
     const requestId = randomUUID();
+    const issuedAt = new Date();
     await this.store.write(runner.manager, snapshot.head, {
       citizenId,
       serviceId: service.serviceId,
       organisationId: service.organisationId,
       purpose: input.purpose,
       requestId,
+      at: issuedAt,
       attributes,
       outcome: released.length === 0 ? 'withheld' : withheld.length === 0 ? 'released' : 'partial',
       released: released.map((r) => r.attribute),
@@ -159,6 +193,12 @@ export class DataRequestsService {
     if (runner.isTransactionActive) await runner.commitTransaction();
     return {
       requestId,
+      // What the signature binds the values to: this citizen (as the service knows them), this
+      // service, this purpose, this moment. A response cannot be passed off as another's.
+      citizen: { ppid: input.ppid },
+      service: service.serviceId,
+      purpose: input.purpose,
+      issuedAt: issuedAt.toISOString(),
       released,
       withheld,
       ...(proposal

@@ -3,12 +3,18 @@ import type { EntityManager } from 'typeorm';
 import {
   type AccessBasis,
   type AccessOutcome,
+  appendEntrySql,
   chainEntry,
+  chainEntryValues,
   type ChainHead,
+  chainHeadJsonSql,
+  chainLockSql,
   type WithheldReason,
 } from '#libs/access-log';
-import { onceEventId } from '#libs/outbox';
-import { sourceOf } from '#libs/vault';
+import { activeConsentsJsonSql, useUpConsentsSql } from '#libs/consent';
+import { citizenOfPpidSql } from '#libs/identity';
+import { onceEventId, outboxInsertSql, outboxRowValues } from '#libs/outbox';
+import { dataKeyJsonSql, heldValuesJsonSql, sourceOf } from '#libs/vault';
 
 export interface ReleaseSnapshot {
   citizenId: string;
@@ -24,6 +30,7 @@ export interface ReleaseRecord {
   organisationId: string;
   purpose: string;
   requestId: string;
+  at: Date;
   attributes: string[];
   outcome: AccessOutcome;
   released: string[];
@@ -35,8 +42,31 @@ export interface ReleaseRecord {
 /** YYYY-MM-DD in Québec's time zone (a formatter is costly to build: once per process). */
 const MONTREAL_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Montreal' });
 
-/** Another request for the same citizen got there first (chain position or one-time consent): start again. */
-export class ReleaseConflict extends Error {}
+/**
+ * Another request for the same citizen is appending, or got there first
+ * (chain position, one-time consent): the caller redoes the release holding
+ * the chain's lock.
+ */
+export class ReleaseConflict extends Error {
+  /** Whose chain, once known: the lock to wait for on the next attempt. */
+  citizenId: string | null = null;
+}
+
+const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
+  SELECT p.citizen_id,
+         ${dataKeyJsonSql('p.citizen_id')} AS key,
+         ${activeConsentsJsonSql('p.citizen_id', '$3', '$4')} AS consents,
+         ${heldValuesJsonSql('p.citizen_id', '$5')} AS held,
+         ${chainHeadJsonSql('p.citizen_id')} AS head
+    FROM p`;
+
+// The chain's lock, tried within the statement: when another request holds it, nothing is written.
+const LOCKED = '(SELECT held FROM lock)';
+const WRITE = `WITH lock AS MATERIALIZED (SELECT ${chainLockSql('$1', 'try')} AS held),
+  used AS (${useUpConsentsSql('$1', '$2', LOCKED)}),
+  entry AS (${appendEntrySql(3, LOCKED)}),
+  activity AS (${outboxInsertSql(17, LOCKED)})
+  SELECT ${LOCKED} AS locked, (SELECT count(*) FROM used) AS used`;
 
 /**
  * The data-request hot path in two statements on the caller's connection:
@@ -44,21 +74,28 @@ export class ReleaseConflict extends Error {}
  * entry, the used-up one-time consents and the service's activity event for
  * the day (written by the first request of the day, a no-op after). The write
  * is a single statement, so it is atomic even outside a transaction; nothing
- * is released unless it commits.
+ * is released unless it commits. Both compose the fragments that the owning
+ * libs export (identity, vault, consent, access-log, outbox), and both are
+ * named statements, parsed and planned once per connection, so a request
+ * costs about what a bare read-and-insert costs (docs/benchmarks.md).
  *
- * It is the broker's own read and write model over tables the vault,
- * consent, access-log and outbox libs own, kept here so that a request costs
- * about what a bare read-and-insert costs (docs/benchmarks.md). Both are named
- * statements, parsed and planned once per connection. The chain needs no
- * lock: the (citizen, seq) key makes a concurrent append fail, and the caller
- * starts again from the read.
+ * Appends to one citizen's chain are serialised by the chain's advisory lock
+ * (chainLockSql): the write tries it and writes nothing when another request
+ * holds it; an append that lost the race also fails on the (citizen, seq)
+ * key. Either is a ReleaseConflict, and the caller redoes the release in a
+ * transaction that waits for the lock first (see ReleaseService).
  */
 @Injectable()
 export class ReleaseStore {
-  /** A named statement on the transaction's own connection. */
+  /** A named statement on the caller's own connection. */
   private async prepared<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
     const client = (await em.queryRunner!.connect()) as { query(config: object): Promise<{ rows: T[] }> };
     return (await client.query({ name, text, values })).rows;
+  }
+
+  /** Waits for the citizen's chain lock, held until the caller's transaction ends. */
+  async lockChain(em: EntityManager, citizenId: string): Promise<void> {
+    await em.query(`SELECT ${chainLockSql('$1', 'wait')}`, [citizenId]);
   }
 
   async read(
@@ -81,25 +118,13 @@ export class ReleaseStore {
         updated_at: string;
       }[];
       head: { seq: number; hash: string } | null;
-    }[] = await this.prepared(
-      em,
-      'release-read',
-      `WITH p AS (SELECT citizen_id FROM pairwise_id WHERE organisation_id = $1 AND ppid = $2)
-       SELECT p.citizen_id,
-         (SELECT json_build_object('id', k.master_key_id, 'version', k.master_key_version, 'wrapped', encode(k.wrapped_key, 'base64'))
-            FROM citizen_key k WHERE k.citizen_id = p.citizen_id) AS key,
-         (SELECT coalesce(json_agg(json_build_object('id', c.id, 'attributes', c.attributes, 'mode', c.mode) ORDER BY c.granted_at), '[]')
-            FROM consent c
-           WHERE c.citizen_id = p.citizen_id AND c.service_id = $3 AND c.purpose = $4 AND c.status = 'active'
-             AND (c.expires_at IS NULL OR c.expires_at > now())) AS consents,
-         (SELECT coalesce(json_agg(json_build_object('attribute', v.attribute, 'ciphertext', encode(v.ciphertext, 'base64'),
-                   'kind', v.source_kind, 'organisation', v.source_organisation_id, 'updated_at', v.updated_at)), '[]')
-            FROM attribute_value v WHERE v.citizen_id = p.citizen_id AND v.attribute = ANY ($5)) AS held,
-         (SELECT json_build_object('seq', e.seq, 'hash', e.hash)
-            FROM access_log_entry e WHERE e.citizen_id = p.citizen_id ORDER BY e.seq DESC LIMIT 1) AS head
-       FROM p`,
-      [organisationId, ppid, serviceId, purpose, candidates],
-    );
+    }[] = await this.prepared(em, 'release-read', READ, [
+      organisationId,
+      ppid,
+      serviceId,
+      purpose,
+      candidates,
+    ]);
     if (!row) return null;
     return {
       citizenId: row.citizen_id,
@@ -122,62 +147,47 @@ export class ReleaseStore {
   }
 
   async write(em: EntityManager, head: ReleaseSnapshot['head'], record: ReleaseRecord): Promise<void> {
-    const entry = chainEntry(head, {
-      citizenId: record.citizenId,
-      serviceId: record.serviceId,
-      organisationId: record.organisationId,
-      purpose: record.purpose,
-      requestId: record.requestId,
-      attributes: record.attributes,
-      outcome: record.outcome,
-      released: record.released,
-      withheld: record.withheld,
-      basis: record.basis,
-    });
+    const entry = chainEntry(
+      head,
+      {
+        citizenId: record.citizenId,
+        serviceId: record.serviceId,
+        organisationId: record.organisationId,
+        purpose: record.purpose,
+        requestId: record.requestId,
+        attributes: record.attributes,
+        outcome: record.outcome,
+        released: record.released,
+        withheld: record.withheld,
+        basis: record.basis,
+      },
+      record.at,
+    );
     // Ambition 2 counts the services active in a period: one event per service and day.
     const day = MONTREAL_DAY.format(entry.at);
+    let result: { locked: boolean; used: string };
     try {
-      const [result] = await this.prepared<{ used: string }>(
-        em,
-        'release-write',
-        `WITH used AS (
-           UPDATE consent SET status = 'used', used_at = now()
-            WHERE citizen_id = $1 AND id = ANY ($2::uuid[]) AND status = 'active' RETURNING id),
-         entry AS (
-           INSERT INTO access_log_entry (citizen_id, seq, at, service_id, organisation_id, purpose, request_id, attributes,
-                                         outcome, released, withheld, basis, prev_hash, hash)
-           VALUES ($1, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)),
-         activity AS (
-           INSERT INTO outbox_event (id, topic, type, data) VALUES ($16, 'metric', 'service.active', $17)
-           ON CONFLICT (id) DO NOTHING)
-         SELECT count(*) AS used FROM used`,
-        [
-          record.citizenId,
-          record.onceConsentsUsed,
-          entry.seq,
-          entry.at,
-          entry.serviceId,
-          entry.organisationId,
-          entry.purpose,
-          entry.requestId,
-          entry.attributes,
-          entry.outcome,
-          entry.released,
-          JSON.stringify(entry.withheld),
-          JSON.stringify(entry.basis),
-          entry.prevHash,
-          entry.hash,
-          onceEventId('service.active', record.serviceId, day),
-          JSON.stringify({ service: record.serviceId, organisation: record.organisationId, day }),
-        ],
-      );
-      if (Number(result.used) !== record.onceConsentsUsed.length)
-        throw new ReleaseConflict('a one-time consent was used meanwhile');
+      [result] = await this.prepared<{ locked: boolean; used: string }>(em, 'release-write', WRITE, [
+        record.citizenId,
+        record.onceConsentsUsed,
+        ...chainEntryValues(entry),
+        ...outboxRowValues({
+          id: onceEventId('service.active', record.serviceId, day),
+          topic: 'metric',
+          type: 'service.active',
+          serviceId: null,
+          url: null,
+          data: { service: record.serviceId, organisation: record.organisationId, day },
+        }),
+      ]);
     } catch (error) {
       const constraint = (error as { constraint?: string }).constraint;
       if (constraint === 'access_log_entry_pk')
         throw new ReleaseConflict('the access-log chain moved meanwhile');
       throw error;
     }
+    if (!result.locked) throw new ReleaseConflict('another request is appending to the chain');
+    if (Number(result.used) !== record.onceConsentsUsed.length)
+      throw new ReleaseConflict('a one-time consent was used or revoked meanwhile');
   }
 }

@@ -3,6 +3,7 @@ import { DataSource } from 'typeorm';
 import { type AccessLogEntry, AccessLogService } from '#libs/access-log';
 import { RegistryService } from '#libs/catalogue';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
+import { CollectionReports } from '#libs/metrics';
 import { AttributesService, type Citizen, CitizensService, DataKeysService } from '#libs/vault';
 
 export interface ErasureReport {
@@ -23,6 +24,7 @@ export class CitizenDataService {
     private readonly consentRequests: ConsentRequestsService,
     private readonly accessLog: AccessLogService,
     private readonly registry: RegistryService,
+    private readonly collectionReports: CollectionReports,
   ) {}
 
   async profile(citizen: Citizen) {
@@ -75,12 +77,7 @@ export class CitizenDataService {
            WHERE citizen_id = $1 ORDER BY organisation_id`,
           [citizen.id],
         ),
-        collectionReports: await em.query(
-          `SELECT service_id AS service, organisation_id AS organisation, attributes, re_asked AS "reAsked",
-                  first_time AS "firstTime", reported_at AS "reportedAt"
-           FROM collection_report WHERE citizen_id = $1 ORDER BY reported_at`,
-          [citizen.id],
-        ),
+        collectionReports: await this.collectionReports.forCitizen(em, citizen.id),
       };
     });
   }
