@@ -31,5 +31,6 @@ export {
   CHECKPOINT_METHOD,
   CHECKPOINT_TYPE,
   type InclusionProof,
+  storedRoots,
 } from './checkpoints.js';
 export { auditPath, leafHash, merkleRoot, rootFromAuditPath } from './merkle.js';
