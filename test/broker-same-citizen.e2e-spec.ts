@@ -124,7 +124,7 @@ describe('Broker: many requests for one citizen at once', () => {
     expect(await auditAccessLog(broker.dataSource)).toMatchObject({ broken: null });
   });
 
-  it('queues a request behind an append in progress for its citizen, and lets other citizens through', async () => {
+  it('queues requests behind an append in progress for their citizen, and lets other citizens through', async () => {
     const saaq = broker.service('saaq-permis');
     const eve = await citizenWithEmail('eve', [
       { service: saaq, purpose: 'licence-renewal', mode: 'ongoing' },
@@ -148,12 +148,15 @@ describe('Broker: many requests for one citizen at once', () => {
         CHAIN_LOCK_CLASS,
         eve.id,
       ]);
-      let settled = false;
-      const queued = ask(eve.ppids[saaq.id]).then((response) => {
-        settled = true;
-        return response;
-      });
-      // Until the request waits on the lock (a waiting advisory lock shows in pg_locks).
+      // More requests than the broker has pooled connections: queued for one chain, they must not hold them all.
+      let settled = 0;
+      const queued = Array.from({ length: 10 }, () =>
+        ask(eve.ppids[saaq.id]).then((response) => {
+          settled += 1;
+          return response;
+        }),
+      );
+      // Until one of them waits on the lock (a waiting advisory lock shows in pg_locks).
       for (;;) {
         const { rows } = await holder.query(
           `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
@@ -162,18 +165,26 @@ describe('Broker: many requests for one citizen at once', () => {
         if (rows[0].n > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      // and the others have had time to pile up behind it (were each to hold a pooled connection, none would be left).
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const waiting = await holder.query(
+        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
+        [CHAIN_LOCK_CLASS],
+      );
+      expect(waiting.rows[0].n).toBe(1);
       const other = await ask(fay.ppids[saaq.id]);
       expect(other.status).toBe(200);
       expect(other.body.released).toHaveLength(1);
-      expect(settled).toBe(false);
+      expect(settled).toBe(0);
       await holder.query('COMMIT');
-      const response = await queued;
-      expect(response.status).toBe(200);
-      expect(response.body.released).toEqual([expect.objectContaining({ value: 'eve@exemple.ca' })]);
+      for (const response of await Promise.all(queued)) {
+        expect(response.status).toBe(200);
+        expect(response.body.released).toEqual([expect.objectContaining({ value: 'eve@exemple.ca' })]);
+      }
     } finally {
       await holder.end();
     }
-    expect(await chainOf(eve.id)).toEqual([1]);
+    expect(await chainOf(eve.id)).toEqual(Array.from({ length: 10 }, (_, i) => i + 1));
   });
 
   it('signs what a response is about: a response about one citizen does not pass for another', async () => {

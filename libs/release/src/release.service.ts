@@ -41,6 +41,8 @@ const LOCKED_ATTEMPTS = 5;
 @Injectable()
 export class ReleaseService {
   private readonly logger = new Logger(ReleaseService.name);
+  /** The tail of each citizen's queue of locked releases in this process. */
+  private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -57,31 +59,77 @@ export class ReleaseService {
     if (!registry.purpose(input.purpose))
       throw new DomainError('unknown_purpose', `No purpose "${input.purpose}".`);
     const attributes = registry.knownAttributes(input.attributes);
-    let lockedFor: string | null = null;
-    for (let attempt = 0; ; attempt++) {
-      const runner = this.dataSource.createQueryRunner();
-      try {
-        await runner.connect();
-        if (lockedFor) {
-          await runner.startTransaction();
-          await this.store.lockChain(runner.manager, lockedFor);
+    const attempt = (lockFor: string | null) => this.attempt(registry, service, input, attributes, lockFor);
+    try {
+      return await attempt(null);
+    } catch (error) {
+      if (!(error instanceof ReleaseConflict)) throw error;
+      const citizenId = error.citizenId!;
+      return this.oneAtATime(citizenId, async () => {
+        for (let locked = 1; ; locked++) {
+          try {
+            return await attempt(citizenId);
+          } catch (error) {
+            if (error instanceof ReleaseConflict && locked < LOCKED_ATTEMPTS) continue;
+            throw error instanceof ReleaseConflict ? this.unavailable(error) : error;
+          }
         }
-        return await this.release(runner, registry, service, input, attributes);
-      } catch (error) {
-        if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-        if (error instanceof DomainError) throw error;
-        if (error instanceof ReleaseConflict && attempt < LOCKED_ATTEMPTS) {
-          lockedFor = error.citizenId;
-          continue;
-        }
-        this.logger.error({ err: loggableError(error) }, 'data request failed; nothing released');
-        throw new DomainError(
-          'service_unavailable',
-          'The request could not be completed; nothing was released.',
-        );
-      } finally {
-        await runner.release();
+      });
+    }
+  }
+
+  /** One attempt on a connection of its own; with `lockFor`, in a transaction holding that citizen's chain lock. */
+  private async attempt(
+    registry: RegistrySnapshot,
+    service: ServicePrincipal,
+    input: DataRequestInput,
+    attributes: string[],
+    lockFor: string | null,
+  ): Promise<DataResponse> {
+    const runner = this.dataSource.createQueryRunner();
+    try {
+      await runner.connect();
+      if (lockFor) {
+        await runner.startTransaction();
+        await this.store.lockChain(runner.manager, lockFor);
       }
+      return await this.release(runner, registry, service, input, attributes);
+    } catch (error) {
+      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
+      if (error instanceof DomainError || error instanceof ReleaseConflict) throw error;
+      throw this.unavailable(error);
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private unavailable(error: unknown): DomainError {
+    this.logger.error({ err: loggableError(error) }, 'data request failed; nothing released');
+    return new DomainError(
+      'service_unavailable',
+      'The request could not be completed; nothing was released.',
+    );
+  }
+
+  /**
+   * Runs this process's locked releases for one citizen one after the
+   * other, so that requests queued for one chain wait here rather than on
+   * the lock with a pooled connection each: the pool stays free for other
+   * citizens. (Other processes queue on the database lock, one connection
+   * each at most.)
+   */
+  private async oneAtATime<T>(citizenId: string, work: () => Promise<T>): Promise<T> {
+    const before = this.queues.get(citizenId) ?? Promise.resolve();
+    let done!: () => void;
+    const mine = new Promise<void>((resolve) => (done = resolve));
+    const tail = before.then(() => mine);
+    this.queues.set(citizenId, tail);
+    await before;
+    try {
+      return await work();
+    } finally {
+      done();
+      if (this.queues.get(citizenId) === tail) this.queues.delete(citizenId);
     }
   }
 
