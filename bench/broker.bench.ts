@@ -29,6 +29,8 @@ const SECONDS = Number(env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const LIGHT_CONNECTIONS = 8;
 const SERVICE = 'saaq-permis';
+/** The second service of the same-citizen run: RQ's tax credits, released under a legal basis. */
+const SECOND_SERVICE = 'rq-credits';
 const ATTRIBUTES = ['address.residential', 'contact.email', 'identity.birthdate'];
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -66,14 +68,18 @@ async function recreateDatabase(): Promise<void> {
   await db.end();
 }
 
-/** 10,000 citizens, each with 3 encrypted values and an ongoing consent for the service, through the real services. */
-async function seed(): Promise<string[]> {
+/**
+ * 10,000 citizens, each with 3 encrypted values and an ongoing consent for the service, through the
+ * real services; the first is also known to RQ, for the same-citizen run.
+ */
+async function seed(): Promise<{ ppids: string[]; secondPpid: string }> {
   const app = await domainContext({ ...env, ...SECRETS, DATABASE_URL });
   const dataSource = app.get(DataSource);
   const attributes = app.get(AttributesService);
   const consents = app.get(ConsentsService);
   const pairwise = app.get(PairwiseIds);
   const ppids: string[] = [];
+  let secondPpid = '';
   const values: Record<string, unknown> = {
     'address.residential': {
       line1: '1000 rue Sherbrooke Ouest',
@@ -106,11 +112,12 @@ async function seed(): Promise<string[]> {
           null,
         );
         ppids.push(pairwise.of('SAAQ', citizenId));
+        if (i === 0) secondPpid = await pairwise.issue(em, 'RQ', citizenId);
       }
     });
   }
   await app.close();
-  return ppids;
+  return { ppids, secondPpid };
 }
 
 async function startProcess(script: string, port: number): Promise<ChildProcess> {
@@ -155,17 +162,17 @@ const SECRETS: Record<string, string> = {
   LOG_LEVEL: 'warn',
 };
 
-async function accessToken(port: number): Promise<string> {
+async function accessToken(port: number, service = SERVICE): Promise<string> {
   const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<
     string,
     JWK & { kid: string }
   >;
-  const jwk = keys[SERVICE];
+  const jwk = keys[service];
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ jti: randomUUID() })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
-    .setIssuer(SERVICE)
-    .setSubject(SERVICE)
+    .setIssuer(service)
+    .setSubject(service)
     .setAudience(`http://127.0.0.1:${port}/oauth/token`)
     .setIssuedAt(now)
     .setExpirationTime(now + 120)
@@ -231,6 +238,7 @@ async function load(
   body: (i: number) => string,
   seconds: number,
   connections = CONNECTIONS,
+  headersFor?: (i: number) => Record<string, string>,
 ): Promise<Measure> {
   let i = 0;
   const cpuBefore = procfs ? [cpuMs(pid), cpuMs(process.pid), machineCpuMs()] : [];
@@ -242,7 +250,10 @@ async function load(
       {
         method: 'POST',
         headers: { 'content-type': 'application/json', ...headers },
-        setupRequest: (request) => ({ ...request, body: body(i++) }),
+        setupRequest: (request) => {
+          const n = i++;
+          return { ...request, body: body(n), headers: { ...request.headers, ...headersFor?.(n) } };
+        },
       },
     ],
   });
@@ -263,7 +274,7 @@ async function main(): Promise<void> {
   log('• preparing a database and seeding citizens (through the real services)…');
   await recreateDatabase();
   const started = Date.now();
-  const ppids = await seed();
+  const { ppids, secondPpid } = await seed();
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
   const citizenIds = (await db.query(`SELECT id FROM citizen ORDER BY id`)).rows.map(
@@ -280,8 +291,10 @@ async function main(): Promise<void> {
   const full: Measure[] = [];
   const baseline: Measure[] = [];
   let light: Measure | undefined;
+  let sameCitizen: Measure | undefined;
   try {
     const token = await accessToken(brokerPort);
+    const secondToken = await accessToken(brokerPort, SECOND_SERVICE);
     const runBroker = (seconds: number, connections = CONNECTIONS) =>
       load(
         broker.pid!,
@@ -331,12 +344,33 @@ async function main(): Promise<void> {
       full.push(await runBroker(SECONDS));
       baseline.push(await runBaseline(SECONDS));
     }
+    // Every request for one citizen, alternately from two services: appends to one chain queue.
+    log(`• broker, one citizen from two services: ${CONNECTIONS} connections, ${SECONDS} s`);
+    sameCitizen = await load(
+      broker.pid!,
+      `http://127.0.0.1:${brokerPort}/v1/data-requests`,
+      {},
+      (i) =>
+        JSON.stringify(
+          i % 2 === 0
+            ? { citizen: { ppid: ppids[0] }, purpose: 'licence-renewal', attributes: ATTRIBUTES }
+            : { citizen: { ppid: secondPpid }, purpose: 'tax-credit', attributes: ['address.residential'] },
+        ),
+      SECONDS,
+      CONNECTIONS,
+      (i) => ({ authorization: `Bearer ${i % 2 === 0 ? token : secondToken}` }),
+    );
     log(`• broker latency at light load: ${LIGHT_CONNECTIONS} connections, ${SECONDS} s`);
     light = await runBroker(SECONDS, LIGHT_CONNECTIONS);
   } finally {
     broker.kill('SIGTERM');
     baselineApp.kill('SIGTERM');
   }
+  // Every chain, the same-citizen one included, still verifies after the load (exits non-zero otherwise).
+  const audit = execSync('node dist/apps/cli/src/main.js audit:verify', { env: { ...env, DATABASE_URL } })
+    .toString()
+    .trim();
+  log(`• ${audit}`);
   const logged = Number((await db.query(`SELECT count(*) AS n FROM access_log_entry`)).rows[0].n);
   const activity = Number(
     (await db.query(`SELECT count(*) AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
@@ -355,6 +389,7 @@ async function main(): Promise<void> {
   const rows = [
     ...full.map((m, i) => [`broker, full path — round ${i + 1}`, m] as const),
     ...baseline.map((m, i) => [`baseline — round ${i + 1}`, m] as const),
+    ...(sameCitizen ? [['broker, one citizen, two services', sameCitizen] as const] : []),
     ...(light ? [[`broker, ${LIGHT_CONNECTIONS} connections`, light] as const] : []),
   ];
   log('');
@@ -427,6 +462,10 @@ How to read it:
   below **${latencyFloor(fullMedian).toFixed(0)} ms** for the broker and ${latencyFloor(baselineMedian).toFixed(0)} ms for the baseline,
   whatever the scheduling; a p99 ≤ 50 ms at this load needs a machine CPU per request near 1 ms,
   less than the baseline itself uses (${baselineMedian.machineCpu.toFixed(2)} ms, its own p99 ${baselineMedian.p99} ms).
+- **One citizen, two services**: every request for the same citizen, alternately from \`${SERVICE}\`
+  (three values under consent) and \`${SECOND_SERVICE}\` (the address under a legal basis), ${CONNECTIONS}
+  connections. Appends to one citizen's chain queue behind its lock instead of failing: the non-2xx
+  column must read 0. \`audit:verify\` after all the runs: ${audit}
 - The last row shows the broker's latency at a lighter load (${LIGHT_CONNECTIONS} connections): p99 ${light?.p99} ms.
 `,
   );

@@ -6,9 +6,7 @@ import { compactVerify, createLocalJWKSet } from 'jose';
 import type pg from 'pg';
 import {
   AccessLogCheckpoints,
-  AccessLogEntry,
   AccessLogService,
-  chainEntry,
   entryHash,
   leafHash,
   rootFromAuditPath,
@@ -197,8 +195,11 @@ describe('Access log: signed checkpoints over all chains (rule 4)', () => {
         .expect(200)
     ).body.profile.id;
     // An entry whose app clock was two hours behind: the next checkpoint's look-back misses it.
-    const stale = chainEntry(null, { ...entryFor(dan) }, new Date(Date.parse(latest.at) - 2 * 3600_000));
-    await vault.dataSource.getRepository(AccessLogEntry).insert(stale);
+    await vault.dataSource.transaction((em) =>
+      vault.app
+        .get(AccessLogService)
+        .append(em, entryFor(dan), new Date(Date.parse(latest.at) - 2 * 3600_000)),
+    );
     expect((await cli('audit:checkpoint')).output).toBe('No chain grew since the last checkpoint.');
     expect(await cli('audit:verify')).toEqual({
       code: 1,

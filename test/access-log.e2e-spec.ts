@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
 import { AccessLogService } from '#libs/access-log';
-import { ReleaseStore } from '../apps/broker/src/data-requests/release.store.js';
+import { ReleaseStore } from '#libs/release';
 import { runCli } from '../apps/cli/src/commands.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';

@@ -5,8 +5,8 @@ import { parse } from 'yaml';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
+import { ReleaseService } from '#libs/release';
 import { AttributesService, CitizensService } from '#libs/vault';
-import { DataRequestsService } from '../apps/broker/src/data-requests/data-requests.service.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
@@ -115,7 +115,7 @@ describe('Broker: rule 1 against a reference model', () => {
   let broker: RunningBroker;
   let consents: ConsentsService;
   let requests: ConsentRequestsService;
-  let dataRequests: DataRequestsService;
+  let dataRequests: ReleaseService;
   let pairwise: PairwiseIds;
   let citizens: CitizensService;
   let attributes: AttributesService;
@@ -126,7 +126,7 @@ describe('Broker: rule 1 against a reference model', () => {
     broker = await startBroker(db, idp);
     consents = broker.app.get(ConsentsService);
     requests = broker.app.get(ConsentRequestsService);
-    dataRequests = broker.app.get(DataRequestsService);
+    dataRequests = broker.app.get(ReleaseService);
     pairwise = broker.app.get(PairwiseIds);
     citizens = broker.app.get(CitizensService);
     attributes = broker.app.get(AttributesService);

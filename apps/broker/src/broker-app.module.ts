@@ -8,7 +8,9 @@ import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
 import { IdentityModule, ServiceAuthModule } from '#libs/identity';
+import { MetricsModule } from '#libs/metrics';
 import { OutboxModule } from '#libs/outbox';
+import { ReleaseModule } from '#libs/release';
 import { VaultModule } from '#libs/vault';
 import { ServiceAuthGuard } from './auth/service-auth.guard.js';
 import { AuthoritativeWritesService } from './citizens/authoritative-writes.service.js';
@@ -17,8 +19,6 @@ import { CollectionsController } from './collections/collections.controller.js';
 import { CollectionsService } from './collections/collections.service.js';
 import { ConsentRequestsController } from './consent-requests/consent-requests.controller.js';
 import { DataRequestsController } from './data-requests/data-requests.controller.js';
-import { DataRequestsService } from './data-requests/data-requests.service.js';
-import { ReleaseStore } from './data-requests/release.store.js';
 import { TokenController } from './oauth/token.controller.js';
 import { WellKnownController } from './well-known/well-known.controller.js';
 
@@ -40,6 +40,8 @@ export class BrokerAppModule {
         ConsentModule,
         AccessLogModule,
         OutboxModule,
+        ReleaseModule,
+        MetricsModule,
       ],
       controllers: [
         TokenController,
@@ -50,8 +52,6 @@ export class BrokerAppModule {
         CollectionsController,
       ],
       providers: [
-        DataRequestsService,
-        ReleaseStore,
         AuthoritativeWritesService,
         CollectionsService,
         { provide: APP_GUARD, useClass: ServiceAuthGuard },

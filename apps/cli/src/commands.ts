@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { DataSource, type DataSourceOptions } from 'typeorm';
-import { AccessLogCheckpoints, AccessLogEntry, auditAccessLog, auditCheckpoints } from '#libs/access-log';
+import {
+  AccessLogCheckpoints,
+  AccessLogEntry,
+  auditAccessLog,
+  auditCheckpoints,
+  storedRoots,
+} from '#libs/access-log';
 import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring, PlatformSigner } from '#libs/crypto';
@@ -184,11 +190,10 @@ const COMMANDS: Record<string, Command> = {
           );
           return 1;
         }
-        const kept: { id: string; root: string }[] = await dataSource.query(
-          `SELECT id, root FROM access_log_checkpoint WHERE id = ANY ($1)`,
-          [expected.map((e) => e.seq)],
+        const published = await storedRoots(
+          dataSource,
+          expected.map((e) => e.seq),
         );
-        const published = new Map(kept.map((c) => [Number(c.id), c.root]));
         for (const { seq, root } of expected) {
           if (published.get(seq) !== root) {
             io.err(

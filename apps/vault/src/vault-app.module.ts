@@ -9,6 +9,7 @@ import { DatabaseModule } from '#libs/database';
 import { ErasureModule } from '#libs/erasure';
 import { HttpPlatformModule } from '#libs/http';
 import { IdentityModule } from '#libs/identity';
+import { MetricsModule } from '#libs/metrics';
 import { VaultModule } from '#libs/vault';
 import { CitizenAuthGuard } from './auth/citizen-auth.guard.js';
 import { AccessLogController } from './me/access-log.controller.js';
@@ -36,6 +37,7 @@ export class VaultAppModule {
         ConsentModule,
         AccessLogModule,
         ErasureModule,
+        MetricsModule,
       ],
       controllers: [
         MeController,

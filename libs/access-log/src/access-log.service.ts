@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLogEntry } from './access-log-entry.entity.js';
+import { appendEntrySql, chainEntryValues, chainHeadJsonSql, chainLockSql } from './chain-sql.js';
 import { chainEntry } from './hash-chain.js';
 
 export type NewAccessLogEntry = Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>;
@@ -11,27 +12,25 @@ export interface AccessLogPage {
   nextBefore: number | null;
 }
 
-/** Namespace of the per-citizen advisory locks that serialise appends to one chain. */
-const CHAIN_LOCK_CLASS = 0x6c6f67;
-
 @Injectable()
 export class AccessLogService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
    * Appends to the citizen's chain in the caller's transaction, waiting for
-   * any other append to the same chain. (The broker's data-request path
-   * builds its entry with the same chainEntry inside one statement, see
-   * apps/broker ReleaseStore, and retries on a seq conflict instead.)
+   * any other append to the same chain (chainLockSql). The broker's release
+   * path writes the same link with the same lock and INSERT inside its one
+   * write statement (libs/release). `at` is for tests that need an entry
+   * stamped in the past.
    */
-  async append(em: EntityManager, input: NewAccessLogEntry): Promise<AccessLogEntry> {
-    await em.query('SELECT pg_advisory_xact_lock($1, hashtext($2))', [CHAIN_LOCK_CLASS, input.citizenId]);
-    const [last]: { seq: string; hash: string }[] = await em.query(
-      'SELECT seq, hash FROM access_log_entry WHERE citizen_id = $1 ORDER BY seq DESC LIMIT 1',
+  async append(em: EntityManager, input: NewAccessLogEntry, at = new Date()): Promise<AccessLogEntry> {
+    await em.query(`SELECT ${chainLockSql('$1', 'wait')}`, [input.citizenId]);
+    const [{ head }]: { head: { seq: number; hash: string } | null }[] = await em.query(
+      `SELECT ${chainHeadJsonSql('$1')} AS head`,
       [input.citizenId],
     );
-    const entry = chainEntry(last ? { seq: Number(last.seq), hash: last.hash } : null, input);
-    await em.insert(AccessLogEntry, entry);
+    const entry = chainEntry(head ? { seq: Number(head.seq), hash: head.hash } : null, input, at);
+    await em.query(appendEntrySql(1), chainEntryValues(entry));
     return entry;
   }
 

@@ -207,6 +207,15 @@ export class AccessLogCheckpoints {
   }
 }
 
+/** The roots stored for these checkpoints, by seq (a missing one is absent), to compare with roots kept elsewhere. */
+export async function storedRoots(dataSource: DataSource, seqs: number[]): Promise<Map<number, string>> {
+  const rows: { id: string; root: string }[] = await dataSource.query(
+    `SELECT id, root FROM access_log_checkpoint WHERE id = ANY ($1)`,
+    [seqs],
+  );
+  return new Map(rows.map((row) => [Number(row.id), row.root]));
+}
+
 export interface CheckpointAudit {
   checkpoints: number;
   leaves: number;

@@ -5,6 +5,13 @@ export {
   type WithheldReason,
 } from './access-log-entry.entity.js';
 export { AccessLogModule } from './access-log.module.js';
+export {
+  appendEntrySql,
+  CHAIN_LOCK_CLASS,
+  chainEntryValues,
+  chainHeadJsonSql,
+  chainLockSql,
+} from './chain-sql.js';
 export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
 export {
   canonicalEntry,
@@ -24,5 +31,6 @@ export {
   CHECKPOINT_METHOD,
   CHECKPOINT_TYPE,
   type InclusionProof,
+  storedRoots,
 } from './checkpoints.js';
 export { auditPath, leafHash, merkleRoot, rootFromAuditPath } from './merkle.js';

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
+import { isActiveConsent } from './active-consent.js';
 
 export type ConsentMode = 'once' | 'ongoing';
 export type StoredConsentStatus = 'active' | 'revoked' | 'used';
@@ -25,6 +26,6 @@ export class Consent {
 }
 
 export function consentStatus(consent: Consent, now = new Date()): ConsentStatus {
-  if (consent.status === 'active' && consent.expiresAt && consent.expiresAt <= now) return 'expired';
+  if (consent.status === 'active' && !isActiveConsent(consent, now)) return 'expired';
   return consent.status;
 }

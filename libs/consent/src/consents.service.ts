@@ -8,6 +8,7 @@ import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
 import { OutboxService } from '#libs/outbox';
 import { lockLiveCitizen } from '#libs/vault';
+import { activeConsentSql } from './active-consent.js';
 import { checkTerms, type ConsentTerms } from './consent-terms.js';
 import { Consent, type ConsentMode, type ConsentStatus, consentStatus } from './consent.entity.js';
 
@@ -94,6 +95,18 @@ export class ConsentsService {
     });
   }
 
+  /** The purposes and attributes of the citizen's active consents to one service. */
+  async activeFor(
+    em: EntityManager,
+    citizenId: string,
+    serviceId: string,
+  ): Promise<{ purpose: string; attributes: string[] }[]> {
+    return em.query(
+      `SELECT purpose, attributes FROM consent WHERE citizen_id = $1 AND service_id = $2 AND ${activeConsentSql()}`,
+      [citizenId, serviceId],
+    );
+  }
+
   /** Revokes every active consent of a citizen (erasure), telling each service. */
   async revokeAll(em: EntityManager, citizenId: string): Promise<void> {
     const active = await em.find(Consent, {
@@ -134,8 +147,8 @@ export class ConsentsService {
   ) {
     const holders: { service_id: string; organisation_id: string }[] = await em.query(
       `SELECT DISTINCT service_id, organisation_id FROM consent
-       WHERE citizen_id = $1 AND status = 'active' AND mode = 'ongoing' AND $2 = ANY (attributes)
-         AND (expires_at IS NULL OR expires_at > now()) AND service_id <> $3`,
+       WHERE citizen_id = $1 AND ${activeConsentSql()} AND mode = 'ongoing' AND $2 = ANY (attributes)
+         AND service_id <> $3`,
       [citizenId, attribute, writer],
     );
     const registry = this.registry.current();

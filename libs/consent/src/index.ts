@@ -1,3 +1,9 @@
+export {
+  activeConsentSql,
+  activeConsentsJsonSql,
+  isActiveConsent,
+  useUpConsentsSql,
+} from './active-consent.js';
 export { checkTerms, type ConsentTerms } from './consent-terms.js';
 export { ConsentRequest, type ConsentRequestStatus, requestStatus } from './consent-request.entity.js';
 export {

@@ -52,8 +52,8 @@ export class PlatformSigner {
   }
 
   /** RFC 7515 appendix F: the payload part left empty, the bytes travel beside the signature. */
-  async signDetached(bytes: Uint8Array | string): Promise<string> {
-    const [header, , signature] = (await this.sign(bytes)).split('.');
-    return `${header}..${signature}`;
+  async signDetached(bytes: Uint8Array | string, header: Partial<JWSHeaderParameters> = {}): Promise<string> {
+    const [protectedHeader, , signature] = (await this.sign(bytes, header)).split('.');
+    return `${protectedHeader}..${signature}`;
   }
 }

@@ -5,7 +5,7 @@ export {
   type CitizenIdentity,
 } from './citizen-token.verifier.js';
 export { IdentityModule, ServiceAuthModule } from './identity.module.js';
-export { type IssuedPairwiseId, PairwiseId, PairwiseIds } from './pairwise.js';
+export { citizenOfPpidSql, type IssuedPairwiseId, PairwiseId, PairwiseIds } from './pairwise.js';
 export {
   ACCESS_TOKEN_TTL_SECONDS,
   CLIENT_ASSERTION_ALGORITHMS,

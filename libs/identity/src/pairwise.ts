@@ -22,6 +22,11 @@ export interface IssuedPairwiseId {
   createdAt: string;
 }
 
+/** The citizen id behind an organisation's pairwise id (no row for another organisation's id). */
+export function citizenOfPpidSql(organisation: string, ppid: string): string {
+  return `SELECT citizen_id FROM pairwise_id WHERE organisation_id = ${organisation} AND ppid = ${ppid}`;
+}
+
 /**
  * Rule 2: each organisation sees its own stable pseudonym of a citizen,
  * HMAC-SHA-256(secret, organisation ‖ citizen), so two organisations cannot
@@ -51,10 +56,10 @@ export class PairwiseIds {
   /** The citizen behind an organisation's identifier; null for another organisation's identifier or a made-up one. */
   async resolve(em: EntityManager, organisationId: string, ppid: string): Promise<string | null> {
     if (typeof ppid !== 'string' || !PPID.test(ppid)) return null;
-    const [row]: { citizen_id: string }[] = await em.query(
-      `SELECT citizen_id FROM pairwise_id WHERE organisation_id = $1 AND ppid = $2`,
-      [organisationId, ppid],
-    );
+    const [row]: { citizen_id: string }[] = await em.query(citizenOfPpidSql('$1', '$2'), [
+      organisationId,
+      ppid,
+    ]);
     return row?.citizen_id ?? null;
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { OutboxEvent } from './outbox-event.entity.js';
+import { type NewOutboxRow, outboxInsertSql, outboxRowValues } from './outbox-sql.js';
 
 export interface NewWebhookEvent {
   type: string;
@@ -51,15 +51,9 @@ export class OutboxService {
     });
   }
 
-  private async insert(
-    em: EntityManager,
-    event: Pick<OutboxEvent, 'topic' | 'type' | 'serviceId' | 'url' | 'data'>,
-  ) {
+  private async insert(em: EntityManager, event: Omit<NewOutboxRow, 'id'>) {
     const id = randomUUID();
-    await em.query(
-      `INSERT INTO outbox_event (id, topic, type, service_id, url, data) VALUES ($1, $2, $3, $4, $5, $6)`,
-      [id, event.topic, event.type, event.serviceId, event.url, JSON.stringify(event.data)],
-    );
+    await em.query(outboxInsertSql(1), outboxRowValues({ id, ...event }));
     return id;
   }
 }

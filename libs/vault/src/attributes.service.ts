@@ -52,6 +52,15 @@ export class AttributesService {
     }));
   }
 
+  /** Which of these attributes the vault holds a value of, without opening any. */
+  async heldCodes(em: EntityManager, citizenId: string, codes: string[]): Promise<Set<string>> {
+    const rows: { attribute: string }[] = await em.query(
+      `SELECT attribute FROM attribute_value WHERE citizen_id = $1 AND attribute = ANY ($2)`,
+      [citizenId, codes],
+    );
+    return new Set(rows.map((row) => row.attribute));
+  }
+
   async history(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HistoricValue[]> {
     const rows = await em.find(AttributeHistory, {
       where: { citizenId },

@@ -3,23 +3,25 @@ import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { PlatformSigner } from '#libs/crypto';
 import type { ServicePrincipal } from '#libs/identity';
+import { DATA_RESPONSE_TYP, ReleaseService } from '#libs/release';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
 import { DataRequestDto } from './data-request.dto.js';
-import { DataRequestsService } from './data-requests.service.js';
 
 @ApiTags('data requests')
 @ApiBearerAuth()
 @Controller('v1/data-requests')
 export class DataRequestsController {
   constructor(
-    private readonly dataRequests: DataRequestsService,
+    private readonly release: ReleaseService,
     private readonly signer: PlatformSigner,
   ) {}
 
   /**
-   * Released values with their source, what was withheld and why. The body
-   * is signed: `x-jws-signature` is a detached JWS (RFC 7515 appendix F) over
-   * its exact bytes, verifiable with /.well-known/jwks.json.
+   * Released values with their source, what was withheld and why, about
+   * which citizen, for which service and purpose, and when. The body is
+   * signed: `x-jws-signature` is a detached JWS (RFC 7515 appendix F, `typ`
+   * data-response+json) over its exact bytes, verifiable with
+   * /.well-known/jwks.json (verifyDataResponse in #libs/release).
    */
   @Post()
   @HttpCode(200)
@@ -29,7 +31,7 @@ export class DataRequestsController {
     @Body() body: DataRequestDto,
     @Res() response: Response,
   ) {
-    const result = await this.dataRequests.handle(service, {
+    const result = await this.release.handle(service, {
       ppid: body.citizen.ppid,
       purpose: body.purpose,
       attributes: body.attributes,
@@ -38,7 +40,7 @@ export class DataRequestsController {
     response
       .status(200)
       .type('application/json')
-      .setHeader('x-jws-signature', await this.signer.signDetached(bytes))
+      .setHeader('x-jws-signature', await this.signer.signDetached(bytes, { typ: DATA_RESPONSE_TYP }))
       .setHeader('cache-control', 'no-store')
       .send(bytes);
   }

@@ -5,6 +5,7 @@ import { RegistryService } from '#libs/catalogue';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { ErasureService } from '#libs/erasure';
 import { PairwiseIds } from '#libs/identity';
+import { CollectionReports } from '#libs/metrics';
 import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
 
 export interface ErasureReport {
@@ -26,6 +27,7 @@ export class CitizenDataService {
     private readonly registry: RegistryService,
     private readonly pairwise: PairwiseIds,
     private readonly erasure: ErasureService,
+    private readonly collectionReports: CollectionReports,
   ) {}
 
   async profile(citizen: Citizen) {
@@ -74,12 +76,7 @@ export class CitizenDataService {
         consentRequests: await this.consentRequests.listAll(citizen.id, em),
         accessLog: (await this.accessLog.all(citizen.id, em)).map(accessLogView),
         pairwiseIds: await this.pairwise.list(em, citizen.id),
-        collectionReports: await em.query(
-          `SELECT service_id AS service, organisation_id AS organisation, attributes, re_asked AS "reAsked",
-                  first_time AS "firstTime", reported_at AS "reportedAt"
-           FROM collection_report WHERE citizen_id = $1 ORDER BY reported_at`,
-          [citizen.id],
-        ),
+        collectionReports: await this.collectionReports.forCitizen(em, citizen.id),
       };
     });
   }

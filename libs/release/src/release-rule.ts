@@ -43,3 +43,28 @@ export function decide(
     return { attribute, allowed: false, reason: 'consent_required' };
   });
 }
+
+/**
+ * Rule 1 for a service that names no purpose (a collection report): the
+ * attributes among `attributes` it could receive right now for some purpose
+ * of the catalogue, under a legal basis or one of these active consents.
+ * It decides what a collection may tell the service, so it never says more
+ * than a data request would.
+ */
+export function fetchableNow(
+  registry: RegistrySnapshot,
+  serviceId: string,
+  attributes: string[],
+  activeConsents: { purpose: string; attributes: string[] }[],
+): Set<string> {
+  return new Set(
+    attributes.filter((attribute) =>
+      registry.catalogue.purposes.some(({ code }) => {
+        const consents = activeConsents
+          .filter((c) => c.purpose === code)
+          .map((c) => ({ id: '', attributes: c.attributes, mode: 'ongoing' as const }));
+        return decide(registry, serviceId, code, [attribute], consents)[0].allowed;
+      }),
+    ),
+  );
+}

@@ -1,0 +1,21 @@
+import type { OutboxEvent } from './outbox-event.entity.js';
+
+export type NewOutboxRow = Pick<OutboxEvent, 'id' | 'topic' | 'type' | 'serviceId' | 'url' | 'data'>;
+
+/**
+ * The one INSERT of an outbox row, its 6 values as parameters `$first`… in
+ * the order of outboxRowValues; with `when`, written only if that holds (a
+ * guard in a larger statement). A second write of the same id is a no-op, so
+ * an event that happens once per key (onceEventId) is written once.
+ */
+export function outboxInsertSql(first: number, when = 'true'): string {
+  const p = (i: number, type: string) => `$${first + i}::${type}`;
+  return `INSERT INTO outbox_event (id, topic, type, service_id, url, data)
+          SELECT ${p(0, 'uuid')}, ${p(1, 'text')}, ${p(2, 'text')}, ${p(3, 'text')}, ${p(4, 'text')}, ${p(5, 'jsonb')}
+          WHERE ${when}
+          ON CONFLICT (id) DO NOTHING`;
+}
+
+export function outboxRowValues(row: NewOutboxRow): unknown[] {
+  return [row.id, row.topic, row.type, row.serviceId, row.url, JSON.stringify(row.data)];
+}
