@@ -50,12 +50,11 @@ async function recreateDatabase(): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  execSync('node dist/apps/cli/src/main.js migration:run', {
-    env: { ...env, DATABASE_URL },
-    stdio: 'ignore',
-  });
+  // The demo registry (its services' keys are committed under config/demo): production refuses to apply it.
+  const setupEnv = { ...env, NODE_ENV: 'development', DATABASE_URL };
+  execSync('node dist/apps/cli/src/main.js migration:run', { env: setupEnv, stdio: 'ignore' });
   execSync('node dist/apps/cli/src/main.js registry:apply config/registry.yaml', {
-    env: { ...env, DATABASE_URL },
+    env: setupEnv,
     stdio: 'ignore',
   });
   const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -150,6 +149,11 @@ const SECRETS: Record<string, string> = {
   SIGNING_KEYS: JSON.stringify([
     { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-1' },
   ]),
+  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([
+    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-tokens-1' },
+  ]),
+  BROKER_URL: 'http://127.0.0.1',
+  VAULT_URL: 'http://127.0.0.1',
   CITIZEN_ISSUER: 'https://auth.example',
   CITIZEN_JWKS_URI: 'https://auth.example/jwks.json',
   LOG_LEVEL: 'warn',

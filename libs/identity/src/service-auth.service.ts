@@ -44,14 +44,17 @@ export interface TokenResponse {
 /**
  * OAuth 2.0 client credentials with private_key_jwt (RFC 7523): a service
  * proves itself with an assertion signed by a key of its registered JWKS and
- * gets a short-lived access token signed by the platform.
+ * gets a short-lived access token signed by the broker's own access-token key
+ * (ACCESS_TOKEN_SIGNING_KEYS), never by the platform's output key, which the
+ * vault and the scheduler hold too.
  */
 @Injectable()
 export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ServiceAuthService.name);
   private readonly remoteKeys = new Map<string, JWTVerifyGetKey>();
   private readonly localKeys = new WeakMap<object, JWTVerifyGetKey>();
-  private platformKeys: JWTVerifyGetKey;
+  private readonly tokenSigner: PlatformSigner;
+  private readonly tokenKeys: JWTVerifyGetKey;
   private sweeper: NodeJS.Timeout | null = null;
   /** Tokens already verified, until they expire: a service reuses its token for up to 5 minutes. */
   private readonly verified = new Map<string, { serviceId: string; organisationId: string; exp: number }>();
@@ -59,10 +62,15 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: RegistryService,
-    private readonly signer: PlatformSigner,
     private readonly config: AppConfig,
   ) {
-    this.platformKeys = createLocalJWKSet(signer.jwks());
+    if (!config.accessTokenKeys) {
+      throw new Error(
+        'Service authentication needs the access-token keys: only the broker reads them (ConfigModule.forRoot(env, { issuesAccessTokens: true }))',
+      );
+    }
+    this.tokenSigner = new PlatformSigner(config.accessTokenKeys);
+    this.tokenKeys = createLocalJWKSet(this.tokenSigner.jwks());
   }
 
   get tokenEndpoint(): string {
@@ -95,7 +103,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     }
     const principal = await this.verifyAssertion(request.client_assertion, request.client_id);
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await this.signer.signJson(
+    const accessToken = await this.tokenSigner.signJson(
       {
         iss: this.config.urls.broker,
         aud: this.config.urls.broker,
@@ -120,7 +128,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     if (known && known.exp > Date.now() / 1000)
       return this.stillRegistered(known.serviceId, known.organisationId);
     try {
-      const { payload } = await jwtVerify(match[1], this.platformKeys, {
+      const { payload } = await jwtVerify(match[1], this.tokenKeys, {
         issuer: this.config.urls.broker,
         audience: this.config.urls.broker,
         typ: 'at+jwt',
