@@ -55,6 +55,17 @@ describe('CLI', () => {
         expect.arrayContaining(['citizen', 'citizen_key', 'attribute_value', 'consent', 'access_log_entry']),
       );
       expect(await cli(['migration:run'], env)).toMatchObject({ code: 0, out: 'No pending migration.' });
+      const registryColumns = async () =>
+        (
+          await query<{ c: string }>(
+            env.DATABASE_URL,
+            `SELECT column_name AS c FROM information_schema.columns WHERE table_name = 'registry_version'`,
+          )
+        ).map((r) => r.c);
+      expect(await registryColumns()).toContain('applied_by');
+      expect((await cli(['migration:revert'], env)).code).toBe(0);
+      expect(await registryColumns()).not.toContain('applied_by');
+      expect(await tables()).toContain('access_log_checkpoint');
       expect((await cli(['migration:revert'], env)).code).toBe(0);
       expect(await tables()).not.toContain('access_log_checkpoint');
       expect(await tables()).toContain('outbox_event');

@@ -1,13 +1,19 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
 import { runCli } from '../apps/cli/src/commands.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
+import { RegistryService } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { type RunningApp, startApp, testEnv } from './support/apps.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 
 const BROKER_URL = 'http://broker.test';
@@ -22,6 +28,27 @@ async function cli(args: string[], env: Record<string, string | undefined>) {
   const err: string[] = [];
   const code = await runCli(args, env, { out: (l) => out.push(l), err: (l) => err.push(l) });
   return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+/** The demo registry with every service's key replaced by a fresh public key: a deployment's own registry. */
+function registryFile(transform: (text: string) => string = (text) => text): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.yaml');
+  writeFileSync(file, transform(readFileSync('config/registry.yaml', 'utf8')));
+  return file;
+}
+const withOwnKeys = (text: string) =>
+  text.replace(/jwks: \{ keys: \[.*\] \}/g, () => {
+    const { d: _d, ...publicJwk } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
+      format: 'jwk',
+    });
+    return `jwks: { keys: [${JSON.stringify({ ...publicJwk, kid: randomUUID() })}] }`;
+  });
+
+async function registryVersions(url: string): Promise<{ version: number; applied_by: string | null }[]> {
+  return withClient(url, async (client) => {
+    const { rows } = await client.query(`SELECT version, applied_by FROM registry_version ORDER BY version`);
+    return rows;
+  });
 }
 
 let db: TestDatabase;
@@ -151,5 +178,118 @@ describe('Keys by role', () => {
   it('publishes the output key, not the access-token key', async () => {
     const { body } = await broker.http.get('/.well-known/jwks.json').expect(200);
     expect(body.keys.map((key: { kid: string }) => key.kid)).toEqual(['platform-1']);
+  });
+});
+
+describe('The demo registry in production', () => {
+  const production = () => ({
+    NODE_ENV: 'production',
+    DATABASE_URL: db.url,
+    REDIS_URL: 'redis://127.0.0.1:6379',
+    REDIS_PREFIX: db.name,
+    MASTER_KEYS: `main:1:${randomBytes(32).toString('base64')}`,
+    PAIRWISE_SECRET: randomBytes(32).toString('hex'),
+    SIGNING_KEYS: privateJwkJson('platform-1').json,
+    CITIZEN_ISSUER: idp.issuer,
+    CITIZEN_JWKS_URI: idp.jwksUri,
+    CITIZEN_AUDIENCE: idp.audience,
+    VAULT_URL: 'https://coffre.example',
+    BROKER_URL: 'https://courtier.example',
+    LOG_LEVEL: 'silent',
+  });
+
+  it('is refused by registry:apply, naming each demo service and the reason, and nothing is written', async () => {
+    const before = await registryVersions(db.url);
+    const result = await cli(['registry:apply', 'config/registry.yaml'], production());
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(
+      'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; production never applies it',
+    );
+    expect(result.err).toContain('service mess-aide, key 1');
+    expect(await registryVersions(db.url)).toEqual(before);
+  });
+
+  it('refuses a registry holding a private key, naming the key', async () => {
+    const demoKeys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8'));
+    const file = registryFile((text) =>
+      withOwnKeys(text).replace(
+        /(- id: rq-depot\n(?:.*\n){2} {4}jwks: \{ keys: \[).*(\] \})/,
+        (_all, head, tail) => `${head}${JSON.stringify({ ...demoKeys['rq-depot'], kid: 'fuite' })}${tail}`,
+      ),
+    );
+    const before = await registryVersions(db.url);
+    const result = await cli(['registry:apply', file], production());
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(
+      /services\.4\.jwks\.keys\.0: must be a public key \(no private or secret part\)/,
+    );
+    expect(await registryVersions(db.url)).toEqual(before);
+  });
+
+  it('stops a production boot told to apply it, naming the reason', async () => {
+    await expect(
+      startApp(VaultAppModule.forRoot({ ...production(), APPLY_REGISTRY_AT_BOOT: 'true' })),
+    ).rejects.toThrow(/service saaq-permis, key 1 \(kid saaq-permis-2026\): is a demo key/);
+  });
+
+  it('applies a registry of the deployment’s own public keys, and a production boot does not apply the file', async () => {
+    const result = await cli(['registry:apply', registryFile(withOwnKeys)], production());
+    expect(result).toMatchObject({ code: 0, out: expect.stringMatching(/^Applied as registry version/) });
+    const versions = await registryVersions(db.url);
+    expect(versions.at(-1)).toMatchObject({ applied_by: 'cli' });
+
+    // REGISTRY_FILE is still the demo registry: a production boot leaves it alone by default.
+    const vault = await startApp(VaultAppModule.forRoot(production()));
+    try {
+      expect(await registryVersions(db.url)).toEqual(versions);
+      expect(vault.app.get(RegistryService).current().version).toBe(versions.at(-1)!.version);
+    } finally {
+      await vault.close();
+    }
+  });
+});
+
+describe('A registry applied by the CLI', () => {
+  let own: TestDatabase;
+  beforeAll(async () => {
+    own = await createTestDatabase('cliregistry');
+  });
+  afterAll(() => own.drop());
+
+  it('survives a restart of the apps that apply the registry file at boot', async () => {
+    const env = testEnv(own, idp, { BROKER_URL });
+    // First boot: the file is applied.
+    const first = await startBroker(own, idp, env);
+    await first.service('saaq-permis').auth();
+    await first.close();
+    expect(await registryVersions(own.url)).toEqual([{ version: 1, applied_by: 'boot' }]);
+
+    // An operator revokes saaq-permis's key (here: replaces every key) with the CLI.
+    const applied = await cli(['registry:apply', registryFile(withOwnKeys)], env);
+    expect(applied.code).toBe(0);
+    expect(await registryVersions(own.url)).toEqual([
+      { version: 1, applied_by: 'boot' },
+      { version: 2, applied_by: 'cli' },
+    ]);
+
+    // The restart applies REGISTRY_FILE (still the old keys) at boot: it says so and leaves version 2.
+    const warn = jest.spyOn(Logger.prototype, 'warn');
+    const restarted = await startBroker(own, idp, env);
+    try {
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(
+          /^registry version 2, applied by the CLI at .*, is newer than config\/registry\.yaml: left in force/,
+        ),
+      );
+      expect(await registryVersions(own.url)).toHaveLength(2);
+      expect(restarted.app.get(RegistryService).current().version).toBe(2);
+      const service = restarted.service('saaq-permis');
+      const refused = await service.tokenRequest(await service.assertion());
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({ error: 'invalid_client' });
+    } finally {
+      warn.mockRestore();
+      await restarted.close();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { JWK } from 'jose';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { AccessLogCheckpoints, AccessLogEntry, auditAccessLog, auditCheckpoints } from '#libs/access-log';
-import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
+import { applyRegistry, loadRegistryFiles, RegistryFileError, RegistryRefusedError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring, PlatformSigner } from '#libs/crypto';
 import { dataSourceOptions } from '#libs/database';
@@ -23,7 +23,8 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:run                     apply pending migrations to DATABASE_URL
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
-                                    validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
+                                    validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent;
+                                    refused with a private key, or in production with a demo key
   audit:verify [--jwks FILE] [--expect SEQ:ROOT[,SEQ:ROOT…]]
                                     recompute every citizen's access-log chain and check every signed checkpoint
                                     (with the public keys of FILE, default the configured ones, and against the
@@ -94,7 +95,7 @@ const COMMANDS: Record<string, Command> = {
       option(args, '--catalogue') ?? config.catalogueFile,
     );
     const result = await withDataSource(config, (dataSource) =>
-      applyRegistry(dataSource, registry, catalogue),
+      applyRegistry(dataSource, registry, catalogue, { appliedBy: 'cli', production: config.production }),
     );
     io.out(
       result.changed
@@ -235,7 +236,11 @@ export async function runCli(argv: string[], env: Env, io: Output): Promise<numb
   try {
     return await command(AppConfig.fromEnvironment(env), args, io, env);
   } catch (error) {
-    if (error instanceof RegistryFileError || error instanceof ConfigError) {
+    if (
+      error instanceof RegistryFileError ||
+      error instanceof RegistryRefusedError ||
+      error instanceof ConfigError
+    ) {
       io.err(error.message);
       return 1;
     }

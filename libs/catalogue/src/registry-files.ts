@@ -8,6 +8,7 @@ import {
   type RegistryDocument,
   VALUE_TYPES,
 } from './model.js';
+import { PRIVATE_JWK_MEMBERS } from './registry-keys.js';
 import { RegistryFileError, YamlChecker } from './yaml-checker.js';
 
 const CODE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -182,7 +183,7 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
         const jwk = check.object(key, keyPath);
         if (!ALLOWED_KEY_TYPES.includes(jwk.kty as string))
           check.fail([...keyPath, 'kty'], 'must be EC, RSA or OKP');
-        if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+        if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
           check.fail(keyPath, 'must be a public key (no private or secret part)');
         return jwk;
       });

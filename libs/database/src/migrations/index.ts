@@ -1,6 +1,12 @@
 import { Foundation1764000000000 } from './1764000000000-foundation.js';
 import { Broker1764100000000 } from './1764100000000-broker.js';
 import { AccessLogCheckpoints1764200000000 } from './1764200000000-access-log-checkpoints.js';
+import { RegistryAppliedBy1764310000000 } from './1764310000000-registry-applied-by.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
-export const MIGRATIONS = [Foundation1764000000000, Broker1764100000000, AccessLogCheckpoints1764200000000];
+export const MIGRATIONS = [
+  Foundation1764000000000,
+  Broker1764100000000,
+  AccessLogCheckpoints1764200000000,
+  RegistryAppliedBy1764310000000,
+];
