@@ -298,6 +298,30 @@ export function loadRegistryFiles(
     registryCheck.problems.length === 0 && catalogue ? parseRegistryData(registryCheck, catalogue) : null;
   if (catalogue && registry) {
     const organisationIds = new Set(registry.organisations.map((o) => o.id));
+    const attributes = new Map(catalogue.attributes.map((a) => [a.code, a]));
+    registry.services.forEach((service, i) => {
+      service.rights.forEach((right, r) => {
+        const definition = attributes.get(right.attribute);
+        if (right.access !== 'write' || !definition) return;
+        // The catalogue says who the official source is; a write right cannot make another one.
+        if (definition.selfDeclarable || !definition.authority) {
+          registryCheck.fail(
+            ['services', i, 'rights', r, 'access'],
+            `a write right on "${right.attribute}", which the citizen declares: no service writes it`,
+          );
+        } else if (
+          // An unknown organisation on either side is reported on its own.
+          organisationIds.has(definition.authority) &&
+          organisationIds.has(service.organisation) &&
+          definition.authority !== service.organisation
+        ) {
+          registryCheck.fail(
+            ['services', i, 'rights', r, 'access'],
+            `a write right on "${right.attribute}", whose official source is ${definition.authority} in ${catalogueFile}, not ${service.organisation}`,
+          );
+        }
+      });
+    });
     catalogue.attributes.forEach((attribute, i) => {
       if (attribute.authority && !organisationIds.has(attribute.authority)) {
         catalogueCheck.fail(
