@@ -9,9 +9,10 @@
 import 'reflect-metadata';
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
@@ -50,10 +51,9 @@ async function recreateDatabase(): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  // The demo registry (its services' keys are committed under config/demo): production refuses to apply it.
-  const setupEnv = { ...env, NODE_ENV: 'development', DATABASE_URL };
+  const setupEnv = { ...env, ...SECRETS, DATABASE_URL };
   execSync('node dist/apps/cli/src/main.js migration:run', { env: setupEnv, stdio: 'ignore' });
-  execSync('node dist/apps/cli/src/main.js registry:apply config/registry.yaml', {
+  execSync(`node dist/apps/cli/src/main.js registry:apply ${benchRegistryFile()}`, {
     env: setupEnv,
     stdio: 'ignore',
   });
@@ -141,6 +141,34 @@ async function startProcess(script: string, port: number): Promise<ChildProcess>
   throw new Error(`${script} did not start`);
 }
 
+/**
+ * The demo registry with keys made for this run: production refuses the demo
+ * keys (their private halves are committed). SERVICE signs with SERVICE_KEY.
+ */
+const SERVICE_KEY = {
+  ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+  kid: `${SERVICE}-bench`,
+} as JWK & { kid: string };
+
+function benchRegistryFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'une-fois-bench-')), 'registry.yaml');
+  const text = readFileSync('config/registry.yaml', 'utf8').replace(
+    /(- id: ([\w-]+)\n(?:(?! {2}- id:).*\n)*? {4}jwks: )\{ keys: \[.*\] \}/g,
+    (_all, head: string, id: string) => {
+      const { d: _d, ...publicJwk } =
+        id === SERVICE
+          ? SERVICE_KEY
+          : {
+              ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+              kid: id,
+            };
+      return `${head}{ keys: [${JSON.stringify(publicJwk)}] }`;
+    },
+  );
+  writeFileSync(file, text);
+  return file;
+}
+
 /** Production mode (no development shortcuts), with throwaway secrets made for this run. */
 const SECRETS: Record<string, string> = {
   NODE_ENV: 'production',
@@ -160,11 +188,7 @@ const SECRETS: Record<string, string> = {
 };
 
 async function accessToken(port: number): Promise<string> {
-  const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<
-    string,
-    JWK & { kid: string }
-  >;
-  const jwk = keys[SERVICE];
+  const jwk = SERVICE_KEY;
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ jti: randomUUID() })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })

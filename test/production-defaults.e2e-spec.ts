@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
+import type { JWK } from 'jose';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
 import { runCli } from '../apps/cli/src/commands.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
@@ -15,6 +16,7 @@ import { type RunningApp, startApp, testEnv } from './support/apps.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
+import { TestService } from './support/services.js';
 
 const BROKER_URL = 'http://broker.test';
 
@@ -36,12 +38,18 @@ function registryFile(transform: (text: string) => string = (text) => text): str
   writeFileSync(file, transform(readFileSync('config/registry.yaml', 'utf8')));
   return file;
 }
+/** The private halves of the keys withOwnKeys made, by kid. */
+const ownPrivateKeys = new Map<string, JWK & { kid: string }>();
 const withOwnKeys = (text: string) =>
   text.replace(/jwks: \{ keys: \[.*\] \}/g, () => {
-    const { d: _d, ...publicJwk } = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({
-      format: 'jwk',
-    });
-    return `jwks: { keys: [${JSON.stringify({ ...publicJwk, kid: randomUUID() })}] }`;
+    const privateJwk = {
+      ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+      kid: randomUUID(),
+      alg: 'ES256',
+    };
+    ownPrivateKeys.set(privateJwk.kid, privateJwk as JWK & { kid: string });
+    const { d: _d, ...publicJwk } = privateJwk;
+    return `jwks: { keys: [${JSON.stringify(publicJwk)}] }`;
   });
 
 async function registryVersions(url: string): Promise<{ version: number; applied_by: string | null }[]> {
@@ -209,14 +217,19 @@ describe('The demo registry in production', () => {
     expect(await registryVersions(db.url)).toEqual(before);
   });
 
-  it('refuses a registry holding a private key, naming the key', async () => {
+  /** The deployment's own registry, but with rq-depot's private key pasted in. */
+  const leakingRegistryFile = () => {
     const demoKeys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8'));
-    const file = registryFile((text) =>
+    return registryFile((text) =>
       withOwnKeys(text).replace(
         /(- id: rq-depot\n(?:.*\n){2} {4}jwks: \{ keys: \[).*(\] \})/,
         (_all, head, tail) => `${head}${JSON.stringify({ ...demoKeys['rq-depot'], kid: 'fuite' })}${tail}`,
       ),
     );
+  };
+
+  it('refuses a registry holding a private key, naming the key', async () => {
+    const file = leakingRegistryFile();
     const before = await registryVersions(db.url);
     const result = await cli(['registry:apply', file], production());
     expect(result.code).toBe(1);
@@ -226,10 +239,52 @@ describe('The demo registry in production', () => {
     expect(await registryVersions(db.url)).toEqual(before);
   });
 
-  it('stops a production boot told to apply it, naming the reason', async () => {
+  it('stops a production boot told to apply it, or a registry holding a private key, naming the reason', async () => {
     await expect(
       startApp(VaultAppModule.forRoot({ ...production(), APPLY_REGISTRY_AT_BOOT: 'true' })),
     ).rejects.toThrow(/service saaq-permis, key 1 \(kid saaq-permis-2026\): is a demo key/);
+    const before = await registryVersions(db.url);
+    await expect(
+      startApp(
+        VaultAppModule.forRoot({
+          ...production(),
+          APPLY_REGISTRY_AT_BOOT: 'true',
+          REGISTRY_FILE: leakingRegistryFile(),
+        }),
+      ),
+    ).rejects.toThrow(/services\.4\.jwks\.keys\.0: must be a public key \(no private or secret part\)/);
+    expect(await registryVersions(db.url)).toEqual(before);
+  });
+
+  it('never lets a demo key authenticate to a production broker, whichever registry is in force', async () => {
+    // The demo registry is in force, as in a deployment that applied it at boot before it was refused.
+    const broker = await startBroker(db, idp, {
+      ...production(),
+      ACCESS_TOKEN_SIGNING_KEYS: privateJwkJson('access-tokens-1').json,
+    });
+    try {
+      const registry = broker.app.get(RegistryService);
+      expect(registry.current().service('saaq-permis')?.jwks?.keys).toEqual([
+        expect.objectContaining({ kid: 'saaq-permis-2026' }),
+      ]);
+      const demo = broker.service('saaq-permis');
+      const refused = await demo.tokenRequest(await demo.assertion());
+      expect(refused.status).toBe(401);
+      expect(refused.body).toMatchObject({
+        error: 'invalid_client',
+        error_description:
+          'The client assertion is signed with a demo key (config/demo), which production never accepts.',
+      });
+
+      // The deployment applies its own registry: its own key authenticates.
+      expect((await cli(['registry:apply', registryFile(withOwnKeys)], production())).code).toBe(0);
+      await registry.reload();
+      const kid = String(registry.current().service('saaq-permis')?.jwks?.keys[0].kid);
+      const own = new TestService('saaq-permis', broker, ownPrivateKeys.get(kid));
+      expect((await own.tokenRequest(await own.assertion())).status).toBe(200);
+    } finally {
+      await broker.close();
+    }
   });
 
   it('applies a registry of the deployment’s own public keys, and a production boot does not apply the file', async () => {

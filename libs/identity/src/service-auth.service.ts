@@ -5,12 +5,19 @@ import {
   createRemoteJWKSet,
   decodeJwt,
   decodeProtectedHeader,
+  exportJWK,
+  type CryptoKey,
   type JWK,
   jwtVerify,
   type JWTVerifyGetKey,
 } from 'jose';
 import { DataSource } from 'typeorm';
-import { RegistryService, type ServiceDefinition } from '#libs/catalogue';
+import {
+  DEMO_KEY_THUMBPRINTS,
+  jwkThumbprint,
+  RegistryService,
+  type ServiceDefinition,
+} from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
@@ -172,8 +179,9 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     if (!service) return refuse('Unknown client.');
     if (clientId !== undefined && clientId !== service.id) refuse('client_id does not match the assertion.');
     let payload: { exp?: number; iat?: number; jti?: unknown };
+    let key: CryptoKey | Uint8Array;
     try {
-      ({ payload } = await jwtVerify(assertion, await this.keysOf(service), {
+      ({ payload, key } = await jwtVerify(assertion, await this.keysOf(service), {
         issuer: service.id,
         subject: service.id,
         audience: [this.tokenEndpoint, this.config.urls.broker],
@@ -183,6 +191,10 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
       }));
     } catch (error) {
       return refuse(`The client assertion was refused: ${(error as Error).message}`);
+    }
+    // Applying a registry refuses them in production, but one applied earlier, or served by a jwks_uri, may hold them.
+    if (this.config.production && (await isDemoKey(key))) {
+      refuse('The client assertion is signed with a demo key (config/demo), which production never accepts.');
     }
     const now = Math.floor(Date.now() / 1000);
     // At most 5 minutes ahead, give or take the clock skew allowed between the service and the platform.
@@ -225,4 +237,11 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     }
     return keys;
   }
+}
+
+/** A key whose private half is committed under config/demo. */
+async function isDemoKey(key: CryptoKey | Uint8Array): Promise<boolean> {
+  if (key instanceof Uint8Array) return false;
+  const thumbprint = jwkThumbprint((await exportJWK(key)) as Record<string, unknown>);
+  return thumbprint !== null && DEMO_KEY_THUMBPRINTS.has(thumbprint);
 }
