@@ -106,7 +106,8 @@ export class RegistrySnapshot {
       return `${serviceId} has no write right on ${attribute}.`;
     const definition = this.attributes.get(attribute);
     const organisation = this.services.get(serviceId)?.organisation;
-    if (!definition || definition.selfDeclarable || !definition.authority)
+    if (!definition) return `${attribute} is not in the catalogue.`;
+    if (definition.selfDeclarable || !definition.authority)
       return `${attribute} is declared by the citizen; no service writes it.`;
     if (definition.authority !== organisation)
       return `The catalogue names ${definition.authority}, not ${organisation}, as the official source of ${attribute}.`;
