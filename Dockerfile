@@ -14,6 +14,7 @@ ENV NODE_ENV=production
 COPY package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
+# config/demo (demo citizens, the demo services' private keys) is left out by .dockerignore.
 COPY config config
 USER node
 CMD ["node", "dist/apps/vault/src/main.js"]

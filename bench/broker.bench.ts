@@ -9,9 +9,10 @@
 import 'reflect-metadata';
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
+import { cpus, tmpdir, totalmem } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { importJWK, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
@@ -52,12 +53,10 @@ async function recreateDatabase(): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  execSync('node dist/apps/cli/src/main.js migration:run', {
-    env: { ...env, DATABASE_URL },
-    stdio: 'ignore',
-  });
-  execSync('node dist/apps/cli/src/main.js registry:apply config/registry.yaml', {
-    env: { ...env, DATABASE_URL },
+  const setupEnv = { ...env, ...SECRETS, DATABASE_URL };
+  execSync('node dist/apps/cli/src/main.js migration:run', { env: setupEnv, stdio: 'ignore' });
+  execSync(`node dist/apps/cli/src/main.js registry:apply ${benchRegistryFile()}`, {
+    env: setupEnv,
     stdio: 'ignore',
   });
   const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -149,6 +148,36 @@ async function startProcess(script: string, port: number): Promise<ChildProcess>
   throw new Error(`${script} did not start`);
 }
 
+/**
+ * The demo registry with keys made for this run: production refuses the demo
+ * keys (their private halves are committed). Each service signs with its own.
+ */
+const serviceKeys = new Map<string, JWK & { kid: string }>();
+function serviceKey(id: string): JWK & { kid: string } {
+  let key = serviceKeys.get(id);
+  if (!key) {
+    key = {
+      ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
+      kid: `${id}-bench`,
+    } as JWK & { kid: string };
+    serviceKeys.set(id, key);
+  }
+  return key;
+}
+
+function benchRegistryFile(): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'une-fois-bench-')), 'registry.yaml');
+  const text = readFileSync('config/registry.yaml', 'utf8').replace(
+    /(- id: ([\w-]+)\n(?:(?! {2}- id:).*\n)*? {4}jwks: )\{ keys: \[.*\] \}/g,
+    (_all, head: string, id: string) => {
+      const { d: _d, ...publicJwk } = serviceKey(id);
+      return `${head}{ keys: [${JSON.stringify(publicJwk)}] }`;
+    },
+  );
+  writeFileSync(file, text);
+  return file;
+}
+
 /** Production mode (no development shortcuts), with throwaway secrets made for this run. */
 const SECRETS: Record<string, string> = {
   NODE_ENV: 'production',
@@ -157,17 +186,18 @@ const SECRETS: Record<string, string> = {
   SIGNING_KEYS: JSON.stringify([
     { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-1' },
   ]),
+  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([
+    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-tokens-1' },
+  ]),
+  BROKER_URL: 'http://127.0.0.1',
+  VAULT_URL: 'http://127.0.0.1',
   CITIZEN_ISSUER: 'https://auth.example',
   CITIZEN_JWKS_URI: 'https://auth.example/jwks.json',
   LOG_LEVEL: 'warn',
 };
 
 async function accessToken(port: number, service = SERVICE): Promise<string> {
-  const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8')) as Record<
-    string,
-    JWK & { kid: string }
-  >;
-  const jwk = keys[service];
+  const jwk = serviceKey(service);
   const now = Math.floor(Date.now() / 1000);
   const assertion = await new SignJWT({ jti: randomUUID() })
     .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })

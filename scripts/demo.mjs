@@ -12,7 +12,8 @@ const APPS = [
   ['barometer', 'BAROMETER_PORT', 3003],
   ['scheduler', 'SCHEDULER_PORT', 3004],
 ];
-const env = { LOG_LEVEL: 'warn', ...process.env };
+// Development mode unless told otherwise: the demo runs on the development keys and issuer.
+const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', ...process.env };
 const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois';
 
 function step(title, command, args) {

@@ -16,11 +16,15 @@ import { TestService } from './support/services.js';
 const BROKER_URL = 'http://broker.test';
 const JWT_BEARER = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-/** The platform's signing key is ours, so the tests can mint access tokens the broker would have signed. */
+/** The broker's access-token key is ours, so the tests can mint access tokens the broker would have signed. */
+const TOKEN_KID = 'test-access-tokens-1';
+const tokenKey = generateKeyPairSync('ed25519').privateKey;
+/** The platform's output key (responses, receipts, webhooks), which the vault and the scheduler hold too. */
 const PLATFORM_KID = 'test-platform-1';
 const platformKey = generateKeyPairSync('ed25519').privateKey;
 const BROKER_ENV = {
   BROKER_URL,
+  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([{ ...tokenKey.export({ format: 'jwk' }), kid: TOKEN_KID }]),
   SIGNING_KEYS: JSON.stringify([{ ...platformKey.export({ format: 'jwk' }), kid: PLATFORM_KID }]),
 };
 
@@ -105,13 +109,15 @@ async function rememberedJtis(): Promise<number> {
 interface TokenParts {
   claims?: Record<string, unknown>;
   key?: KeyObject;
+  kid?: string;
   typ?: string;
 }
 
-/** An access token as the broker signs them (platform key, at+jwt), valid unless `parts` say otherwise. */
-async function platformToken({
+/** An access token as the broker signs them (its access-token key, at+jwt), valid unless `parts` say otherwise. */
+async function brokerToken({
   claims = {},
-  key = platformKey,
+  key = tokenKey,
+  kid = TOKEN_KID,
   typ = 'at+jwt',
 }: TokenParts = {}): Promise<string> {
   const now = nowSeconds();
@@ -126,7 +132,7 @@ async function platformToken({
     jti: randomUUID(),
     ...claims,
   })
-    .setProtectedHeader({ alg: 'EdDSA', kid: PLATFORM_KID, typ })
+    .setProtectedHeader({ alg: 'EdDSA', kid, typ })
     .sign(key);
 }
 
@@ -390,10 +396,10 @@ describe('An access token', () => {
     }
   });
 
-  it('minted here with the platform key is accepted (so the refusals below are about what they change)', async () => {
+  it('minted here with the access-token key is accepted (so the refusals below are about what they change)', async () => {
     await broker.http
       .get(`/v1/consent-requests/${randomUUID()}`)
-      .set(bearer(await platformToken()))
+      .set(bearer(await brokerToken()))
       .expect(404);
   });
 
@@ -405,31 +411,35 @@ describe('An access token', () => {
 
   it.each<[string, () => Promise<string>]>([
     ['garbage', async () => 'n.importe.quoi'],
-    ['a tampered signature', async () => flipSignature(await platformToken())],
+    ['a tampered signature', async () => flipSignature(await brokerToken())],
     [
       'a tampered payload',
       async () => {
-        const [header, payload, signature] = (await platformToken()).split('.');
+        const [header, payload, signature] = (await brokerToken()).split('.');
         const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload)));
         return `${header}.${json64({ ...claims, sub: 'ramq-carte', client_id: 'ramq-carte', org: 'RAMQ' })}.${signature}`;
       },
     ],
     [
-      'a token signed by another key under the platform kid',
-      () => platformToken({ key: generateKeyPairSync('ed25519').privateKey }),
+      'a token signed by another key under the access-token kid',
+      () => brokerToken({ key: generateKeyPairSync('ed25519').privateKey }),
+    ],
+    [
+      'a token signed by the platform output key, which the vault and the scheduler hold too',
+      () => brokerToken({ key: platformKey, kid: PLATFORM_KID }),
     ],
     [
       'an expired token',
-      () => platformToken({ claims: { iat: nowSeconds() - 3600, exp: nowSeconds() - 600 } }),
+      () => brokerToken({ claims: { iat: nowSeconds() - 3600, exp: nowSeconds() - 600 } }),
     ],
-    ['a token for another audience', () => platformToken({ claims: { aud: 'http://vault.test' } })],
-    ['a token of another issuer', () => platformToken({ claims: { iss: 'http://vault.test' } })],
-    ['a platform-signed JWT not typed at+jwt', () => platformToken({ typ: 'JWT' })],
+    ['a token for another audience', () => brokerToken({ claims: { aud: 'http://vault.test' } })],
+    ['a token of another issuer', () => brokerToken({ claims: { iss: 'http://vault.test' } })],
+    ['a JWT under the access-token key not typed at+jwt', () => brokerToken({ typ: 'JWT' })],
     [
       'a token of a service not in the registry',
-      () => platformToken({ claims: { sub: 'ministere-fantome', client_id: 'ministere-fantome' } }),
+      () => brokerToken({ claims: { sub: 'ministere-fantome', client_id: 'ministere-fantome' } }),
     ],
-    ['a token whose organisation is not its service’s', () => platformToken({ claims: { org: 'RAMQ' } })],
+    ['a token whose organisation is not its service’s', () => brokerToken({ claims: { org: 'RAMQ' } })],
     ['a client assertion', () => assertionOf('saaq-permis')],
   ])('is refused when it is %s', async (_label, token) => {
     const response = await broker.http.get(`/v1/consent-requests/${randomUUID()}`).set(bearer(await token()));
@@ -439,12 +449,12 @@ describe('An access token', () => {
   it('is accepted whatever the case of the Bearer scheme name (RFC 7235)', async () => {
     const response = await broker.http
       .get(`/v1/consent-requests/${randomUUID()}`)
-      .set('Authorization', `bearer ${await platformToken()}`);
+      .set('Authorization', `bearer ${await brokerToken()}`);
     expectProblem(response, [404], { code: 'consent_request_not_found' });
   });
 
   it('is refused under another scheme than Bearer', async () => {
-    const token = await platformToken();
+    const token = await brokerToken();
     const response = await broker.http
       .get(`/v1/consent-requests/${randomUUID()}`)
       .set('Authorization', `Basic ${token}`);
@@ -609,7 +619,9 @@ describe('Deny by default', () => {
 
   it('has every controller handler declare @Public or the @Authorize rule it checks', () => {
     const controllers = brokerControllers();
-    expect(controllers).toEqual(expect.arrayContaining(BrokerAppModule.forRoot({}).controllers ?? []));
+    expect(controllers).toEqual(
+      expect.arrayContaining(BrokerAppModule.forRoot({ NODE_ENV: 'test' }).controllers ?? []),
+    );
     expect(handlersOf(controllers).length).toBeGreaterThanOrEqual(8);
     expect(undeclaredHandlers(controllers)).toEqual([]);
   });

@@ -29,7 +29,7 @@ export class BrokerAppModule {
     return {
       module: BrokerAppModule,
       imports: [
-        ConfigModule.forRoot(env),
+        ConfigModule.forRoot(env, { issuesAccessTokens: true }),
         DatabaseModule,
         CryptoModule,
         CatalogueModule,

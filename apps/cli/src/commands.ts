@@ -8,7 +8,7 @@ import {
   auditCheckpoints,
   storedRoots,
 } from '#libs/access-log';
-import { applyRegistry, loadRegistryFiles, RegistryFileError } from '#libs/catalogue';
+import { applyRegistry, loadRegistryFiles, RegistryFileError, RegistryRefusedError } from '#libs/catalogue';
 import { AppConfig, ConfigError } from '#libs/config';
 import { MasterKeyring, PlatformSigner } from '#libs/crypto';
 import { dataSourceOptions } from '#libs/database';
@@ -38,7 +38,8 @@ const USAGE = `Usage: npm run cli -- <command>
   migration:run                     apply pending migrations to DATABASE_URL
   migration:revert                  revert the latest migration
   registry:apply FILE [--catalogue FILE]
-                                    validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent
+                                    validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent;
+                                    refused with a private key, or in production with a demo key
   audit:verify [--jwks FILE] [--expect SEQ:ROOT[,SEQ:ROOT…]]
                                     recompute every citizen's access-log chain and check every signed checkpoint
                                     (with the public keys of FILE, default the configured ones, and against the
@@ -115,7 +116,7 @@ const COMMANDS: Record<string, Command> = {
       option(args, '--catalogue') ?? config.catalogueFile,
     );
     const result = await withDataSource(config, (dataSource) =>
-      applyRegistry(dataSource, registry, catalogue),
+      applyRegistry(dataSource, registry, catalogue, { appliedBy: 'cli', production: config.production }),
     );
     io.out(
       result.changed
@@ -292,6 +293,7 @@ export async function runCli(argv: string[], env: Env, io: Output): Promise<numb
   } catch (error) {
     if (
       error instanceof RegistryFileError ||
+      error instanceof RegistryRefusedError ||
       error instanceof ConfigError ||
       error instanceof ErasureRegisterFileError
     ) {

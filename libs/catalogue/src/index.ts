@@ -3,5 +3,11 @@ export { CatalogueModule } from './catalogue.module.js';
 export * from './model.js';
 export { loadRegistryFiles, parseCatalogue, parseRegistry } from './registry-files.js';
 export { RegistrySnapshot } from './registry-snapshot.js';
-export { applyRegistry, RegistryService, type ApplyResult } from './registry.service.js';
+export {
+  DEMO_KEY_THUMBPRINTS,
+  jwkThumbprint,
+  RegistryRefusedError,
+  registryKeyProblems,
+} from './registry-keys.js';
+export { applyRegistry, RegistryService, type ApplyOptions, type ApplyResult } from './registry.service.js';
 export { RegistryFileError, type FileProblem } from './yaml-checker.js';

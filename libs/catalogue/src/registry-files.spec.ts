@@ -35,7 +35,7 @@ services:
     jwks: { keys: [{ kty: OKP, crv: Ed25519, x: 11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo }] }
     rights:
       - { attribute: address.residential, purposes: [licence-renewal] }
-      - { attribute: contact.email, access: write }
+      - { attribute: address.residential, access: write }
     deadlines: [licence-renewal]
 legal_bases:
   - id: saaq-address
@@ -211,7 +211,7 @@ describe(parseRegistry.name, () => {
           jwks: { keys: [{ kty: 'OKP', crv: 'Ed25519', x: '11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo' }] },
           rights: [
             { attribute: 'address.residential', access: 'read', purposes: ['licence-renewal'] },
-            { attribute: 'contact.email', access: 'write', purposes: [] },
+            { attribute: 'address.residential', access: 'write', purposes: [] },
           ],
           deadlines: ['licence-renewal'],
         },
@@ -231,8 +231,8 @@ describe(parseRegistry.name, () => {
   it.each([
     {
       case: 'a right naming an unknown attribute',
-      search: 'attribute: contact.email',
-      replacement: 'attribute: contact.fax',
+      search: 'attribute: address.residential, access: write',
+      replacement: 'attribute: contact.fax, access: write',
       path: 'services.0.rights.1.attribute',
       message: 'unknown attribute "contact.fax"',
     },
@@ -370,7 +370,7 @@ describe(parseRegistry.name, () => {
 
   it('reports every problem of the file at once, in one error message', () => {
     const text = REGISTRY_YAML.replace('organisation: SAAQ', 'organisation: MTQ')
-      .replace('attribute: contact.email', 'attribute: contact.fax')
+      .replace('attribute: address.residential, access: write', 'attribute: contact.fax, access: write')
       .replace('service: saaq-permis', 'service: nobody');
     let error: unknown;
     try {
@@ -476,12 +476,43 @@ describe(loadRegistryFiles.name, () => {
     expect(problems.map((p) => p.file)).toEqual(expect.arrayContaining([catalogueFile, registryFile]));
   });
 
+  it.each([
+    [
+      'contact.email',
+      '{ attribute: contact.email, access: write }',
+      'a write right on "contact.email", which the citizen declares: no service writes it',
+    ],
+    [
+      'address.residential',
+      '{ attribute: address.residential, access: write }',
+      'a write right on "address.residential", whose official source is SAAQ in CATALOGUE, not RAMQ',
+    ],
+  ])('refuses a write right on %s the catalogue does not give the organisation', (_code, right, message) => {
+    const registryFile = write(
+      'r.yaml',
+      registryWith('      - { attribute: address.residential, access: write }', `      - ${right}`).replace(
+        '  - id: SAAQ\n    name: { fr: SAAQ, en: SAAQ }\nservices:\n  - id: saaq-permis\n    organisation: SAAQ',
+        right.includes('address')
+          ? '  - id: SAAQ\n    name: { fr: SAAQ, en: SAAQ }\n  - id: RAMQ\n    name: { fr: RAMQ, en: RAMQ }\nservices:\n  - id: saaq-permis\n    organisation: RAMQ'
+          : '  - id: SAAQ\n    name: { fr: SAAQ, en: SAAQ }\nservices:\n  - id: saaq-permis\n    organisation: SAAQ',
+      ),
+    );
+    const catalogueFile = write('c.yaml', CATALOGUE_YAML);
+    expect(problemsOf(() => loadRegistryFiles(registryFile, catalogueFile))).toEqual([
+      expect.objectContaining({
+        file: registryFile,
+        path: expect.stringMatching(/^services\.0\.rights\.1\.access$/),
+        message: message.replace('CATALOGUE', catalogueFile),
+      }),
+    ]);
+  });
+
   it('refuses purposes on a write right, which would otherwise grant reads', () => {
     const registryFile = write(
       'r.yaml',
       REGISTRY_YAML.replace(
-        '{ attribute: contact.email, access: write }',
-        '{ attribute: contact.email, access: write, purposes: [licence-renewal] }',
+        '{ attribute: address.residential, access: write }',
+        '{ attribute: address.residential, access: write, purposes: [licence-renewal] }',
       ),
     );
     expect(problemsOf(() => loadRegistryFiles(registryFile, write('c.yaml', CATALOGUE_YAML)))).toEqual([

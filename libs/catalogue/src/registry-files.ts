@@ -8,6 +8,7 @@ import {
   type RegistryDocument,
   VALUE_TYPES,
 } from './model.js';
+import { PRIVATE_JWK_MEMBERS } from './registry-keys.js';
 import { RegistryFileError, YamlChecker } from './yaml-checker.js';
 
 const CODE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -182,7 +183,7 @@ function parseRegistryData(check: YamlChecker, catalogue: CatalogueDocument): Re
         const jwk = check.object(key, keyPath);
         if (!ALLOWED_KEY_TYPES.includes(jwk.kty as string))
           check.fail([...keyPath, 'kty'], 'must be EC, RSA or OKP');
-        if ('d' in jwk || 'p' in jwk || 'k' in jwk)
+        if (PRIVATE_JWK_MEMBERS.some((member) => member in jwk))
           check.fail(keyPath, 'must be a public key (no private or secret part)');
         return jwk;
       });
@@ -297,6 +298,30 @@ export function loadRegistryFiles(
     registryCheck.problems.length === 0 && catalogue ? parseRegistryData(registryCheck, catalogue) : null;
   if (catalogue && registry) {
     const organisationIds = new Set(registry.organisations.map((o) => o.id));
+    const attributes = new Map(catalogue.attributes.map((a) => [a.code, a]));
+    registry.services.forEach((service, i) => {
+      service.rights.forEach((right, r) => {
+        const definition = attributes.get(right.attribute);
+        if (right.access !== 'write' || !definition) return;
+        // The catalogue says who the official source is; a write right cannot make another one.
+        if (definition.selfDeclarable || !definition.authority) {
+          registryCheck.fail(
+            ['services', i, 'rights', r, 'access'],
+            `a write right on "${right.attribute}", which the citizen declares: no service writes it`,
+          );
+        } else if (
+          // An unknown organisation on either side is reported on its own.
+          organisationIds.has(definition.authority) &&
+          organisationIds.has(service.organisation) &&
+          definition.authority !== service.organisation
+        ) {
+          registryCheck.fail(
+            ['services', i, 'rights', r, 'access'],
+            `a write right on "${right.attribute}", whose official source is ${definition.authority} in ${catalogueFile}, not ${service.organisation}`,
+          );
+        }
+      });
+    });
     catalogue.attributes.forEach((attribute, i) => {
       if (attribute.authority && !organisationIds.has(attribute.authority)) {
         catalogueCheck.fail(

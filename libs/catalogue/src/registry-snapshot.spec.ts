@@ -77,6 +77,53 @@ describe(RegistrySnapshot.name, () => {
     it('refuses a service that has no right at all on the attribute', () => {
       expect(snapshot.canWrite('dec-registre', 'licence.driver_number')).toBe(false);
       expect(snapshot.canWrite('nobody', 'identity.birthdate')).toBe(false);
+      expect(snapshot.writeRefusal('nobody', 'identity.birthdate')).toBe(
+        'nobody has no write right on identity.birthdate.',
+      );
+    });
+
+    describe('when the registry grants more than the catalogue allows', () => {
+      // Built past the file checks, as an older registry version in the database could be.
+      const { registry, catalogue } = loadRegistryFiles('config/registry.yaml', 'config/catalogue.yaml');
+      const granting = new RegistrySnapshot(
+        8,
+        {
+          ...registry,
+          services: registry.services.map((service) =>
+            service.id === 'saaq-permis'
+              ? {
+                  ...service,
+                  rights: [
+                    ...service.rights,
+                    ...['health.card_expiry', 'contact.email', 'contact.phone'].map((attribute) => ({
+                      attribute,
+                      access: 'write' as const,
+                      purposes: [],
+                    })),
+                  ],
+                }
+              : service,
+          ),
+        },
+        catalogue,
+      );
+
+      it.each([
+        [
+          'health.card_expiry',
+          'The catalogue names RAMQ, not SAAQ, as the official source of health.card_expiry.',
+        ],
+        ['contact.email', 'contact.email is declared by the citizen; no service writes it.'],
+        ['contact.phone', 'contact.phone is declared by the citizen; no service writes it.'],
+      ])('refuses %s, saying why', (attribute, why) => {
+        expect(granting.canWrite('saaq-permis', attribute)).toBe(false);
+        expect(granting.writeRefusal('saaq-permis', attribute)).toBe(why);
+      });
+
+      it('still lets the service write what its organisation is the source of', () => {
+        expect(granting.canWrite('saaq-permis', 'licence.driver_expiry')).toBe(true);
+        expect(granting.writeRefusal('saaq-permis', 'licence.driver_expiry')).toBeUndefined();
+      });
     });
   });
 

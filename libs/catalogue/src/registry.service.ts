@@ -4,14 +4,24 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '#libs/config';
 import type { CatalogueDocument, RegistryDocument } from './model.js';
 import { loadRegistryFiles } from './registry-files.js';
+import { RegistryRefusedError, registryKeyProblems } from './registry-keys.js';
 import { RegistrySnapshot } from './registry-snapshot.js';
 
 /** Serialises registry applies across processes (boot of several replicas, the CLI). */
 const APPLY_LOCK = 0x756e6531;
 
+export interface ApplyOptions {
+  /** `boot`: an app applying REGISTRY_FILE as it starts; `cli`: `registry:apply`. */
+  appliedBy: 'boot' | 'cli';
+  /** Production refuses the demo services' keys. */
+  production: boolean;
+}
+
 export interface ApplyResult {
   version: number;
   changed: boolean;
+  /** At boot: the latest version was applied by the CLI (or before this was recorded) and stays in force. */
+  leftInForce?: { appliedBy: 'cli' | null; appliedAt: Date };
 }
 
 /**
@@ -32,7 +42,15 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.applyRegistryAtBoot) {
       const result = await this.applyFiles(this.config.registryFile, this.config.catalogueFile);
-      this.logger.log(`registry version ${result.version} (${result.changed ? 'applied' : 'unchanged'})`);
+      if (result.leftInForce) {
+        this.logger.warn(
+          `registry version ${result.version}, applied ${result.leftInForce.appliedBy ? 'by the CLI' : 'before boot and CLI applies were told apart'} ` +
+            `at ${result.leftInForce.appliedAt.toISOString()}, is newer than ${this.config.registryFile}: left in force, the file is not applied ` +
+            '(`npm run cli -- registry:apply FILE` replaces it)',
+        );
+      } else {
+        this.logger.log(`registry version ${result.version} (${result.changed ? 'applied' : 'unchanged'})`);
+      }
     }
     await this.reload();
     if (!this.snapshot) {
@@ -55,9 +73,13 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
     return this.snapshot;
   }
 
+  /** The boot's apply: never over a version the CLI applied. */
   async applyFiles(registryFile: string, catalogueFile: string): Promise<ApplyResult> {
     const { registry, catalogue } = loadRegistryFiles(registryFile, catalogueFile);
-    const result = await applyRegistry(this.dataSource, registry, catalogue);
+    const result = await applyRegistry(this.dataSource, registry, catalogue, {
+      appliedBy: 'boot',
+      production: this.config.production,
+    });
     await this.reload();
     return result;
   }
@@ -74,22 +96,43 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
   }
 }
 
-/** Idempotent: applying the content of the latest version again changes nothing. */
+/**
+ * Idempotent: applying the content of the latest version again changes
+ * nothing. Refuses keys no registry may hold (RegistryRefusedError, nothing
+ * written). A boot apply leaves a version the CLI applied in force: the CLI
+ * may have revoked a key the file still holds.
+ */
 export async function applyRegistry(
   dataSource: DataSource,
   registry: RegistryDocument,
   catalogue: CatalogueDocument,
+  options: ApplyOptions,
 ): Promise<ApplyResult> {
+  const problems = registryKeyProblems(registry, options);
+  if (problems.length > 0) throw new RegistryRefusedError(problems);
   const hash = createHash('sha256').update(JSON.stringify({ registry, catalogue })).digest('hex');
   return dataSource.transaction(async (em) => {
     await em.query('SELECT pg_advisory_xact_lock($1)', [APPLY_LOCK]);
-    const [latest]: { version: number; content_hash: string }[] = await em.query(
-      `SELECT version, content_hash FROM registry_version ORDER BY version DESC LIMIT 1`,
+    const [latest]: {
+      version: number;
+      content_hash: string;
+      applied_by: 'boot' | 'cli' | null;
+      applied_at: Date;
+    }[] = await em.query(
+      `SELECT version, content_hash, applied_by, applied_at FROM registry_version ORDER BY version DESC LIMIT 1`,
     );
     if (latest?.content_hash === hash) return { version: latest.version, changed: false };
+    if (options.appliedBy === 'boot' && latest && latest.applied_by !== 'boot') {
+      return {
+        version: latest.version,
+        changed: false,
+        leftInForce: { appliedBy: latest.applied_by, appliedAt: latest.applied_at },
+      };
+    }
     const [inserted]: { version: number }[] = await em.query(
-      `INSERT INTO registry_version (content_hash, registry, catalogue) VALUES ($1, $2, $3) RETURNING version`,
-      [hash, JSON.stringify(registry), JSON.stringify(catalogue)],
+      `INSERT INTO registry_version (content_hash, registry, catalogue, applied_by) VALUES ($1, $2, $3, $4)
+       RETURNING version`,
+      [hash, JSON.stringify(registry), JSON.stringify(catalogue), options.appliedBy],
     );
     return { version: inserted.version, changed: true };
   });

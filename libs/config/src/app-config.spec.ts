@@ -29,13 +29,18 @@ function productionEnv(
     SIGNING_KEYS: signingKeysJson(),
     CITIZEN_ISSUER: 'https://auth.quebec.ca',
     CITIZEN_JWKS_URI: 'https://auth.quebec.ca/.well-known/jwks.json',
+    BROKER_URL: 'https://courtier.une-fois.gouv.qc.ca',
+    VAULT_URL: 'https://coffre.une-fois.gouv.qc.ca',
     ...overrides,
   };
 }
 
-function configProblems(raw: Record<string, string | undefined>): string[] {
+const DEVELOPMENT = { NODE_ENV: 'development' };
+const BROKER = { issuesAccessTokens: true };
+
+function configProblems(raw: Record<string, string | undefined>, options = {}): string[] {
   try {
-    AppConfig.fromEnvironment(raw);
+    AppConfig.fromEnvironment(raw, options);
   } catch (error) {
     if (error instanceof ConfigError) return error.problems;
     throw error;
@@ -44,8 +49,8 @@ function configProblems(raw: Record<string, string | undefined>): string[] {
 }
 
 describe(AppConfig.name, () => {
-  describe('defaults', () => {
-    const config = AppConfig.fromEnvironment({});
+  describe('defaults in development', () => {
+    const config = AppConfig.fromEnvironment(DEVELOPMENT);
 
     it('listens on ports 3001 to 3004', () => {
       expect(config.ports).toEqual({ vault: 3001, broker: 3002, barometer: 3003, scheduler: 3004 });
@@ -78,7 +83,7 @@ describe(AppConfig.name, () => {
       });
     });
 
-    it('is not production and applies the registry files at boot every 30 s', () => {
+    it('is not production and applies the registry files at boot, reloading every 30 s', () => {
       expect(config.production).toBe(false);
       expect(config.registryFile).toBe('config/registry.yaml');
       expect(config.catalogueFile).toBe('config/catalogue.yaml');
@@ -98,7 +103,7 @@ describe(AppConfig.name, () => {
     });
 
     it('gives every process the same dev secrets, so they agree without configuration', () => {
-      const other = AppConfig.fromEnvironment({});
+      const other = AppConfig.fromEnvironment(DEVELOPMENT);
       expect(other.masterKeys[0].key.equals(config.masterKeys[0].key)).toBe(true);
       expect(other.pairwiseSecret.equals(config.pairwiseSecret)).toBe(true);
       expect(other.signingKeys).toEqual(config.signingKeys);
@@ -106,7 +111,7 @@ describe(AppConfig.name, () => {
   });
 
   it('follows a changed port in the derived URL and issuer', () => {
-    const config = AppConfig.fromEnvironment({ VAULT_PORT: '8001', BROKER_PORT: '8002' });
+    const config = AppConfig.fromEnvironment({ ...DEVELOPMENT, VAULT_PORT: '8001', BROKER_PORT: '8002' });
     expect(config.urls.vault).toBe('http://localhost:8001');
     expect(config.urls.broker).toBe('http://localhost:8002');
     expect(config.citizenIssuer.issuer).toBe('http://localhost:8001/dev-issuer');
@@ -114,6 +119,7 @@ describe(AppConfig.name, () => {
 
   it('uses explicit URLs without their trailing slashes', () => {
     const config = AppConfig.fromEnvironment({
+      ...DEVELOPMENT,
       VAULT_URL: 'https://vault.example/',
       BROKER_URL: 'https://broker.example//',
     });
@@ -127,6 +133,32 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnvironment({ VAULT_PORT: 'abc' })).toThrow(/VAULT_PORT/);
     expect(() => AppConfig.fromEnvironment({ DATABASE_URL: 'mysql://x' })).toThrow(/DATABASE_URL/);
     expect(() => AppConfig.fromEnvironment({ NODE_ENV: 'prod' })).toThrow(/NODE_ENV/);
+  });
+
+  describe('with NODE_ENV unset', () => {
+    it('is production: refuses to start without secrets, naming each variable and why', () => {
+      expect(configProblems({}, BROKER)).toEqual([
+        'MASTER_KEYS: required when NODE_ENV=production',
+        'PAIRWISE_SECRET: required when NODE_ENV=production',
+        'SIGNING_KEYS: required when NODE_ENV=production',
+        'ACCESS_TOKEN_SIGNING_KEYS: required when NODE_ENV=production',
+        'CITIZEN_ISSUER: required when NODE_ENV=production',
+        'CITIZEN_JWKS_URI: required when NODE_ENV=production',
+        'BROKER_URL: required when NODE_ENV=production',
+        'VAULT_URL: required when NODE_ENV=production',
+        'NODE_ENV: unset, which means production; set it to development or test to use the development keys and issuer',
+      ]);
+      expect(configProblems({ NODE_ENV: '' })).toContain('MASTER_KEYS: required when NODE_ENV=production');
+    });
+
+    it('starts with every production variable set, with no development key or issuer', () => {
+      const { NODE_ENV: _unset, ...withoutNodeEnv } = productionEnv();
+      const config = AppConfig.fromEnvironment(withoutNodeEnv);
+      expect(config.production).toBe(true);
+      expect(config.citizenIssuer.devIssuerKey).toBeNull();
+      expect(config.signingKeys[0]).toMatchObject({ kid: 'platform-2026' });
+      expect(config.applyRegistryAtBoot).toBe(false);
+    });
   });
 
   it('reports every problem at once', () => {
@@ -157,31 +189,40 @@ describe(AppConfig.name, () => {
     [{ CITIZEN_JWKS_URI: 'https://auth.example/jwks' }],
     [{ CITIZEN_ISSUER: 'https://auth.example' }],
   ])('refuses half a real citizen issuer (%j)', (env) => {
-    expect(() => AppConfig.fromEnvironment(env)).toThrow(/CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both/);
+    expect(() => AppConfig.fromEnvironment({ ...DEVELOPMENT, ...env })).toThrow(
+      /CITIZEN_ISSUER and CITIZEN_JWKS_URI: set both/,
+    );
   });
 
   describe('in production', () => {
-    it('refuses to start without its secrets and real issuer, naming each missing variable', () => {
+    it('refuses to start without its secrets, real issuer and public URLs, naming each missing variable', () => {
       expect(configProblems({ NODE_ENV: 'production' })).toEqual([
         'MASTER_KEYS: required when NODE_ENV=production',
         'PAIRWISE_SECRET: required when NODE_ENV=production',
         'SIGNING_KEYS: required when NODE_ENV=production',
         'CITIZEN_ISSUER: required when NODE_ENV=production',
         'CITIZEN_JWKS_URI: required when NODE_ENV=production',
+        'BROKER_URL: required when NODE_ENV=production',
+        'VAULT_URL: required when NODE_ENV=production',
       ]);
     });
 
-    it.each(['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'CITIZEN_ISSUER', 'CITIZEN_JWKS_URI'])(
-      'refuses to start without %s alone',
-      (name) => {
-        expect(configProblems(productionEnv({ [name]: undefined }))).toEqual([
-          `${name}: required when NODE_ENV=production`,
-        ]);
-        expect(configProblems(productionEnv({ [name]: '' }))).toEqual([
-          `${name}: required when NODE_ENV=production`,
-        ]);
-      },
-    );
+    it.each([
+      'MASTER_KEYS',
+      'PAIRWISE_SECRET',
+      'SIGNING_KEYS',
+      'CITIZEN_ISSUER',
+      'CITIZEN_JWKS_URI',
+      'BROKER_URL',
+      'VAULT_URL',
+    ])('refuses to start without %s alone', (name) => {
+      expect(configProblems(productionEnv({ [name]: undefined }))).toEqual([
+        `${name}: required when NODE_ENV=production`,
+      ]);
+      expect(configProblems(productionEnv({ [name]: '' }))).toEqual([
+        `${name}: required when NODE_ENV=production`,
+      ]);
+    });
 
     it('starts with all of them, using the configured issuer and no dev key', () => {
       const config = AppConfig.fromEnvironment(productionEnv());
@@ -196,6 +237,54 @@ describe(AppConfig.name, () => {
         expect.objectContaining({ kty: 'EC', crv: 'P-256', kid: 'platform-2026' }),
       ]);
       expect(config.pairwiseSecret.toString()).toBe('p'.repeat(32));
+      expect(config.urls.broker).toBe('https://courtier.une-fois.gouv.qc.ca');
+    });
+
+    it('does not apply the registry files at boot unless told to', () => {
+      expect(AppConfig.fromEnvironment(productionEnv()).applyRegistryAtBoot).toBe(false);
+      expect(
+        AppConfig.fromEnvironment(productionEnv({ APPLY_REGISTRY_AT_BOOT: 'true' })).applyRegistryAtBoot,
+      ).toBe(true);
+      expect(
+        AppConfig.fromEnvironment({ ...DEVELOPMENT, APPLY_REGISTRY_AT_BOOT: 'false' }).applyRegistryAtBoot,
+      ).toBe(false);
+    });
+  });
+
+  describe('ACCESS_TOKEN_SIGNING_KEYS', () => {
+    it('is required in production by the broker, which alone reads it', () => {
+      expect(configProblems(productionEnv(), BROKER)).toEqual([
+        'ACCESS_TOKEN_SIGNING_KEYS: required when NODE_ENV=production',
+      ]);
+      const keys = signingKeysJson();
+      const config = AppConfig.fromEnvironment(productionEnv({ ACCESS_TOKEN_SIGNING_KEYS: keys }), BROKER);
+      expect(config.accessTokenKeys).toEqual(JSON.parse(keys));
+    });
+
+    it('is not even read by any other process: its configuration holds no access-token key', () => {
+      const keys = signingKeysJson();
+      const { d } = (JSON.parse(keys) as { d: string }[])[0];
+      const config = AppConfig.fromEnvironment(productionEnv({ ACCESS_TOKEN_SIGNING_KEYS: keys }));
+      expect(config.accessTokenKeys).toBeNull();
+      expect(config.env.ACCESS_TOKEN_SIGNING_KEYS).toBeUndefined();
+      expect(JSON.stringify(config)).not.toContain(d);
+    });
+
+    it('has a development key of its own, not the platform signing key', () => {
+      const config = AppConfig.fromEnvironment(DEVELOPMENT, BROKER);
+      expect(config.accessTokenKeys).toEqual([expect.objectContaining({ kid: 'dev-access-token-1' })]);
+      expect(config.accessTokenKeys![0].x).not.toBe(config.signingKeys[0].x);
+      expect(AppConfig.fromEnvironment(DEVELOPMENT).accessTokenKeys).toBeNull();
+    });
+
+    it('refuses a key that also signs the platform outputs, and a malformed key', () => {
+      const keys = signingKeysJson();
+      expect(
+        configProblems(productionEnv({ SIGNING_KEYS: keys, ACCESS_TOKEN_SIGNING_KEYS: keys }), BROKER),
+      ).toEqual(['ACCESS_TOKEN_SIGNING_KEYS: must not hold a key of SIGNING_KEYS (one key per role)']);
+      expect(configProblems({ ...DEVELOPMENT, ACCESS_TOKEN_SIGNING_KEYS: '[]' }, BROKER)).toEqual([
+        'ACCESS_TOKEN_SIGNING_KEYS: must be a non-empty JSON array of private JWKs',
+      ]);
     });
   });
 
@@ -204,6 +293,7 @@ describe(AppConfig.name, () => {
       const a = randomBytes(32);
       const b = randomBytes(32);
       const config = AppConfig.fromEnvironment({
+        ...DEVELOPMENT,
         MASTER_KEYS: `main:1:${a.toString('base64')} , main:2:${b.toString('base64')},old_key:7:${b.toString('base64url')}`,
       });
       expect(config.masterKeys).toEqual([
@@ -222,27 +312,28 @@ describe(AppConfig.name, () => {
       ['a bad second entry', `main:1:${base64Key()},main:2:${base64Key(31)}`, 2],
       ['an empty entry', `main:1:${base64Key()},`, 2],
     ])('refuses %s, naming the entry', (_case, value, entry) => {
-      expect(configProblems({ MASTER_KEYS: value })).toEqual([
+      expect(configProblems({ ...DEVELOPMENT, MASTER_KEYS: value })).toEqual([
         `MASTER_KEYS: entry ${entry} must be id:version:base64 of 32 bytes`,
       ]);
     });
 
     it('refuses the same id and version twice', () => {
-      expect(configProblems({ MASTER_KEYS: `main:1:${base64Key()},main:1:${base64Key()}` })).toEqual([
-        'MASTER_KEYS: a key id and version appears twice',
-      ]);
+      expect(
+        configProblems({ ...DEVELOPMENT, MASTER_KEYS: `main:1:${base64Key()},main:1:${base64Key()}` }),
+      ).toEqual(['MASTER_KEYS: a key id and version appears twice']);
     });
 
     it('accepts the same version under two ids', () => {
       expect(
-        AppConfig.fromEnvironment({ MASTER_KEYS: `a:1:${base64Key()},b:1:${base64Key()}` }).masterKeys,
+        AppConfig.fromEnvironment({ ...DEVELOPMENT, MASTER_KEYS: `a:1:${base64Key()},b:1:${base64Key()}` })
+          .masterKeys,
       ).toHaveLength(2);
     });
   });
 
   describe('PAIRWISE_SECRET', () => {
     it('refuses fewer than 32 characters', () => {
-      expect(configProblems({ PAIRWISE_SECRET: 'p'.repeat(31) })).toEqual([
+      expect(configProblems({ ...DEVELOPMENT, PAIRWISE_SECRET: 'p'.repeat(31) })).toEqual([
         'PAIRWISE_SECRET: must be at least 32 characters',
       ]);
     });
@@ -258,7 +349,7 @@ describe(AppConfig.name, () => {
         'SIGNING_KEYS: must be a non-empty JSON array of private JWKs',
       ],
     ])('refuses %s', (_case, value, problem) => {
-      expect(configProblems({ SIGNING_KEYS: value })).toEqual([problem]);
+      expect(configProblems({ ...DEVELOPMENT, SIGNING_KEYS: value })).toEqual([problem]);
     });
 
     it('refuses a public key, a key without kid and an unsupported curve, naming the key', () => {
@@ -274,7 +365,7 @@ describe(AppConfig.name, () => {
         [[privateJwk, withoutKid], 2],
         [[p384], 1],
       ] as const) {
-        expect(configProblems({ SIGNING_KEYS: JSON.stringify(keys) })).toEqual([
+        expect(configProblems({ ...DEVELOPMENT, SIGNING_KEYS: JSON.stringify(keys) })).toEqual([
           `SIGNING_KEYS: key ${index} must be a private EC P-256 or Ed25519 JWK with a kid`,
         ]);
       }

@@ -1,5 +1,5 @@
 import { createHash, createPrivateKey, type JsonWebKey } from 'node:crypto';
-import { ConfigError, Env, readEnv } from './env.js';
+import { ConfigError, type ConfigOptions, Env, readEnv } from './env.js';
 
 export interface MasterKey {
   id: string;
@@ -39,23 +39,34 @@ export class AppConfig {
   readonly accessLogCheckpointMs: number;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
+  /** Signs the platform's outputs: responses, receipts, webhooks, checkpoints. */
   readonly signingKeys: JsonWebKey[];
+  /** Signs the broker's access tokens; null in every other process, which never holds it. */
+  readonly accessTokenKeys: JsonWebKey[] | null;
   readonly bodyLimitBytes: number;
   readonly logLevel: string;
 
   /** Adds what it finds wrong to `problems`; fromEnvironment throws them all at once. */
-  private constructor(env: Env, problems: string[]) {
+  private constructor(env: Env, problems: string[], options: ConfigOptions, nodeEnvSet: boolean) {
     this.env = env;
     this.production = env.NODE_ENV === 'production';
     if (this.production) {
-      for (const key of [
+      const missing = [
         'MASTER_KEYS',
         'PAIRWISE_SECRET',
         'SIGNING_KEYS',
+        ...(options.issuesAccessTokens ? (['ACCESS_TOKEN_SIGNING_KEYS'] as const) : []),
         'CITIZEN_ISSUER',
         'CITIZEN_JWKS_URI',
-      ] as const) {
-        if (!env[key]) problems.push(`${key}: required when NODE_ENV=production`);
+        // The access tokens' audience and the assertions' `aud`: never a `localhost` every deployment shares.
+        'BROKER_URL',
+        'VAULT_URL',
+      ].filter((key) => !env[key as keyof Env]);
+      for (const key of missing) problems.push(`${key}: required when NODE_ENV=production`);
+      if (missing.length > 0 && !nodeEnvSet) {
+        problems.push(
+          'NODE_ENV: unset, which means production; set it to development or test to use the development keys and issuer',
+        );
       }
     } else if (!env.CITIZEN_ISSUER !== !env.CITIZEN_JWKS_URI) {
       // Half a real issuer would verify its tokens against the wrong name, or mint dev tokens under its name.
@@ -87,7 +98,9 @@ export class AppConfig {
     };
     this.registryFile = env.REGISTRY_FILE;
     this.catalogueFile = env.CATALOGUE_FILE;
-    this.applyRegistryAtBoot = env.APPLY_REGISTRY_AT_BOOT === 'true';
+    // The registry file in the repository is the demo's: production applies registries on purpose, with the CLI.
+    this.applyRegistryAtBoot =
+      env.APPLY_REGISTRY_AT_BOOT === undefined ? !this.production : env.APPLY_REGISTRY_AT_BOOT === 'true';
     this.registryRefreshMs = env.REGISTRY_REFRESH_SECONDS * 1000;
     this.jwksRefetchCooldownMs = env.JWKS_REFETCH_COOLDOWN_SECONDS * 1000;
     this.outboxPollMs = env.OUTBOX_POLL_MILLISECONDS;
@@ -103,16 +116,24 @@ export class AppConfig {
     }
     this.pairwiseSecret = env.PAIRWISE_SECRET ? Buffer.from(env.PAIRWISE_SECRET) : devSecret('pairwise');
     this.signingKeys = env.SIGNING_KEYS
-      ? parseSigningKeys(env.SIGNING_KEYS, problems)
+      ? parseSigningKeys('SIGNING_KEYS', env.SIGNING_KEYS, problems)
       : [devEd25519Jwk('dev-signing')];
+    this.accessTokenKeys = options.issuesAccessTokens
+      ? env.ACCESS_TOKEN_SIGNING_KEYS
+        ? parseSigningKeys('ACCESS_TOKEN_SIGNING_KEYS', env.ACCESS_TOKEN_SIGNING_KEYS, problems)
+        : [devEd25519Jwk('dev-access-token')]
+      : null;
+    if (this.accessTokenKeys?.some((key) => this.signingKeys.some((other) => samePublicKey(key, other)))) {
+      problems.push('ACCESS_TOKEN_SIGNING_KEYS: must not hold a key of SIGNING_KEYS (one key per role)');
+    }
     this.bodyLimitBytes = env.BODY_LIMIT_BYTES;
     this.logLevel = env.LOG_LEVEL;
   }
 
   /** Every problem of the environment in one error, each naming its variable. */
-  static fromEnvironment(raw: Record<string, string | undefined>): AppConfig {
+  static fromEnvironment(raw: Record<string, string | undefined>, options: ConfigOptions = {}): AppConfig {
     const problems: string[] = [];
-    const config = new AppConfig(readEnv(raw, problems), problems);
+    const config = new AppConfig(readEnv(raw, problems, options), problems, options, !!raw.NODE_ENV);
     if (problems.length > 0) throw new ConfigError(problems);
     return config;
   }
@@ -138,27 +159,31 @@ function parseMasterKeys(value: string, problems: string[]): MasterKey[] {
   return keys;
 }
 
-function parseSigningKeys(value: string, problems: string[]): JsonWebKey[] {
+function parseSigningKeys(variable: string, value: string, problems: string[]): JsonWebKey[] {
   let keys: unknown;
   try {
     keys = JSON.parse(value);
   } catch {
-    problems.push('SIGNING_KEYS: must be a JSON array of private JWKs');
+    problems.push(`${variable}: must be a JSON array of private JWKs`);
     return [];
   }
   if (!Array.isArray(keys) || keys.length === 0) {
-    problems.push('SIGNING_KEYS: must be a non-empty JSON array of private JWKs');
+    problems.push(`${variable}: must be a non-empty JSON array of private JWKs`);
     return [];
   }
   return keys.filter((key: JsonWebKey & { kid?: string }, index) => {
     const supported =
       (key?.kty === 'EC' && key.crv === 'P-256') || (key?.kty === 'OKP' && key.crv === 'Ed25519');
     if (!supported || !key.d || !key.kid) {
-      problems.push(`SIGNING_KEYS: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`);
+      problems.push(`${variable}: key ${index + 1} must be a private EC P-256 or Ed25519 JWK with a kid`);
       return false;
     }
     return true;
   });
+}
+
+function samePublicKey(a: JsonWebKey, b: JsonWebKey): boolean {
+  return a.kty === b.kty && a.crv === b.crv && a.x === b.x && a.y === b.y;
 }
 
 /** A fixed secret for development and tests; production refuses to boot without real ones. */

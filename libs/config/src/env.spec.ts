@@ -14,7 +14,7 @@ function problemsOf(raw: Record<string, string | undefined>): string[] {
 describe(validateEnv.name, () => {
   it('applies the documented defaults when nothing is set', () => {
     expect(validateEnv({})).toMatchObject({
-      NODE_ENV: 'development',
+      NODE_ENV: 'production',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unefois',
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'unefois',
@@ -28,7 +28,6 @@ describe(validateEnv.name, () => {
       BODY_LIMIT_BYTES: 262144,
       LOG_LEVEL: 'info',
       REGISTRY_REFRESH_SECONDS: 30,
-      APPLY_REGISTRY_AT_BOOT: 'true',
     });
   });
 
@@ -38,6 +37,15 @@ describe(validateEnv.name, () => {
     expect(env.MASTER_KEYS).toBeUndefined();
     expect(env.SIGNING_KEYS).toBeUndefined();
     expect(env.CITIZEN_JWKS_URI).toBeUndefined();
+    expect(env.APPLY_REGISTRY_AT_BOOT).toBeUndefined();
+  });
+
+  it('reads ACCESS_TOKEN_SIGNING_KEYS only for the process that issues access tokens', () => {
+    expect(validateEnv({ ACCESS_TOKEN_SIGNING_KEYS: '[…]' }).ACCESS_TOKEN_SIGNING_KEYS).toBeUndefined();
+    expect(
+      validateEnv({ ACCESS_TOKEN_SIGNING_KEYS: '[…]' }, { issuesAccessTokens: true })
+        .ACCESS_TOKEN_SIGNING_KEYS,
+    ).toBe('[…]');
   });
 
   it('reads the values given, with whole numbers as numbers', () => {

@@ -9,8 +9,9 @@ const URL_OPTIONS = { require_tld: false, require_protocol: true, protocols: ['h
  * `process.env`.
  */
 export class Env {
+  /** Unset means production: the development keys and issuer need an explicit `development` or `test`. */
   @IsIn(['development', 'test', 'production'])
-  NODE_ENV = 'development';
+  NODE_ENV = 'production';
 
   @Matches(/^postgres(ql)?:\/\/.+/, { message: 'must be a postgres:// URL' })
   DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/unefois';
@@ -51,6 +52,13 @@ export class Env {
   /** JSON array of private JWKs (EC P-256 or OKP Ed25519) with `kid`; the first signs, all are published. */
   @IsOptional() @IsString() SIGNING_KEYS?: string;
 
+  /**
+   * The broker's own keys for the access tokens it issues, same format as
+   * SIGNING_KEYS. Read only by the broker (see readEnv): a vault or scheduler
+   * that holds the platform's output key still cannot mint a service's token.
+   */
+  @IsOptional() @IsString() ACCESS_TOKEN_SIGNING_KEYS?: string;
+
   @IsOptional() @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// URL' }) SMTP_URL?: string;
   @IsString() MAIL_FROM = 'Une fois <no-reply@une-fois.localhost>';
   @IsOptional() @IsUrl(URL_OPTIONS) SMS_PROVIDER_URL?: string;
@@ -83,8 +91,8 @@ export class Env {
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
-  /** Apply REGISTRY_FILE and CATALOGUE_FILE to the database at boot. */
-  @IsIn(['true', 'false']) APPLY_REGISTRY_AT_BOOT = 'true';
+  /** Apply REGISTRY_FILE and CATALOGUE_FILE to the database at boot; unset: only outside production. */
+  @IsOptional() @IsIn(['true', 'false']) APPLY_REGISTRY_AT_BOOT?: string;
 }
 
 export class ConfigError extends Error {
@@ -110,17 +118,28 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'WEBHOOK_TIMEOUT_SECONDS',
 ];
 
+/** Which process reads the environment, for the variables only one process may hold. */
+export interface ConfigOptions {
+  /** The broker: the only process that reads ACCESS_TOKEN_SIGNING_KEYS. */
+  issuesAccessTokens?: boolean;
+}
+
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */
-export function validateEnv(raw: Record<string, string | undefined>): Env {
+export function validateEnv(raw: Record<string, string | undefined>, options: ConfigOptions = {}): Env {
   const problems: string[] = [];
-  const env = readEnv(raw, problems);
+  const env = readEnv(raw, problems, options);
   if (problems.length > 0) throw new ConfigError(problems);
   return env;
 }
 
 /** Like validateEnv, but adds its problems to `problems` so a caller can report them with its own. */
-export function readEnv(raw: Record<string, string | undefined>, problems: string[]): Env {
-  const known = Object.keys(new Env()).concat([
+export function readEnv(
+  raw: Record<string, string | undefined>,
+  problems: string[],
+  options: ConfigOptions = {},
+): Env {
+  const known = new Set([
+    ...Object.keys(new Env()),
     'VAULT_URL',
     'BROKER_URL',
     'BAROMETER_URL',
@@ -132,7 +151,11 @@ export function readEnv(raw: Record<string, string | undefined>, problems: strin
     'SMTP_URL',
     'SMS_PROVIDER_URL',
     'SMS_PROVIDER_KEY',
+    'APPLY_REGISTRY_AT_BOOT',
+    'ACCESS_TOKEN_SIGNING_KEYS',
   ]);
+  // Left out of every other process's configuration, even when its environment has it.
+  if (!options.issuesAccessTokens) known.delete('ACCESS_TOKEN_SIGNING_KEYS');
   const picked: Record<string, unknown> = {};
   for (const key of known) {
     const value = raw[key];

@@ -1,3 +1,3 @@
 export { AppConfig, devEd25519Jwk, type CitizenIssuerConfig, type MasterKey } from './app-config.js';
-export { ConfigError, Env, validateEnv } from './env.js';
+export { ConfigError, Env, validateEnv, type ConfigOptions } from './env.js';
 export { ConfigModule } from './config.module.js';

@@ -6,12 +6,19 @@ import {
   customFetch,
   decodeJwt,
   decodeProtectedHeader,
+  exportJWK,
+  type CryptoKey,
   type JWK,
   jwtVerify,
   type JWTVerifyGetKey,
 } from 'jose';
 import { DataSource } from 'typeorm';
-import { RegistryService, type ServiceDefinition } from '#libs/catalogue';
+import {
+  DEMO_KEY_THUMBPRINTS,
+  jwkThumbprint,
+  RegistryService,
+  type ServiceDefinition,
+} from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
@@ -45,14 +52,17 @@ export interface TokenResponse {
 /**
  * OAuth 2.0 client credentials with private_key_jwt (RFC 7523): a service
  * proves itself with an assertion signed by a key of its registered JWKS and
- * gets a short-lived access token signed by the platform.
+ * gets a short-lived access token signed by the broker's own access-token key
+ * (ACCESS_TOKEN_SIGNING_KEYS), never by the platform's output key, which the
+ * vault and the scheduler hold too.
  */
 @Injectable()
 export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(ServiceAuthService.name);
   private readonly remoteKeys = new Map<string, JWTVerifyGetKey>();
   private readonly localKeys = new WeakMap<object, JWTVerifyGetKey>();
-  private platformKeys: JWTVerifyGetKey;
+  private readonly tokenSigner: PlatformSigner;
+  private readonly tokenKeys: JWTVerifyGetKey;
   private sweeper: NodeJS.Timeout | null = null;
   /** Tokens already verified, until they expire: a service reuses its token for up to 5 minutes. */
   private readonly verified = new Map<string, { serviceId: string; organisationId: string; exp: number }>();
@@ -60,10 +70,15 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: RegistryService,
-    private readonly signer: PlatformSigner,
     private readonly config: AppConfig,
   ) {
-    this.platformKeys = createLocalJWKSet(signer.jwks());
+    if (!config.accessTokenKeys) {
+      throw new Error(
+        'Service authentication needs the access-token keys: only the broker reads them (ConfigModule.forRoot(env, { issuesAccessTokens: true }))',
+      );
+    }
+    this.tokenSigner = new PlatformSigner(config.accessTokenKeys);
+    this.tokenKeys = createLocalJWKSet(this.tokenSigner.jwks());
   }
 
   get tokenEndpoint(): string {
@@ -96,7 +111,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     }
     const principal = await this.verifyAssertion(request.client_assertion, request.client_id);
     const now = Math.floor(Date.now() / 1000);
-    const accessToken = await this.signer.signJson(
+    const accessToken = await this.tokenSigner.signJson(
       {
         iss: this.config.urls.broker,
         aud: this.config.urls.broker,
@@ -121,7 +136,7 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     if (known && known.exp > Date.now() / 1000)
       return this.stillRegistered(known.serviceId, known.organisationId);
     try {
-      const { payload } = await jwtVerify(match[1], this.platformKeys, {
+      const { payload } = await jwtVerify(match[1], this.tokenKeys, {
         issuer: this.config.urls.broker,
         audience: this.config.urls.broker,
         typ: 'at+jwt',
@@ -165,8 +180,9 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     if (!service) return refuse('Unknown client.');
     if (clientId !== undefined && clientId !== service.id) refuse('client_id does not match the assertion.');
     let payload: { exp?: number; iat?: number; jti?: unknown };
+    let key: CryptoKey | Uint8Array;
     try {
-      ({ payload } = await jwtVerify(assertion, await this.keysOf(service), {
+      ({ payload, key } = await jwtVerify(assertion, await this.keysOf(service), {
         issuer: service.id,
         subject: service.id,
         audience: [this.tokenEndpoint, this.config.urls.broker],
@@ -176,6 +192,10 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
       }));
     } catch (error) {
       return refuse(`The client assertion was refused: ${(error as Error).message}`);
+    }
+    // Applying a registry refuses them in production, but one applied earlier, or served by a jwks_uri, may hold them.
+    if (this.config.production && (await isDemoKey(key))) {
+      refuse('The client assertion is signed with a demo key (config/demo), which production never accepts.');
     }
     const now = Math.floor(Date.now() / 1000);
     // At most 5 minutes ahead, give or take the clock skew allowed between the service and the platform.
@@ -220,4 +240,11 @@ export class ServiceAuthService implements OnModuleInit, OnModuleDestroy {
     }
     return keys;
   }
+}
+
+/** A key whose private half is committed under config/demo. */
+async function isDemoKey(key: CryptoKey | Uint8Array): Promise<boolean> {
+  if (key instanceof Uint8Array) return false;
+  const thumbprint = jwkThumbprint((await exportJWK(key)) as Record<string, unknown>);
+  return thumbprint !== null && DEMO_KEY_THUMBPRINTS.has(thumbprint);
 }

@@ -26,9 +26,8 @@ export class AuthoritativeWritesService {
     const definition = registry.attribute(attribute);
     if (!definition)
       throw new DomainError('unknown_attribute', `No attribute "${attribute}" in the catalogue.`);
-    if (!registry.canWrite(service.serviceId, attribute)) {
-      throw new DomainError('forbidden', `${service.serviceId} has no write right on ${attribute}.`);
-    }
+    const refusal = registry.writeRefusal(service.serviceId, attribute);
+    if (refusal) throw new DomainError('forbidden', refusal);
     const checked = checkAttributeValue(definition, raw);
     if (!checked.ok)
       throw new DomainError('invalid_attribute_value', `Invalid value for "${attribute}".`, checked.errors);

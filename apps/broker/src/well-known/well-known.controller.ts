@@ -9,7 +9,7 @@ import { Public } from '#libs/http';
 export class WellKnownController {
   constructor(private readonly signer: PlatformSigner) {}
 
-  /** The keys that verify data-request responses, access tokens and webhooks. */
+  /** The keys that verify data-request responses and webhooks (access tokens have a key of their own, checked only by the broker). */
   @Get('jwks.json')
   jwks() {
     return this.signer.jwks();

@@ -2,6 +2,7 @@ import { Foundation1764000000000 } from './1764000000000-foundation.js';
 import { Broker1764100000000 } from './1764100000000-broker.js';
 import { AccessLogCheckpoints1764200000000 } from './1764200000000-access-log-checkpoints.js';
 import { OutboxLeases1764310000000 } from './1764310000000-outbox-leases.js';
+import { RegistryAppliedBy1764320000000 } from './1764320000000-registry-applied-by.js';
 import { ErasureRegister1764350000000 } from './1764350000000-erasure-register.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
@@ -10,5 +11,6 @@ export const MIGRATIONS = [
   Broker1764100000000,
   AccessLogCheckpoints1764200000000,
   OutboxLeases1764310000000,
+  RegistryAppliedBy1764320000000,
   ErasureRegister1764350000000,
 ];

@@ -1,0 +1,71 @@
+import { createHash } from 'node:crypto';
+import type { RegistryDocument } from './model.js';
+
+/**
+ * RFC 7638 thumbprints of the demo services' keys, whose private halves are
+ * committed in config/demo/service-keys.json. Kept here because config/demo
+ * is not in the production image, where they must still be recognised.
+ */
+export const DEMO_KEY_THUMBPRINTS: ReadonlySet<string> = new Set([
+  '3nAfQ2LjNjT5SiMtl1LdY2k4pmRwlTrdi7Yjij8kqNk', // saaq-permis
+  'GQmc-5VMX7YC7aROBTmGw4m6Z9-QHb-9RowVY9q8VFw', // saaq-adresse
+  'tOvy1KpOkMFeAJLN4yr3wbSIFqHQP9PSNA5SBypYYc8', // ramq-carte
+  'J_MWrdmwycc3RwHc9fAClNsR6Fx0UheOLCioyYQLVgw', // rq-credits
+  '3X8uwLNkeq4ckY5-E6L2el3fj5pvYrkJRwlOWham5m4', // rq-depot
+  'ZTcBHNzWF69d9XTFULyPY3wp8-v4QSbIxxPGnVD5AHY', // dec-registre
+  '-OEFrX0ynpyzdHMk4H5Uhpf4AyqCYjpLRJ8GhM0bkMM', // retraite-rente
+  '0jJPNjk5ihZNdE8x5KQK_NpBgZhC8gsdNLq4J84XWDI', // mess-aide
+]);
+
+/** JWK members that hold a private or secret part (RFC 7518 §6). */
+export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
+
+/** The members RFC 7638 hashes, per key type. */
+const THUMBPRINT_MEMBERS: Record<string, string[]> = {
+  EC: ['crv', 'kty', 'x', 'y'],
+  OKP: ['crv', 'kty', 'x'],
+  RSA: ['e', 'kty', 'n'],
+};
+
+/** The RFC 7638 SHA-256 thumbprint of a public key; null for a key type it does not cover. */
+export function jwkThumbprint(jwk: Record<string, unknown>): string | null {
+  const members = THUMBPRINT_MEMBERS[String(jwk.kty)];
+  if (!members || members.some((name) => typeof jwk[name] !== 'string')) return null;
+  // Members in lexicographic order, no whitespace: exactly the JSON RFC 7638 hashes.
+  const canonical = JSON.stringify(Object.fromEntries(members.map((name) => [name, jwk[name]])));
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+export class RegistryRefusedError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Registry refused:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'RegistryRefusedError';
+  }
+}
+
+/**
+ * Why a registry's keys must not be applied: a private part (a key anyone
+ * who reads the registry could sign with) always; in production, a demo key,
+ * whose private half is public in the repository.
+ */
+export function registryKeyProblems(registry: RegistryDocument, options: { production: boolean }): string[] {
+  const problems: string[] = [];
+  for (const service of registry.services) {
+    (service.jwks?.keys ?? []).forEach((jwk, index) => {
+      const where = `service ${service.id}, key ${index + 1}${typeof jwk.kid === 'string' ? ` (kid ${jwk.kid})` : ''}`;
+      const secret = PRIVATE_JWK_MEMBERS.filter((name) => name in jwk);
+      if (secret.length > 0) {
+        problems.push(
+          `${where}: holds a private part (${secret.join(', ')}); a registry holds public keys only`,
+        );
+      }
+      const thumbprint = jwkThumbprint(jwk);
+      if (options.production && thumbprint && DEMO_KEY_THUMBPRINTS.has(thumbprint)) {
+        problems.push(
+          `${where}: is a demo key, its private half committed under config/demo; production never applies it`,
+        );
+      }
+    });
+  }
+  return problems;
+}
