@@ -5,4 +5,3 @@ export { PROBLEM_CONTENT_TYPE, preferredLanguage, problemBody, type ProblemBody 
 export { ProblemFilter } from './problem.filter.js';
 export { statusOf } from './error-status.js';
 export { IS_PUBLIC, Public } from './public.decorator.js';
-export { IsAttributeCodeList } from './dto-decorators.js';
