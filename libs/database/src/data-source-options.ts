@@ -18,7 +18,7 @@ export function dataSourceOptions(url: string, poolSize = 4, acquireTimeoutMs = 
       max: poolSize,
       application_name: 'une-fois',
       connectionTimeoutMillis: acquireTimeoutMs,
-      // A dead peer is noticed by the kernel even when no query is running.
+      // Idle connections survive firewalls and NAT, and the kernel notices a peer that vanished.
       keepAlive: true,
       // A connection can die at any moment (a terminated backend, a restart); an 'error' event nobody
       // listens to ends the process. The query in flight, or the pool for an idle one, still sees it.
