@@ -1,6 +1,7 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
+import { DataSource } from 'typeorm';
 import { BarometerAppModule } from '../apps/barometer/src/barometer-app.module.js';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
@@ -61,12 +62,30 @@ describe('Every app', () => {
     }
   });
 
-  it('reports 503 when Redis cannot be reached', async () => {
+  it('reports Redis degraded, and stays ready, when the broker cannot reach it (it serves without)', async () => {
     const app = await boot(BrokerAppModule.forRoot, { REDIS_URL: 'redis://127.0.0.1:1' });
     try {
-      const health = await request(app.getHttpServer()).get('/health').expect(503);
-      expect(health.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(health.body.detail).toBe('Not ready: redis down.');
+      const health = await request(app.getHttpServer()).get('/health').expect(200);
+      expect(health.body).toMatchObject({
+        status: 'degraded',
+        info: { database: { status: 'up' }, redis: { status: 'degraded' } },
+      });
+      expect(health.body.info.redis.message).toMatch(/ECONNREFUSED/);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports 503 when the database cannot be reached', async () => {
+    const app = await boot(BarometerAppModule.forRoot);
+    try {
+      const health = request(app.getHttpServer()).get('/health');
+      // The barometer's own pool is cut off: its connections are ended and no new one is allowed in.
+      await app.get(DataSource).destroy();
+      const response = await health.expect(503);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.headers['retry-after']).toBe('5');
+      expect(response.body.detail).toBe('Not ready: database down.');
     } finally {
       await app.close();
     }

@@ -655,6 +655,8 @@ describe('Deny by default', () => {
         expectProblem(await running.http.get('/v1/undeclared'), [401], { code: 'unauthenticated' });
         const response = await running.http.get('/v1/undeclared').set(await saaq.auth());
         expectProblem(response, [403], { code: 'forbidden' });
+        expect(response.body.type).toBe('urn:une-fois:problem:forbidden');
+        expect(response.body.detail).toBe('This route declares no access rule.');
         expect(response.text).not.toContain('leaked');
       } finally {
         await running.close();

@@ -35,7 +35,7 @@ export class BrokerAppModule {
         CatalogueModule,
         IdentityModule,
         ServiceAuthModule,
-        HttpPlatformModule,
+        HttpPlatformModule.forRoot({ redis: 'optional' }),
         VaultModule,
         ConsentModule,
         AccessLogModule,

@@ -32,7 +32,7 @@ export class VaultAppModule {
         CryptoModule,
         CatalogueModule,
         IdentityModule,
-        HttpPlatformModule,
+        HttpPlatformModule.forRoot({ redis: 'optional' }),
         VaultModule,
         ConsentModule,
         AccessLogModule,

@@ -1,5 +1,6 @@
 export { checkAttributeValue, PROVINCES, type JsonValue, type ValueCheck } from './attribute-values.js';
 export { CatalogueModule } from './catalogue.module.js';
+export { IsAttributeCodeList } from './dto-decorators.js';
 export * from './model.js';
 export { loadRegistryFiles, parseCatalogue, parseRegistry } from './registry-files.js';
 export { RegistrySnapshot } from './registry-snapshot.js';

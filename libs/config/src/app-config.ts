@@ -22,6 +22,7 @@ export class AppConfig {
   readonly production: boolean;
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
+  readonly databaseAcquireTimeoutMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
@@ -76,6 +77,7 @@ export class AppConfig {
     }
     this.databaseUrl = env.DATABASE_URL;
     this.databasePoolSize = env.DATABASE_POOL_SIZE;
+    this.databaseAcquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

@@ -19,6 +19,9 @@ export class Env {
   /** PostgreSQL connections per process. Roughly: twice the database host's cores, shared among the app processes. */
   @IsInt() @Min(1) @Max(200) DATABASE_POOL_SIZE = 4;
 
+  /** How long a query waits for a connection (a free one of the pool, or a new one) before the request answers 503. */
+  @IsInt() @Min(100) @Max(60_000) DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS = 5000;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -104,6 +107,7 @@ export class ConfigError extends Error {
 
 const INTEGER_KEYS: (keyof Env)[] = [
   'DATABASE_POOL_SIZE',
+  'DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',

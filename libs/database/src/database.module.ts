@@ -8,7 +8,7 @@ import { dataSourceOptions } from './data-source-options.js';
     TypeOrmModule.forRootAsync({
       inject: [AppConfig],
       useFactory: (config: AppConfig) => ({
-        ...dataSourceOptions(config.databaseUrl),
+        ...dataSourceOptions(config.databaseUrl, config.databasePoolSize, config.databaseAcquireTimeoutMs),
         autoLoadEntities: true,
       }),
     }),

@@ -1,20 +1,26 @@
 import { randomUUID } from 'node:crypto';
-import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '#libs/config';
-import { HealthController, RedisHealthIndicator } from './health.js';
+import { HealthController, REDIS_REQUIRED, RedisHealthIndicator } from './health.js';
 import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics.js';
 import { ProblemFilter } from './problem.filter.js';
 import { StrictValidationPipe } from './validation.pipe.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
+export interface HttpPlatformOptions {
+  /** `optional` for an app that serves without Redis: /health then reports it `degraded`, not down. */
+  redis: 'required' | 'optional';
+}
+
 /**
  * What every HTTP app shares: JSON request logs with a correlation id,
- * problem+json errors, strict validation, /health and /metrics.
+ * problem+json errors, strict validation, /health and /metrics. Imported as
+ * is, Redis is required for readiness; `forRoot({ redis: 'optional' })` says otherwise.
  */
 @Module({
   imports: [
@@ -49,6 +55,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
   controllers: [HealthController, MetricsController],
   providers: [
     RedisHealthIndicator,
+    { provide: REDIS_REQUIRED, useValue: true },
     MetricsRegistry,
     { provide: APP_FILTER, useClass: ProblemFilter },
     { provide: APP_PIPE, useClass: StrictValidationPipe },
@@ -56,6 +63,14 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
   exports: [MetricsRegistry],
 })
 export class HttpPlatformModule implements NestModule {
+  static forRoot(options: HttpPlatformOptions): DynamicModule {
+    // Providers of a dynamic module are registered after the decorator's, so this one wins.
+    return {
+      module: HttpPlatformModule,
+      providers: [{ provide: REDIS_REQUIRED, useValue: options.redis === 'required' }],
+    };
+  }
+
   configure(consumer: MiddlewareConsumer): void {
     consumer.apply(HttpMetricsMiddleware).forRoutes('*path');
   }

@@ -1,8 +1,7 @@
 export { configureHttpApp, type HttpAppOptions } from './configure-http-app.js';
-export { HttpPlatformModule } from './http-platform.module.js';
+export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { MetricsRegistry } from './metrics.js';
 export { PROBLEM_CONTENT_TYPE, preferredLanguage, problemBody, type ProblemBody } from './problem.js';
-export { ProblemFilter } from './problem.filter.js';
+export { ProblemFilter, RETRY_AFTER_SECONDS } from './problem.filter.js';
 export { statusOf } from './error-status.js';
 export { IS_PUBLIC, Public } from './public.decorator.js';
-export { IsAttributeCodeList } from './dto-decorators.js';

@@ -1,10 +1,18 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { isDatabaseUnavailable } from '#libs/database';
 import { DomainError, loggableError } from '#libs/errors';
 import { codeOfStatus, statusOf } from './error-status.js';
 import { PROBLEM_CONTENT_TYPE, problemBody } from './problem.js';
 
-/** Maps every error to an RFC 9457 problem. A 500 never carries the cause, only a correlation id found in the log. */
+/** How long a client is asked to wait before retrying a 503: about what a database failover or restart takes. */
+export const RETRY_AFTER_SECONDS = 5;
+
+/**
+ * Maps every error to an RFC 9457 problem. A 500 never carries the cause, only
+ * a correlation id found in the log. A lost or refused database connection is
+ * a 503 with Retry-After: the request may succeed once the pool reconnects.
+ */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
   private readonly logger = new Logger(ProblemFilter.name);
@@ -22,6 +30,8 @@ export class ProblemFilter implements ExceptionFilter {
     if (status >= 500) {
       this.logger.error({ err: loggableError(exception), correlationId }, 'request failed');
     }
+    if (status === 503 && !response.headersSent)
+      response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
     sendProblem(
       response,
       status,
@@ -41,6 +51,9 @@ export function sendProblem(response: Response, status: number, body: object): v
 
 function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
+  if (isDatabaseUnavailable(exception)) {
+    return new DomainError('service_unavailable', 'The database cannot be reached right now; retry shortly.');
+  }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
     return new DomainError(codeOfStatus(status), status < 500 ? exception.message : healthDetail(exception));

@@ -2,12 +2,12 @@ import {
   type CanActivate,
   createParamDecorator,
   type ExecutionContext,
-  ForbiddenException,
   Injectable,
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
+import { DomainError } from '#libs/errors';
 import { IS_PUBLIC } from '#libs/http';
 import { ServiceAuthService, type ServicePrincipal } from '#libs/identity';
 
@@ -35,7 +35,7 @@ export class ServiceAuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<ServiceRequest>();
     request.service = await this.auth.authenticate(request.headers.authorization);
     if (!this.reflector.get<string>(AUTHORIZE, context.getHandler())) {
-      throw new ForbiddenException('This route declares no access rule.');
+      throw new DomainError('forbidden', 'This route declares no access rule.');
     }
     return true;
   }

@@ -4,7 +4,7 @@ import type { ServicePrincipal } from '#libs/identity';
 import { Authorize, CurrentService } from '../auth/service-auth.guard.js';
 import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
 import { CollectionsService } from './collections.service.js';
-import { IsAttributeCodeList } from '#libs/http';
+import { IsAttributeCodeList } from '#libs/catalogue';
 
 export class CollectionDto {
   @IsCitizenRef()

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsString, MaxLength } from 'class-validator';
 import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
-import { IsAttributeCodeList } from '#libs/http';
+import { IsAttributeCodeList } from '#libs/catalogue';
 
 export class DataRequestDto {
   @IsCitizenRef()

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsISO8601, IsOptional, IsString, MaxLength } from 'class-validator';
-import { IsAttributeCodeList } from '#libs/http';
+import { IsAttributeCodeList } from '#libs/catalogue';
 
 /** The terms of a consent as a request body gives them: what, why, how, until when. */
 export class ConsentTermsDto {
