@@ -397,7 +397,9 @@ async function main(): Promise<void> {
     baselineApp.kill('SIGTERM');
   }
   // Every chain, the same-citizen one included, still verifies after the load (exits non-zero otherwise).
-  const audit = execSync('node dist/apps/cli/src/main.js audit:verify', { env: { ...env, DATABASE_URL } })
+  const audit = execSync('node dist/apps/cli/src/main.js audit:verify', {
+    env: { ...env, ...SECRETS, DATABASE_URL },
+  })
     .toString()
     .trim();
   log(`• ${audit}`);
