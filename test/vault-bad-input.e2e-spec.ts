@@ -366,6 +366,15 @@ describe('Vault: the citizen issuer’s keys', () => {
   });
   afterAll(() => vault.close());
 
+  it('serves no development issuer keys when a real issuer is configured (404 problem)', async () => {
+    const response = await vault.http.get('/dev-issuer/.well-known/jwks.json').expect(404);
+    expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(response.body).toMatchObject({
+      code: 'route_not_found',
+      detail: expect.stringMatching(/CITIZEN_ISSUER/),
+    });
+  });
+
   it('caches the JWKS, refetches once when the issuer rotates, and not for every unknown kid', async () => {
     for (let i = 0; i < 5; i++)
       await vault.http
