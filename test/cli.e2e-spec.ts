@@ -77,10 +77,10 @@ describe('CLI', () => {
   it('applies a registry idempotently and versions each change', async () => {
     const env = { DATABASE_URL: db.url };
     const versions = () => query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM registry_version');
-    const first = await cli(['registry:apply', 'config/registry.yaml'], env);
+    const first = await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-keys'], env);
     expect(first).toMatchObject({ code: 0, out: expect.stringMatching(/6 organisations, 8 services/) });
     const count = (await versions())[0].n;
-    expect(await cli(['registry:apply', 'config/registry.yaml'], env)).toMatchObject({
+    expect(await cli(['registry:apply', '--allow-demo-keys', 'config/registry.yaml'], env)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^Unchanged/),
     });
@@ -95,11 +95,30 @@ describe('CLI', () => {
         '- id: rq-income-check-2026',
       ),
     );
-    expect(await cli(['registry:apply', changed], env)).toMatchObject({
+    expect(await cli(['registry:apply', changed, '--allow-demo-keys'], env)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^Applied as registry version/),
     });
     expect((await versions())[0].n).toBe(count + 1);
+  });
+
+  it('refuses the demo keys without --allow-demo-keys, whatever NODE_ENV the CLI runs in', async () => {
+    const before = await query(db.url, 'SELECT count(*)::int AS n FROM registry_version');
+    for (const NODE_ENV of ['development', 'test']) {
+      const result = await cli(['registry:apply', 'config/registry.yaml'], {
+        DATABASE_URL: db.url,
+        NODE_ENV,
+      });
+      expect(result.code).toBe(1);
+      expect(result.err).toContain(
+        'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; applied only with --allow-demo-keys',
+      );
+      expect(result.err).toContain('service mess-aide, key 1');
+    }
+    expect(
+      await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-key'], { DATABASE_URL: db.url }),
+    ).toMatchObject({ code: 2, err: 'registry:apply: unknown option --allow-demo-key' });
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM registry_version')).toEqual(before);
   });
 
   it('refuses a registry naming an unknown attribute, purpose or service, with the file position', async () => {

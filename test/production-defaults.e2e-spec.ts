@@ -233,6 +233,11 @@ describe('The demo registry in production', () => {
       'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; production never applies it',
     );
     expect(result.err).toContain('service mess-aide, key 1');
+    // The flag a demo passes does not open production.
+    const allowed = await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-keys'], production());
+    expect(allowed.code).toBe(1);
+    expect(allowed.err).toContain('service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key');
+    expect(allowed.err).toContain('production never applies it');
     expect(await registryVersions(db.url)).toEqual(before);
   });
 
