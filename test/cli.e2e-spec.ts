@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { MIGRATIONS } from '#libs/database';
+import { DataSource } from 'typeorm';
+import { applyRegistry, loadRegistryFiles } from '#libs/catalogue';
+import { dataSourceOptions, MIGRATIONS } from '#libs/database';
 import { runCli } from '../apps/cli/src/commands.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from './support/database.js';
@@ -142,6 +144,45 @@ describe('CLI', () => {
     expect(result.err).toContain(`${broken}:${lineOf('rq-unknown')}:`);
     expect(result.err).toContain('unknown service "rq-unknown"');
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM registry_version')).toEqual(before);
+  });
+
+  it('never applies REGISTRY_FILE from erasure:replay, which reads the registry in force', async () => {
+    const own = await createTestDatabase('clireplay');
+    try {
+      // The latest version was applied at boot: an app's boot apply would replace it with an edited file.
+      const dataSource = await new DataSource(dataSourceOptions(own.url)).initialize();
+      try {
+        const { registry, catalogue } = loadRegistryFiles('config/registry.yaml', 'config/catalogue.yaml');
+        await applyRegistry(dataSource, registry, catalogue, {
+          appliedBy: 'boot',
+          production: false,
+          allowDemoKeys: true,
+        });
+      } finally {
+        await dataSource.destroy();
+      }
+      const edited = join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.yaml');
+      writeFileSync(
+        edited,
+        readFileSync('config/registry.yaml', 'utf8').replace(
+          '- id: rq-income-check',
+          '- id: rq-income-check-2',
+        ),
+      );
+      const versions = () => query(own.url, 'SELECT version, applied_by FROM registry_version ORDER BY 1');
+      const before = await versions();
+      expect(before).toEqual([{ version: 1, applied_by: 'boot' }]);
+      const replay = await cli(['erasure:replay'], {
+        DATABASE_URL: own.url,
+        REGISTRY_FILE: edited,
+        APPLY_REGISTRY_AT_BOOT: 'true',
+        LOG_LEVEL: 'silent',
+      });
+      expect(replay).toMatchObject({ code: 0, out: expect.stringMatching(/^Re-applied 0 erasures/) });
+      expect(await versions()).toEqual(before);
+    } finally {
+      await own.drop();
+    }
   });
 
   it('prints a dev token the vault accepts, and refuses in production', async () => {
