@@ -119,7 +119,11 @@ async function seed(): Promise<{ ppids: string[]; secondPpid: string }> {
   return { ppids, secondPpid };
 }
 
-async function startProcess(script: string, port: number): Promise<ChildProcess> {
+async function startProcess(
+  script: string,
+  port: number,
+  secrets: Record<string, string> = {},
+): Promise<ChildProcess> {
   const child = spawn(
     'node',
     [...(env.BENCH_NODE_OPTIONS ? env.BENCH_NODE_OPTIONS.split(' ') : []), script],
@@ -127,6 +131,7 @@ async function startProcess(script: string, port: number): Promise<ChildProcess>
       env: {
         ...env,
         ...SECRETS,
+        ...secrets,
         DATABASE_URL,
         BROKER_PORT: String(port),
         BROKER_URL: `http://127.0.0.1:${port}`,
@@ -186,14 +191,18 @@ const SECRETS: Record<string, string> = {
   SIGNING_KEYS: JSON.stringify([
     { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-1' },
   ]),
-  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([
-    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-tokens-1' },
-  ]),
   BROKER_URL: 'http://127.0.0.1',
   VAULT_URL: 'http://127.0.0.1',
   CITIZEN_ISSUER: 'https://auth.example',
   CITIZEN_JWKS_URI: 'https://auth.example/jwks.json',
   LOG_LEVEL: 'warn',
+};
+
+/** The broker's alone: every other process (the CLI, the baseline app) refuses to boot with it. */
+const BROKER_SECRETS: Record<string, string> = {
+  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([
+    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-tokens-1' },
+  ]),
 };
 
 async function accessToken(port: number, service = SERVICE): Promise<string> {
@@ -316,7 +325,7 @@ async function main(): Promise<void> {
   const random = (list: string[]) => list[Math.floor(Math.random() * list.length)];
   const brokerPort = await freePort();
   const baselinePort = await freePort();
-  const broker = await startProcess('dist/apps/broker/src/main.js', brokerPort);
+  const broker = await startProcess('dist/apps/broker/src/main.js', brokerPort, BROKER_SECRETS);
   const baselineApp = await startProcess('dist/bench/baseline-app.js', baselinePort);
   const full: Measure[] = [];
   const baseline: Measure[] = [];

@@ -64,7 +64,7 @@ async function waitForHealth(name, port) {
 await ensureDatabase();
 step('building', 'npm', ['run', '--silent', 'build']);
 step('migrating the database', 'node', ['dist/apps/cli/src/main.js', 'migration:run']);
-step('applying the demo registry', 'node', ['dist/apps/cli/src/main.js', 'registry:apply', env.REGISTRY_FILE ?? 'config/registry.yaml']);
+step('applying the demo registry', 'node', ['dist/apps/cli/src/main.js', 'registry:apply', env.REGISTRY_FILE ?? 'config/registry.yaml', '--allow-demo-keys']);
 step('loading the demo citizens', 'node', ['dist/apps/cli/src/main.js', 'demo:seed']);
 
 const children = APPS.map(([name]) => {

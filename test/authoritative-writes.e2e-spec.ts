@@ -47,7 +47,11 @@ describe('Authoritative writes follow the catalogue', () => {
     broker = await startBroker(db, idp);
     // Written past the file checks (which refuse such rights), as a registry version applied before them could be.
     const { registry, catalogue } = overGrantingRegistry();
-    await applyRegistry(broker.dataSource, registry, catalogue, { appliedBy: 'cli', production: false });
+    await applyRegistry(broker.dataSource, registry, catalogue, {
+      appliedBy: 'cli',
+      production: false,
+      allowDemoKeys: true,
+    });
     await broker.app.get(RegistryService).reload();
     citizenId = randomUUID();
     ppid = await broker.dataSource.transaction(async (em) => {

@@ -2,7 +2,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { MIGRATIONS } from '#libs/database';
+import { DataSource } from 'typeorm';
+import { applyRegistry, loadRegistryFiles } from '#libs/catalogue';
+import { dataSourceOptions, MIGRATIONS } from '#libs/database';
 import { runCli } from '../apps/cli/src/commands.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
 import { createTestDatabase, databaseUrl, type TestDatabase } from './support/database.js';
@@ -77,10 +79,10 @@ describe('CLI', () => {
   it('applies a registry idempotently and versions each change', async () => {
     const env = { DATABASE_URL: db.url };
     const versions = () => query<{ n: number }>(db.url, 'SELECT count(*)::int AS n FROM registry_version');
-    const first = await cli(['registry:apply', 'config/registry.yaml'], env);
+    const first = await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-keys'], env);
     expect(first).toMatchObject({ code: 0, out: expect.stringMatching(/6 organisations, 8 services/) });
     const count = (await versions())[0].n;
-    expect(await cli(['registry:apply', 'config/registry.yaml'], env)).toMatchObject({
+    expect(await cli(['registry:apply', '--allow-demo-keys', 'config/registry.yaml'], env)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^Unchanged/),
     });
@@ -95,11 +97,30 @@ describe('CLI', () => {
         '- id: rq-income-check-2026',
       ),
     );
-    expect(await cli(['registry:apply', changed], env)).toMatchObject({
+    expect(await cli(['registry:apply', changed, '--allow-demo-keys'], env)).toMatchObject({
       code: 0,
       out: expect.stringMatching(/^Applied as registry version/),
     });
     expect((await versions())[0].n).toBe(count + 1);
+  });
+
+  it('refuses the demo keys without --allow-demo-keys, whatever NODE_ENV the CLI runs in', async () => {
+    const before = await query(db.url, 'SELECT count(*)::int AS n FROM registry_version');
+    for (const NODE_ENV of ['development', 'test']) {
+      const result = await cli(['registry:apply', 'config/registry.yaml'], {
+        DATABASE_URL: db.url,
+        NODE_ENV,
+      });
+      expect(result.code).toBe(1);
+      expect(result.err).toContain(
+        'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; applied only with --allow-demo-keys',
+      );
+      expect(result.err).toContain('service mess-aide, key 1');
+    }
+    expect(
+      await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-key'], { DATABASE_URL: db.url }),
+    ).toMatchObject({ code: 2, err: 'registry:apply: unknown option --allow-demo-key' });
+    expect(await query(db.url, 'SELECT count(*)::int AS n FROM registry_version')).toEqual(before);
   });
 
   it('refuses a registry naming an unknown attribute, purpose or service, with the file position', async () => {
@@ -123,6 +144,45 @@ describe('CLI', () => {
     expect(result.err).toContain(`${broken}:${lineOf('rq-unknown')}:`);
     expect(result.err).toContain('unknown service "rq-unknown"');
     expect(await query(db.url, 'SELECT count(*)::int AS n FROM registry_version')).toEqual(before);
+  });
+
+  it('never applies REGISTRY_FILE from erasure:replay, which reads the registry in force', async () => {
+    const own = await createTestDatabase('clireplay');
+    try {
+      // The latest version was applied at boot: an app's boot apply would replace it with an edited file.
+      const dataSource = await new DataSource(dataSourceOptions(own.url)).initialize();
+      try {
+        const { registry, catalogue } = loadRegistryFiles('config/registry.yaml', 'config/catalogue.yaml');
+        await applyRegistry(dataSource, registry, catalogue, {
+          appliedBy: 'boot',
+          production: false,
+          allowDemoKeys: true,
+        });
+      } finally {
+        await dataSource.destroy();
+      }
+      const edited = join(mkdtempSync(join(tmpdir(), 'registry-')), 'registry.yaml');
+      writeFileSync(
+        edited,
+        readFileSync('config/registry.yaml', 'utf8').replace(
+          '- id: rq-income-check',
+          '- id: rq-income-check-2',
+        ),
+      );
+      const versions = () => query(own.url, 'SELECT version, applied_by FROM registry_version ORDER BY 1');
+      const before = await versions();
+      expect(before).toEqual([{ version: 1, applied_by: 'boot' }]);
+      const replay = await cli(['erasure:replay'], {
+        DATABASE_URL: own.url,
+        REGISTRY_FILE: edited,
+        APPLY_REGISTRY_AT_BOOT: 'true',
+        LOG_LEVEL: 'silent',
+      });
+      expect(replay).toMatchObject({ code: 0, out: expect.stringMatching(/^Re-applied 0 erasures/) });
+      expect(await versions()).toEqual(before);
+    } finally {
+      await own.drop();
+    }
   });
 
   it('prints a dev token the vault accepts, and refuses in production', async () => {

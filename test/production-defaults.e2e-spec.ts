@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import type { JWK } from 'jose';
+import { BarometerAppModule } from '../apps/barometer/src/barometer-app.module.js';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
 import { runCli } from '../apps/cli/src/commands.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
@@ -115,27 +116,45 @@ describe('An unset NODE_ENV', () => {
 });
 
 describe('Keys by role', () => {
-  // One environment for every process, as a careless deployment would share it.
   const platform = privateJwkJson('platform-1');
   const tokens = privateJwkJson('access-tokens-1');
-  const shared = () =>
-    testEnv(db, idp, {
-      BROKER_URL,
-      SIGNING_KEYS: platform.json,
-      ACCESS_TOKEN_SIGNING_KEYS: tokens.json,
-    });
+  /** What every process is given; only the broker adds its access-token key. */
+  const common = () => testEnv(db, idp, { BROKER_URL, SIGNING_KEYS: platform.json });
+  // One environment for every process, as a careless deployment would share it.
+  const shared = () => ({ ...common(), ACCESS_TOKEN_SIGNING_KEYS: tokens.json });
+  const REFUSAL =
+    "ACCESS_TOKEN_SIGNING_KEYS: held by the broker only; remove it from this process's environment";
   let broker: RunningBroker;
   let vault: RunningApp;
   let scheduler: RunningApp;
   beforeAll(async () => {
     broker = await startBroker(db, idp, shared());
-    vault = await startApp(VaultAppModule.forRoot(shared()));
-    scheduler = await startApp(SchedulerAppModule.forRoot(shared()));
+    vault = await startApp(VaultAppModule.forRoot(common()));
+    scheduler = await startApp(SchedulerAppModule.forRoot(common()));
   });
   afterAll(async () => {
     await scheduler?.close();
     await vault?.close();
     await broker?.close();
+  });
+
+  it.each([
+    ['vault', () => VaultAppModule.forRoot(shared())],
+    ['scheduler', () => SchedulerAppModule.forRoot(shared())],
+    ['barometer', () => BarometerAppModule.forRoot(shared())],
+  ])('stops the %s from booting with the access-token key in its environment', (_app, boot) => {
+    expect(boot).toThrow(REFUSAL);
+  });
+
+  it.each([
+    ['production', { NODE_ENV: 'production' }],
+    ['test', {}],
+  ])('stops the CLI too, in %s, before it touches the database', async (_mode, mode) => {
+    const before = await registryVersions(db.url);
+    const result = await cli(['registry:apply', registryFile(withOwnKeys)], { ...shared(), ...mode });
+    expect(result.code).toBe(1);
+    expect(result.err).toContain(REFUSAL);
+    expect(await registryVersions(db.url)).toEqual(before);
   });
 
   /** An access token exactly as the broker issues them, but signed by `signer`. */
@@ -214,6 +233,11 @@ describe('The demo registry in production', () => {
       'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; production never applies it',
     );
     expect(result.err).toContain('service mess-aide, key 1');
+    // The flag a demo passes does not open production.
+    const allowed = await cli(['registry:apply', 'config/registry.yaml', '--allow-demo-keys'], production());
+    expect(allowed.code).toBe(1);
+    expect(allowed.err).toContain('service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key');
+    expect(allowed.err).toContain('production never applies it');
     expect(await registryVersions(db.url)).toEqual(before);
   });
 

@@ -37,9 +37,10 @@ const USAGE = `Usage: npm run cli -- <command>
 
   migration:run                     apply pending migrations to DATABASE_URL
   migration:revert                  revert the latest migration
-  registry:apply FILE [--catalogue FILE]
+  registry:apply FILE [--catalogue FILE] [--allow-demo-keys]
                                     validate and apply a registry (and catalogue, default CATALOGUE_FILE); idempotent;
-                                    refused with a private key, or in production with a demo key
+                                    refused with a private key, and with a demo key (config/demo) unless
+                                    --allow-demo-keys is given (a demo or test database; never in production)
   audit:verify [--jwks FILE] [--expect SEQ:ROOT[,SEQ:ROOT…]]
                                     recompute every citizen's access-log chain and check every signed checkpoint
                                     (with the public keys of FILE, default the configured ones, and against the
@@ -106,9 +107,16 @@ const COMMANDS: Record<string, Command> = {
     }),
 
   'registry:apply': async (config, args, io) => {
-    const registryFile = args.find((arg, i) => !arg.startsWith('--') && !args[i - 1]?.startsWith('--'));
-    if (!registryFile) {
-      io.err('registry:apply needs a registry FILE');
+    const registryFile = args.find((arg, i) => !arg.startsWith('--') && args[i - 1] !== '--catalogue');
+    const unknown = args.filter(
+      (arg) => arg.startsWith('--') && !['--catalogue', '--allow-demo-keys'].includes(arg),
+    );
+    if (!registryFile || unknown.length > 0) {
+      io.err(
+        unknown.length > 0
+          ? `registry:apply: unknown option ${unknown.join(', ')}`
+          : 'registry:apply needs a registry FILE',
+      );
       return 2;
     }
     const { registry, catalogue } = loadRegistryFiles(
@@ -116,7 +124,12 @@ const COMMANDS: Record<string, Command> = {
       option(args, '--catalogue') ?? config.catalogueFile,
     );
     const result = await withDataSource(config, (dataSource) =>
-      applyRegistry(dataSource, registry, catalogue, { appliedBy: 'cli', production: config.production }),
+      applyRegistry(dataSource, registry, catalogue, {
+        appliedBy: 'cli',
+        production: config.production,
+        // On purpose only: this CLI's NODE_ENV says nothing of the database it writes to.
+        allowDemoKeys: args.includes('--allow-demo-keys'),
+      }),
     );
     io.out(
       result.changed

@@ -16,14 +16,17 @@ class DomainContextModule {}
 /**
  * The domain services without any HTTP app around them, configured by `env`:
  * for commands that write citizens' data the way the apps do (demo seeding,
- * benchmark seeding, erasure replay).
+ * benchmark seeding, erasure replay). It reads the registry in force and
+ * never applies REGISTRY_FILE.
  */
 export function domainContext(env: Record<string, string | undefined>): Promise<INestApplicationContext> {
   return NestFactory.createApplicationContext(
     {
       module: DomainContextModule,
       imports: [
-        ConfigModule.forRoot(env),
+        // The CLI applies registries through registry:apply only: erasure:replay on a restored database
+        // must not write a registry version of REGISTRY_FILE as an app's boot would.
+        ConfigModule.forRoot({ ...env, APPLY_REGISTRY_AT_BOOT: 'false' }),
         DatabaseModule,
         CryptoModule,
         CatalogueModule,

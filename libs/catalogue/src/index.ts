@@ -9,6 +9,7 @@ export {
   jwkThumbprint,
   RegistryRefusedError,
   registryKeyProblems,
+  type RegistryKeyOptions,
 } from './registry-keys.js';
 export { applyRegistry, RegistryService, type ApplyOptions, type ApplyResult } from './registry.service.js';
 export { RegistryFileError, type FileProblem } from './yaml-checker.js';

@@ -480,12 +480,12 @@ describe(loadRegistryFiles.name, () => {
     [
       'contact.email',
       '{ attribute: contact.email, access: write }',
-      'a write right on "contact.email", which the citizen declares: no service writes it',
+      'contact.email is declared by the citizen; no service writes it. (CATALOGUE)',
     ],
     [
       'address.residential',
       '{ attribute: address.residential, access: write }',
-      'a write right on "address.residential", whose official source is SAAQ in CATALOGUE, not RAMQ',
+      'The catalogue names SAAQ, not RAMQ, as the official source of address.residential. (CATALOGUE)',
     ],
   ])('refuses a write right on %s the catalogue does not give the organisation', (_code, right, message) => {
     const registryFile = write(

@@ -9,6 +9,7 @@ import {
   VALUE_TYPES,
 } from './model.js';
 import { PRIVATE_JWK_MEMBERS } from './registry-keys.js';
+import { catalogueWriteRefusal } from './write-rule.js';
 import { RegistryFileError, YamlChecker } from './yaml-checker.js';
 
 const CODE = /^[a-z][a-z0-9_-]*(\.[a-z][a-z0-9_-]*)*$/;
@@ -303,23 +304,17 @@ export function loadRegistryFiles(
       service.rights.forEach((right, r) => {
         const definition = attributes.get(right.attribute);
         if (right.access !== 'write' || !definition) return;
+        // For an official source's attribute, an unknown organisation on either side is reported on its own.
+        const unknownOrganisation =
+          !definition.selfDeclarable &&
+          definition.authority !== undefined &&
+          (!organisationIds.has(service.organisation) || !organisationIds.has(definition.authority));
+        const refusal = unknownOrganisation
+          ? undefined
+          : catalogueWriteRefusal(definition, service.organisation);
         // The catalogue says who the official source is; a write right cannot make another one.
-        if (definition.selfDeclarable || !definition.authority) {
-          registryCheck.fail(
-            ['services', i, 'rights', r, 'access'],
-            `a write right on "${right.attribute}", which the citizen declares: no service writes it`,
-          );
-        } else if (
-          // An unknown organisation on either side is reported on its own.
-          organisationIds.has(definition.authority) &&
-          organisationIds.has(service.organisation) &&
-          definition.authority !== service.organisation
-        ) {
-          registryCheck.fail(
-            ['services', i, 'rights', r, 'access'],
-            `a write right on "${right.attribute}", whose official source is ${definition.authority} in ${catalogueFile}, not ${service.organisation}`,
-          );
-        }
+        if (refusal)
+          registryCheck.fail(['services', i, 'rights', r, 'access'], `${refusal} (${catalogueFile})`);
       });
     });
     catalogue.attributes.forEach((attribute, i) => {

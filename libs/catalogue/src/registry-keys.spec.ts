@@ -59,15 +59,20 @@ describe(registryKeyProblems.name, () => {
   const { registry: demo } = loadRegistryFiles('config/registry.yaml', 'config/catalogue.yaml');
 
   it('refuses every demo service key in production, naming the service and the reason', () => {
-    const problems = registryKeyProblems(demo, { production: true });
+    const problems = registryKeyProblems(demo, { production: true, allowDemoKeys: true });
     expect(problems).toHaveLength(Object.keys(demoPrivateKeys).length);
     expect(problems).toContain(
       'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; production never applies it',
     );
   });
 
-  it('lets the demo registry through outside production', () => {
-    expect(registryKeyProblems(demo, { production: false })).toEqual([]);
+  it('lets the demo registry through outside production only when allowed', () => {
+    expect(registryKeyProblems(demo, { production: false, allowDemoKeys: true })).toEqual([]);
+    const problems = registryKeyProblems(demo, { production: false, allowDemoKeys: false });
+    expect(problems).toHaveLength(Object.keys(demoPrivateKeys).length);
+    expect(problems).toContain(
+      'service saaq-permis, key 1 (kid saaq-permis-2026): is a demo key, its private half committed under config/demo; applied only with --allow-demo-keys (a demo or test database)',
+    );
   });
 
   it('refuses a private part, in production or not', () => {
@@ -76,20 +81,23 @@ describe(registryKeyProblems.name, () => {
     for (const production of [false, true]) {
       const problems = registryKeyProblems(registryWith([publicJwk('ec'), { ...rsa, kid: 'r' }]), {
         production,
+        allowDemoKeys: false,
       });
       expect(problems).toEqual([
         'service saaq-permis, key 2 (kid r): holds a private part (d, p, q, dp, dq, qi); a registry holds public keys only',
       ]);
     }
-    expect(registryKeyProblems(registryWith([withoutKid]), { production: false })).toEqual([
-      'service saaq-permis, key 1: holds a private part (d); a registry holds public keys only',
-    ]);
+    // A demo key's private half: refused for the private part, whatever demo keys are allowed.
+    expect(
+      registryKeyProblems(registryWith([withoutKid]), { production: false, allowDemoKeys: true }),
+    ).toEqual(['service saaq-permis, key 1: holds a private part (d); a registry holds public keys only']);
   });
 
   it('accepts public keys of the deployment’s own services in production', () => {
     expect(
       registryKeyProblems(registryWith([publicJwk('ec'), publicJwk('ed25519'), publicJwk('rsa')]), {
         production: true,
+        allowDemoKeys: false,
       }),
     ).toEqual([]);
   });

@@ -43,12 +43,24 @@ export class RegistryRefusedError extends Error {
   }
 }
 
+/** Which keys an apply lets through besides public keys of the deployment's own. */
+export interface RegistryKeyOptions {
+  /** Production never applies a demo key, whatever else is said. */
+  production: boolean;
+  /**
+   * Outside production, a demo key is applied only when the caller says so:
+   * the demo's boot, or `registry:apply --allow-demo-keys`. The CLI's own
+   * NODE_ENV says nothing of the database it writes to.
+   */
+  allowDemoKeys: boolean;
+}
+
 /**
  * Why a registry's keys must not be applied: a private part (a key anyone
- * who reads the registry could sign with) always; in production, a demo key,
- * whose private half is public in the repository.
+ * who reads the registry could sign with) always; a demo key, whose private
+ * half is public in the repository, in production and unless allowed.
  */
-export function registryKeyProblems(registry: RegistryDocument, options: { production: boolean }): string[] {
+export function registryKeyProblems(registry: RegistryDocument, options: RegistryKeyOptions): string[] {
   const problems: string[] = [];
   for (const service of registry.services) {
     (service.jwks?.keys ?? []).forEach((jwk, index) => {
@@ -60,10 +72,11 @@ export function registryKeyProblems(registry: RegistryDocument, options: { produ
         );
       }
       const thumbprint = jwkThumbprint(jwk);
-      if (options.production && thumbprint && DEMO_KEY_THUMBPRINTS.has(thumbprint)) {
-        problems.push(
-          `${where}: is a demo key, its private half committed under config/demo; production never applies it`,
-        );
+      if (thumbprint && DEMO_KEY_THUMBPRINTS.has(thumbprint)) {
+        const demo = `${where}: is a demo key, its private half committed under config/demo`;
+        if (options.production) problems.push(`${demo}; production never applies it`);
+        else if (!options.allowDemoKeys)
+          problems.push(`${demo}; applied only with --allow-demo-keys (a demo or test database)`);
       }
     });
   }

@@ -62,21 +62,26 @@ describe(RegistrySnapshot.name, () => {
     });
   });
 
-  describe('canWrite', () => {
+  describe('writeRefusal', () => {
     it('allows the official source to write its attributes', () => {
-      expect(snapshot.canWrite('dec-registre', 'identity.birthdate')).toBe(true);
-      expect(snapshot.canWrite('saaq-permis', 'licence.driver_number')).toBe(true);
-      expect(snapshot.canWrite('saaq-adresse', 'address.residential')).toBe(true);
+      expect(snapshot.writeRefusal('dec-registre', 'identity.birthdate')).toBeUndefined();
+      expect(snapshot.writeRefusal('saaq-permis', 'licence.driver_number')).toBeUndefined();
+      expect(snapshot.writeRefusal('saaq-adresse', 'address.residential')).toBeUndefined();
     });
 
     it('does not turn a read right into a write right', () => {
-      expect(snapshot.canWrite('saaq-permis', 'address.residential')).toBe(false);
-      expect(snapshot.canWrite('rq-credits', 'banking.direct_deposit')).toBe(false);
+      expect(snapshot.writeRefusal('saaq-permis', 'address.residential')).toBe(
+        'saaq-permis has no write right on address.residential.',
+      );
+      expect(snapshot.writeRefusal('rq-credits', 'banking.direct_deposit')).toBe(
+        'rq-credits has no write right on banking.direct_deposit.',
+      );
     });
 
     it('refuses a service that has no right at all on the attribute', () => {
-      expect(snapshot.canWrite('dec-registre', 'licence.driver_number')).toBe(false);
-      expect(snapshot.canWrite('nobody', 'identity.birthdate')).toBe(false);
+      expect(snapshot.writeRefusal('dec-registre', 'licence.driver_number')).toBe(
+        'dec-registre has no write right on licence.driver_number.',
+      );
       expect(snapshot.writeRefusal('nobody', 'identity.birthdate')).toBe(
         'nobody has no write right on identity.birthdate.',
       );
@@ -116,12 +121,10 @@ describe(RegistrySnapshot.name, () => {
         ['contact.email', 'contact.email is declared by the citizen; no service writes it.'],
         ['contact.phone', 'contact.phone is declared by the citizen; no service writes it.'],
       ])('refuses %s, saying why', (attribute, why) => {
-        expect(granting.canWrite('saaq-permis', attribute)).toBe(false);
         expect(granting.writeRefusal('saaq-permis', attribute)).toBe(why);
       });
 
       it('still lets the service write what its organisation is the source of', () => {
-        expect(granting.canWrite('saaq-permis', 'licence.driver_expiry')).toBe(true);
         expect(granting.writeRefusal('saaq-permis', 'licence.driver_expiry')).toBeUndefined();
       });
     });

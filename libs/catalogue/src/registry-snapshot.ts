@@ -9,6 +9,7 @@ import type {
   RegistryDocument,
   ServiceDefinition,
 } from './model.js';
+import { catalogueWriteRefusal } from './write-rule.js';
 
 /** One applied version of the registry and catalogue, indexed for the questions rule 1 asks. */
 export class RegistrySnapshot {
@@ -91,27 +92,18 @@ export class RegistrySnapshot {
     return this.readAny.has(key(serviceId, attribute));
   }
 
-  canWrite(serviceId: string, attribute: string): boolean {
-    return this.writeRefusal(serviceId, attribute) === undefined;
-  }
-
   /**
    * Why this service may not write this attribute, or undefined if it may: a
-   * write right in the registry is not enough, the catalogue must name the
-   * service's organisation as the attribute's official source, and what the
-   * citizen declares (contact details) no service writes.
+   * write right in the registry is not enough, the catalogue must allow it
+   * (catalogueWriteRefusal).
    */
   writeRefusal(serviceId: string, attribute: string): string | undefined {
-    if (!this.writeRights.has(key(serviceId, attribute)))
+    const service = this.services.get(serviceId);
+    if (!service || !this.writeRights.has(key(serviceId, attribute)))
       return `${serviceId} has no write right on ${attribute}.`;
     const definition = this.attributes.get(attribute);
-    const organisation = this.services.get(serviceId)?.organisation;
     if (!definition) return `${attribute} is not in the catalogue.`;
-    if (definition.selfDeclarable || !definition.authority)
-      return `${attribute} is declared by the citizen; no service writes it.`;
-    if (definition.authority !== organisation)
-      return `The catalogue names ${definition.authority}, not ${organisation}, as the official source of ${attribute}.`;
-    return undefined;
+    return catalogueWriteRefusal(definition, service.organisation);
   }
 
   /** A declared legal basis lets this service receive this attribute for this purpose without consent. */

@@ -4,17 +4,15 @@ import { DataSource } from 'typeorm';
 import { AppConfig } from '#libs/config';
 import type { CatalogueDocument, RegistryDocument } from './model.js';
 import { loadRegistryFiles } from './registry-files.js';
-import { RegistryRefusedError, registryKeyProblems } from './registry-keys.js';
+import { RegistryRefusedError, type RegistryKeyOptions, registryKeyProblems } from './registry-keys.js';
 import { RegistrySnapshot } from './registry-snapshot.js';
 
 /** Serialises registry applies across processes (boot of several replicas, the CLI). */
 const APPLY_LOCK = 0x756e6531;
 
-export interface ApplyOptions {
+export interface ApplyOptions extends RegistryKeyOptions {
   /** `boot`: an app applying REGISTRY_FILE as it starts; `cli`: `registry:apply`. */
   appliedBy: 'boot' | 'cli';
-  /** Production refuses the demo services' keys. */
-  production: boolean;
 }
 
 export interface ApplyResult {
@@ -79,6 +77,8 @@ export class RegistryService implements OnApplicationBootstrap, OnModuleDestroy 
     const result = await applyRegistry(this.dataSource, registry, catalogue, {
       appliedBy: 'boot',
       production: this.config.production,
+      // Outside production the boot applies the demo's own file; production refuses demo keys regardless.
+      allowDemoKeys: true,
     });
     await this.reload();
     return result;

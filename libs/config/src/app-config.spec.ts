@@ -261,13 +261,14 @@ describe(AppConfig.name, () => {
       expect(config.accessTokenKeys).toEqual(JSON.parse(keys));
     });
 
-    it('is not even read by any other process: its configuration holds no access-token key', () => {
+    it('stops any other process from booting with it in its environment, naming it', () => {
       const keys = signingKeysJson();
-      const { d } = (JSON.parse(keys) as { d: string }[])[0];
-      const config = AppConfig.fromEnvironment(productionEnv({ ACCESS_TOKEN_SIGNING_KEYS: keys }));
+      const refusal =
+        "ACCESS_TOKEN_SIGNING_KEYS: held by the broker only; remove it from this process's environment";
+      expect(configProblems(productionEnv({ ACCESS_TOKEN_SIGNING_KEYS: keys }))).toEqual([refusal]);
+      expect(configProblems({ ...DEVELOPMENT, ACCESS_TOKEN_SIGNING_KEYS: keys })).toEqual([refusal]);
+      const config = AppConfig.fromEnvironment(productionEnv());
       expect(config.accessTokenKeys).toBeNull();
-      expect(config.env.ACCESS_TOKEN_SIGNING_KEYS).toBeUndefined();
-      expect(JSON.stringify(config)).not.toContain(d);
     });
 
     it('has a development key of its own, not the platform signing key', () => {

@@ -40,8 +40,13 @@ describe(validateEnv.name, () => {
     expect(env.APPLY_REGISTRY_AT_BOOT).toBeUndefined();
   });
 
-  it('reads ACCESS_TOKEN_SIGNING_KEYS only for the process that issues access tokens', () => {
-    expect(validateEnv({ ACCESS_TOKEN_SIGNING_KEYS: '[…]' }).ACCESS_TOKEN_SIGNING_KEYS).toBeUndefined();
+  it('reads ACCESS_TOKEN_SIGNING_KEYS only for the process that issues access tokens, and refuses it elsewhere', () => {
+    for (const NODE_ENV of ['production', 'development', 'test']) {
+      expect(() => validateEnv({ NODE_ENV, ACCESS_TOKEN_SIGNING_KEYS: '[…]' })).toThrow(
+        "ACCESS_TOKEN_SIGNING_KEYS: held by the broker only; remove it from this process's environment",
+      );
+    }
+    expect(validateEnv({ ACCESS_TOKEN_SIGNING_KEYS: '' }).ACCESS_TOKEN_SIGNING_KEYS).toBeUndefined();
     expect(
       validateEnv({ ACCESS_TOKEN_SIGNING_KEYS: '[…]' }, { issuesAccessTokens: true })
         .ACCESS_TOKEN_SIGNING_KEYS,

@@ -57,8 +57,9 @@ export class Env {
 
   /**
    * The broker's own keys for the access tokens it issues, same format as
-   * SIGNING_KEYS. Read only by the broker (see readEnv): a vault or scheduler
-   * that holds the platform's output key still cannot mint a service's token.
+   * SIGNING_KEYS. Read only by the broker; every other process refuses to boot
+   * with it in its environment (see readEnv), so a vault or scheduler that
+   * holds the platform's output key still cannot mint a service's token.
    */
   @IsOptional() @IsString() ACCESS_TOKEN_SIGNING_KEYS?: string;
 
@@ -124,7 +125,7 @@ const INTEGER_KEYS: (keyof Env)[] = [
 
 /** Which process reads the environment, for the variables only one process may hold. */
 export interface ConfigOptions {
-  /** The broker: the only process that reads ACCESS_TOKEN_SIGNING_KEYS. */
+  /** The broker: the only process that reads ACCESS_TOKEN_SIGNING_KEYS; any other refuses it. */
   issuesAccessTokens?: boolean;
 }
 
@@ -158,8 +159,17 @@ export function readEnv(
     'APPLY_REGISTRY_AT_BOOT',
     'ACCESS_TOKEN_SIGNING_KEYS',
   ]);
-  // Left out of every other process's configuration, even when its environment has it.
-  if (!options.issuesAccessTokens) known.delete('ACCESS_TOKEN_SIGNING_KEYS');
+  if (!options.issuesAccessTokens) {
+    known.delete('ACCESS_TOKEN_SIGNING_KEYS');
+    // Ignoring it would leave the key readable in this process's environment (a dump, /proc, a child
+    // process): a compromised vault or scheduler could mint a service's token. Refused in every mode,
+    // so a shared environment is caught on a laptop before it reaches production.
+    if (raw.ACCESS_TOKEN_SIGNING_KEYS) {
+      problems.push(
+        "ACCESS_TOKEN_SIGNING_KEYS: held by the broker only; remove it from this process's environment",
+      );
+    }
+  }
   const picked: Record<string, unknown> = {};
   for (const key of known) {
     const value = raw[key];
