@@ -5,7 +5,7 @@ import { CatalogueModule } from '#libs/catalogue';
 import { ConfigModule } from '#libs/config';
 import { ConsentModule } from '#libs/consent';
 import { CryptoModule } from '#libs/crypto';
-import { DatabaseModule } from '#libs/database';
+import { MaintenanceDatabaseModule } from '#libs/database';
 import { ErasureModule } from '#libs/erasure';
 import { IdentityModule } from '#libs/identity';
 import { VaultModule } from '#libs/vault';
@@ -24,7 +24,7 @@ export function domainContext(env: Record<string, string | undefined>): Promise<
       module: DomainContextModule,
       imports: [
         ConfigModule.forRoot(env),
-        DatabaseModule,
+        MaintenanceDatabaseModule,
         CryptoModule,
         CatalogueModule,
         IdentityModule,
