@@ -1,6 +1,7 @@
 import net from 'node:net';
 import pg from 'pg';
-import { QueryFailedError } from 'typeorm';
+import { DataSource, QueryFailedError } from 'typeorm';
+import { dataSourceOptions } from './data-source-options.js';
 import { DatabaseClient, isDatabaseUnavailable } from './database-unavailable.js';
 
 /** An error as the server sends it (pg's DatabaseError, with its SQLSTATE). */
@@ -25,6 +26,15 @@ async function refusedConnection(): Promise<unknown> {
   const port = await closedPort();
   const client = new DatabaseClient({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
   return client.connect().then(
+    () => new Error('connected to a closed port'),
+    (error: unknown) => error,
+  );
+}
+
+/** What TypeORM gives when the apps' pool cannot connect: the socket's error, passed through unwrapped. */
+async function refusedDataSource(): Promise<unknown> {
+  const url = `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`;
+  return new DataSource(dataSourceOptions(url, 1, 1000)).initialize().then(
     () => new Error('connected to a closed port'),
     (error: unknown) => error,
   );
@@ -83,6 +93,12 @@ describe(isDatabaseUnavailable.name, () => {
 
   it('says yes to a connection of the apps’ pool refused by the server', async () => {
     const error = await refusedConnection();
+    expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it('says yes to a refused connection met through TypeORM and the pool', async () => {
+    const error = await refusedDataSource();
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
