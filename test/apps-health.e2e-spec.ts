@@ -1,14 +1,15 @@
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
-import { DataSource } from 'typeorm';
 import { BarometerAppModule } from '../apps/barometer/src/barometer-app.module.js';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
-import { configureHttpApp } from '#libs/http';
+import { ConfigModule } from '#libs/config';
+import { configureHttpApp, HttpPlatformModule } from '#libs/http';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
+import { TcpProxy } from './support/tcp-proxy.js';
 import { testEnv } from './support/vault-app.js';
 
 const APPS: [string, (env: Record<string, string>) => DynamicModule][] = [
@@ -43,15 +44,14 @@ describe('Every app', () => {
     return app;
   }
 
-  it.each(APPS)('%s boots and serves /health, /metrics and /openapi.json', async (_name, factory) => {
+  it.each(APPS)('%s boots and serves /health, /metrics and /openapi.json', async (name, factory) => {
     const app = await boot(factory);
     try {
       const http = request(app.getHttpServer());
       const health = await http.get('/health').expect(200);
-      expect(health.body).toMatchObject({
-        status: 'ok',
-        info: { database: { status: 'up' }, redis: { status: 'up' } },
-      });
+      expect(health.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
+      // The barometer does not use Redis, so its readiness does not depend on it.
+      expect(health.body.info.redis).toEqual(name === 'barometer' ? undefined : { status: 'up' });
       const metrics = await http.get('/metrics').expect(200);
       expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
       expect(metrics.text).toContain('process_cpu_seconds_total');
@@ -76,18 +76,46 @@ describe('Every app', () => {
     }
   });
 
-  it('reports 503 when the database cannot be reached', async () => {
-    const app = await boot(BarometerAppModule.forRoot);
+  it('refuses to boot an app that imports the HTTP platform without saying what Redis is to it', async () => {
+    class BareApp {}
+    const booting = NestFactory.create(
+      {
+        module: BareApp,
+        imports: [ConfigModule.forRoot(testEnv(db, idp)), HttpPlatformModule],
+      },
+      { abortOnError: false, logger: false },
+    );
+    await expect(booting).rejects.toThrow(/REDIS_USE/);
+  });
+
+  it('keeps the barometer ready when Redis cannot be reached (it does not use it)', async () => {
+    const app = await boot(BarometerAppModule.forRoot, { REDIS_URL: 'redis://127.0.0.1:1' });
     try {
-      const health = request(app.getHttpServer()).get('/health');
-      // The barometer's own pool is cut off: its connections are ended and no new one is allowed in.
-      await app.get(DataSource).destroy();
-      const response = await health.expect(503);
+      const health = await request(app.getHttpServer()).get('/health').expect(200);
+      expect(health.body.status).toBe('ok');
+      expect(Object.keys(health.body.info)).toEqual(['database']);
+    } finally {
+      await app.close();
+    }
+  });
+
+  it('reports 503 when the database cannot be reached, and up again when it is back', async () => {
+    // The barometer reaches PostgreSQL through a proxy this test cuts; the shared server stays untouched.
+    const proxy = await TcpProxy.to(db.url).start();
+    const app = await boot(BarometerAppModule.forRoot, { DATABASE_URL: proxy.url(db.url) });
+    try {
+      const http = request(app.getHttpServer());
+      await http.get('/health').expect(200);
+      await proxy.cut();
+      const response = await http.get('/health').expect(503);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.headers['retry-after']).toBe('5');
       expect(response.body.detail).toBe('Not ready: database down.');
+      await proxy.restore();
+      await http.get('/health').expect(200);
     } finally {
       await app.close();
+      await proxy.stop();
     }
   });
 });

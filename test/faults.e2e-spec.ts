@@ -1,6 +1,8 @@
 import type { Response } from 'supertest';
+import { DataSource } from 'typeorm';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { runCli } from '../apps/cli/src/commands.js';
+import { domainContext } from '../apps/cli/src/domain-context.js';
 import { type RunningApp, startApp } from './support/apps.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
@@ -10,6 +12,8 @@ import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The apps' lock_timeout here: long enough to look at a saturated pool, short enough for the test. */
+const LOCK_TIMEOUT_MS = 4000;
 
 /** What a client saw: a status, or `hung` when no answer came within the request's deadline. */
 interface Seen {
@@ -43,6 +47,8 @@ describe('Faults: a lost database answers 503, health does not hang', () => {
       REDIS_URL: redis.url(REDIS_URL),
       DATABASE_POOL_SIZE: '3',
       DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS: '1000',
+      DATABASE_LOCK_TIMEOUT_MILLISECONDS: String(LOCK_TIMEOUT_MS),
+      DATABASE_STATEMENT_TIMEOUT_MILLISECONDS: '5000',
     };
     vault = await startVault('faults', { db, idp, env });
     broker = await startBroker(db, idp, env);
@@ -210,6 +216,107 @@ describe('Faults: a lost database answers 503, health does not hang', () => {
       expect(settled.filter((s) => s.status === 503).length).toBeGreaterThanOrEqual(2);
       expect(settled.filter((s) => s.status === 'hung')).toEqual([]);
     });
+    await expectRecovered('vault');
+  });
+
+  it('gives the apps’ connections a statement and a lock timeout, and the CLI’s maintenance none', async () => {
+    for (const app of [vault, broker, scheduler]) {
+      const [statement] = await app.dataSource.query('SHOW statement_timeout');
+      const [lock] = await app.dataSource.query('SHOW lock_timeout');
+      expect([statement.statement_timeout, lock.lock_timeout]).toEqual(['5s', '4s']);
+    }
+    const cli = await domainContext(
+      testEnv(db, idp, {
+        DATABASE_STATEMENT_TIMEOUT_MILLISECONDS: '5000',
+        DATABASE_LOCK_TIMEOUT_MILLISECONDS: '4000',
+      }),
+    );
+    try {
+      const dataSource = cli.get(DataSource);
+      const [statement] = await dataSource.query('SHOW statement_timeout');
+      const [lock] = await dataSource.query('SHOW lock_timeout');
+      expect([statement.statement_timeout, lock.lock_timeout]).toEqual(['0', '0']);
+    } finally {
+      await cli.close();
+    }
+  });
+
+  /** Runs `work` while this test holds an exclusive lock on the citizen table; `held` says whether it still does. */
+  async function withCitizensLocked<T>(work: (held: () => Promise<boolean>) => Promise<T>): Promise<T> {
+    return withClient(db.url, async (locker) => {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE citizen IN ACCESS EXCLUSIVE MODE');
+      const held = async () => {
+        const { rows } = await locker.query(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE relation = 'citizen'::regclass AND mode = 'AccessExclusiveLock' AND granted AND pid = pg_backend_pid()`,
+        );
+        return rows[0].n === 1;
+      };
+      try {
+        return await work(held);
+      } finally {
+        await locker.query('COMMIT');
+      }
+    });
+  }
+
+  /** How many of the apps' statements are waiting for a lock right now. */
+  const waitingOnLocks = () =>
+    withClient(db.url, async (client) => {
+      const { rows } = await client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity
+          WHERE datname = $1 AND application_name = 'une-fois' AND wait_event_type = 'Lock'`,
+        [db.name],
+      );
+      return rows[0].n as number;
+    });
+
+  it('answers 503 problem+json with Retry-After to a request blocked on a lock, while the lock is still held', async () => {
+    await withCitizensLocked(async (held) => {
+      const answers = await Promise.all([ask('vault'), ask('broker')]);
+      // The answers came from the lock timeout, not from the lock's release.
+      expect(await held()).toBe(true);
+      expect(answers).toEqual([
+        expect.objectContaining({ app: 'vault', status: 503 }),
+        expect.objectContaining({ app: 'broker', status: 503 }),
+      ]);
+      only2xxOr503(answers);
+    });
+    await expectRecovered('vault');
+    await expectRecovered('broker');
+  });
+
+  it('stays ready while every pooled connection is busy: /health pings on a connection of its own', async () => {
+    await withCitizensLocked(async (held) => {
+      // The vault's 3 pooled connections wait behind the lock; a fourth request finds none free.
+      const blocked = Array.from({ length: 3 }, () => ask('vault'));
+      for (let i = 0; i < 100 && (await waitingOnLocks()) < 3; i++) await sleep(50);
+      expect(await waitingOnLocks()).toBe(3);
+      const [health, starved] = await Promise.all([vault.http.get('/health').timeout(5000), ask('vault')]);
+      expect(await held()).toBe(true);
+      expect(starved).toMatchObject({ status: 503, code: 'service_unavailable' });
+      expect(health.status).toBe(200);
+      expect(health.body.info.database).toEqual({ status: 'up' });
+      only2xxOr503(await Promise.all(blocked));
+    });
+    await expectRecovered('vault');
+  });
+
+  it('answers /health within a second with the database stalled, then up again when it answers', async () => {
+    postgres.stall(); // PostgreSQL accepts and never answers, on open and new connections alike
+    try {
+      const started = Date.now();
+      const response = await vault.http.get('/health').timeout(5000);
+      const elapsed = Date.now() - started;
+      expect(response.status).toBe(503);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body.detail).toBe('Not ready: database down.');
+      expect(elapsed).toBeLessThan(1000);
+    } finally {
+      postgres.resume();
+    }
+    await vault.http.get('/health').expect(200);
     await expectRecovered('vault');
   });
 

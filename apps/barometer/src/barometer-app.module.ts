@@ -9,7 +9,7 @@ export class BarometerAppModule {
   static forRoot(env?: Record<string, string | undefined>): DynamicModule {
     return {
       module: BarometerAppModule,
-      imports: [ConfigModule.forRoot(env), DatabaseModule, HttpPlatformModule],
+      imports: [ConfigModule.forRoot(env), DatabaseModule, HttpPlatformModule.forRoot({ redis: 'unused' })],
     };
   }
 }

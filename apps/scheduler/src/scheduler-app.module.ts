@@ -23,7 +23,7 @@ export class SchedulerAppModule {
         ConfigModule.forRoot(env),
         DatabaseModule,
         CryptoModule,
-        HttpPlatformModule,
+        HttpPlatformModule.forRoot({ redis: 'required' }),
         OutboxModule,
         AccessLogModule,
         // Runs every job handler of the scheduler; refuses to boot while a job has none.

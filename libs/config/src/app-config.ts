@@ -23,6 +23,8 @@ export class AppConfig {
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
   readonly databaseAcquireTimeoutMs: number;
+  readonly databaseStatementTimeoutMs: number;
+  readonly databaseLockTimeoutMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
@@ -78,6 +80,8 @@ export class AppConfig {
     this.databaseUrl = env.DATABASE_URL;
     this.databasePoolSize = env.DATABASE_POOL_SIZE;
     this.databaseAcquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS;
+    this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MILLISECONDS;
+    this.databaseLockTimeoutMs = env.DATABASE_LOCK_TIMEOUT_MILLISECONDS;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

@@ -16,6 +16,8 @@ describe(validateEnv.name, () => {
     expect(validateEnv({})).toMatchObject({
       NODE_ENV: 'production',
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/unefois',
+      DATABASE_STATEMENT_TIMEOUT_MILLISECONDS: 10_000,
+      DATABASE_LOCK_TIMEOUT_MILLISECONDS: 5000,
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'unefois',
       VAULT_PORT: 3001,
@@ -89,6 +91,8 @@ describe(validateEnv.name, () => {
     ['VAULT_PORT', '3001.5'],
     ['BROKER_PORT', '70000'],
     ['DATABASE_URL', 'mysql://x'],
+    ['DATABASE_STATEMENT_TIMEOUT_MILLISECONDS', '0'],
+    ['DATABASE_LOCK_TIMEOUT_MILLISECONDS', 'soon'],
     ['REDIS_URL', 'http://127.0.0.1:6379'],
     ['REDIS_PREFIX', 'une fois'],
     ['NODE_ENV', 'prod'],

@@ -22,6 +22,12 @@ export class Env {
   /** How long a query waits for a connection (a free one of the pool, or a new one) before the request answers 503. */
   @IsInt() @Min(100) @Max(60_000) DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS = 5000;
 
+  /** An app's statement running longer is cancelled and its request answers 503 (the CLI has no limit). */
+  @IsInt() @Min(100) @Max(3_600_000) DATABASE_STATEMENT_TIMEOUT_MILLISECONDS = 10_000;
+
+  /** An app's statement waiting longer for a lock gives up and its request answers 503 (the CLI has no limit). */
+  @IsInt() @Min(100) @Max(3_600_000) DATABASE_LOCK_TIMEOUT_MILLISECONDS = 5000;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -109,6 +115,8 @@ export class ConfigError extends Error {
 const INTEGER_KEYS: (keyof Env)[] = [
   'DATABASE_POOL_SIZE',
   'DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS',
+  'DATABASE_STATEMENT_TIMEOUT_MILLISECONDS',
+  'DATABASE_LOCK_TIMEOUT_MILLISECONDS',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',

@@ -1,12 +1,28 @@
 import type { DataSourceOptions } from 'typeorm';
+import { DatabaseClient } from './database-unavailable.js';
 import { MIGRATIONS } from './migrations/index.js';
+
+/** Server-side limits on each statement of a connection; none when unset (migrations, CLI maintenance). */
+export interface StatementTimeouts {
+  /** PostgreSQL's statement_timeout: a statement running longer is cancelled (SQLSTATE 57014). */
+  statementMs?: number;
+  /** PostgreSQL's lock_timeout: a wait for a lock longer than this fails (SQLSTATE 55P03). */
+  lockMs?: number;
+}
 
 /**
  * Schema changes go through reviewed migrations only: never synchronize.
- * A query waits at most `acquireTimeoutMs` for a connection, so an exhausted
- * pool or an unreachable server fails the request (503) instead of holding it.
+ * A query waits at most `acquireTimeoutMs` for a connection, and the apps give
+ * each statement `timeouts`, so an exhausted pool, an unreachable server or a
+ * lock held too long fails the request (503) instead of holding it and its
+ * connection.
  */
-export function dataSourceOptions(url: string, poolSize = 4, acquireTimeoutMs = 5000): DataSourceOptions {
+export function dataSourceOptions(
+  url: string,
+  poolSize = 4,
+  acquireTimeoutMs = 5000,
+  timeouts: StatementTimeouts = {},
+): DataSourceOptions {
   return {
     type: 'postgres',
     url,
@@ -18,6 +34,11 @@ export function dataSourceOptions(url: string, poolSize = 4, acquireTimeoutMs = 
       max: poolSize,
       application_name: 'une-fois',
       connectionTimeoutMillis: acquireTimeoutMs,
+      // Sent at connection start-up, so they hold for every statement, in or out of a transaction.
+      ...(timeouts.statementMs ? { statement_timeout: timeouts.statementMs } : {}),
+      ...(timeouts.lockMs ? { lock_timeout: timeouts.lockMs } : {}),
+      // Connection failures are told apart from other network failures (isDatabaseUnavailable).
+      Client: DatabaseClient,
       // Idle connections survive firewalls and NAT, and the kernel notices a peer that vanished.
       keepAlive: true,
       // A connection can die at any moment (a terminated backend, a restart); an 'error' event nobody

@@ -1,12 +1,8 @@
 import { Controller, Get, Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import {
-  HealthCheck,
-  HealthCheckService,
-  HealthIndicatorService,
-  TypeOrmHealthIndicator,
-} from '@nestjs/terminus';
+import { HealthCheck, HealthCheckService, HealthIndicatorService } from '@nestjs/terminus';
 import { Redis } from 'ioredis';
+import pg from 'pg';
 import { AppConfig } from '#libs/config';
 import { Public } from './public.decorator.js';
 
@@ -16,8 +12,92 @@ import { Public } from './public.decorator.js';
  */
 export const HEALTH_CHECK_TIMEOUT_MS = 500;
 
-/** Whether the app can serve without Redis: then Redis down is `degraded`, and readiness stays OK. */
-export const REDIS_REQUIRED = Symbol('REDIS_REQUIRED');
+/**
+ * What Redis is to the app: `required` (down fails readiness), `optional`
+ * (the app serves without it: down is `degraded`, readiness stays OK) or
+ * `unused` (not checked at all).
+ */
+export type RedisUse = 'required' | 'optional' | 'unused';
+export const REDIS_USE = Symbol('REDIS_USE');
+
+/** Races `work` against HEALTH_CHECK_TIMEOUT_MS; `onTimeout` drops whatever hangs. */
+async function withinTimeout<T>(work: Promise<T>, onTimeout: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout();
+      reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`));
+    }, HEALTH_CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * PostgreSQL, pinged on a connection of its own rather than one of the
+ * request pool: requests may wait for a pooled connection for
+ * DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS, so a saturated pool is a busy app, not
+ * a database that is down. The connection is kept between checks, and dropped
+ * when it fails or hangs.
+ */
+@Injectable()
+export class DatabaseHealthIndicator implements OnModuleDestroy {
+  private client: pg.Client | null = null;
+  private ready: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly indicators: HealthIndicatorService,
+  ) {}
+
+  async check(key = 'database') {
+    const indicator = this.indicators.check(key);
+    const client = this.connection();
+    try {
+      await withinTimeout(
+        (async () => {
+          await this.ready; // checks that overlap share one connection attempt
+          await client.query('SELECT 1');
+        })(),
+        () => this.drop(client),
+      );
+      return indicator.up();
+    } catch (error) {
+      this.drop(client);
+      return indicator.down({ message: (error as Error).message });
+    }
+  }
+
+  private connection(): pg.Client {
+    if (this.client) return this.client;
+    const client = new pg.Client({
+      connectionString: this.config.databaseUrl,
+      application_name: 'une-fois-health',
+      connectionTimeoutMillis: HEALTH_CHECK_TIMEOUT_MS,
+      statement_timeout: HEALTH_CHECK_TIMEOUT_MS,
+      keepAlive: true,
+    });
+    // A connection that dies between checks is reported by the next check, not as an unhandled event.
+    client.on('error', () => this.drop(client));
+    this.client = client;
+    this.ready = client.connect();
+    this.ready.catch(() => undefined); // awaited by the check that needs it
+    return client;
+  }
+
+  private drop(client: pg.Client): void {
+    if (this.client === client) this.client = null;
+    // Destroyed, not ended: a server that never answers would never acknowledge a polite goodbye.
+    client.connection.stream.destroy();
+  }
+
+  onModuleDestroy(): void {
+    if (this.client) this.drop(this.client);
+  }
+}
 
 @Injectable()
 export class RedisHealthIndicator implements OnModuleDestroy {
@@ -29,30 +109,23 @@ export class RedisHealthIndicator implements OnModuleDestroy {
   constructor(
     private readonly config: AppConfig,
     private readonly indicators: HealthIndicatorService,
-    @Inject(REDIS_REQUIRED) private readonly required: boolean,
+    @Inject(REDIS_USE) private readonly use: RedisUse,
   ) {}
 
   async check(key = 'redis') {
     const indicator = this.indicators.check(key);
-    let timer: NodeJS.Timeout | undefined;
     let timedOut = false;
     try {
       const client = this.connection();
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          timedOut = true;
-          // A Redis that accepts but never answers leaves the client stuck: start afresh next time.
-          this.drop(client);
-          reject(new Error(`no answer within ${HEALTH_CHECK_TIMEOUT_MS} ms`));
-        }, HEALTH_CHECK_TIMEOUT_MS);
+      // A Redis that accepts but never answers leaves the client stuck: start afresh next time.
+      await withinTimeout(this.ping(client), () => {
+        timedOut = true;
+        this.drop(client);
       });
-      await Promise.race([this.ping(client), timeout]);
       return indicator.up();
     } catch (error) {
       const message = (!timedOut && this.lastError) || (error as Error).message;
-      return this.required ? indicator.down({ message }) : indicator.degraded({ message });
-    } finally {
-      clearTimeout(timer);
+      return this.use === 'required' ? indicator.down({ message }) : indicator.degraded({ message });
     }
   }
 
@@ -96,21 +169,22 @@ export class RedisHealthIndicator implements OnModuleDestroy {
 export class HealthController {
   constructor(
     private readonly health: HealthCheckService,
-    private readonly database: TypeOrmHealthIndicator,
+    private readonly database: DatabaseHealthIndicator,
     private readonly redis: RedisHealthIndicator,
+    @Inject(REDIS_USE) private readonly redisUse: RedisUse,
   ) {}
 
   /**
    * Liveness plus readiness: 503 when PostgreSQL is down, or Redis for an app
    * that needs it (the scheduler); the vault and the broker serve without
-   * Redis and report it `degraded`.
+   * Redis and report it `degraded`; the barometer does not use it.
    */
   @Get()
   @HealthCheck()
   check() {
     return this.health.check([
-      () => this.database.pingCheck('database', { timeout: HEALTH_CHECK_TIMEOUT_MS }),
-      () => this.redis.check(),
+      () => this.database.check(),
+      ...(this.redisUse === 'unused' ? [] : [() => this.redis.check()]),
     ]);
   }
 }

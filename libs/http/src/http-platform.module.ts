@@ -5,7 +5,13 @@ import { TerminusModule } from '@nestjs/terminus';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '#libs/config';
-import { HealthController, REDIS_REQUIRED, RedisHealthIndicator } from './health.js';
+import {
+  DatabaseHealthIndicator,
+  HealthController,
+  REDIS_USE,
+  RedisHealthIndicator,
+  type RedisUse,
+} from './health.js';
 import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics.js';
 import { ProblemFilter } from './problem.filter.js';
 import { StrictValidationPipe } from './validation.pipe.js';
@@ -13,14 +19,18 @@ import { StrictValidationPipe } from './validation.pipe.js';
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface HttpPlatformOptions {
-  /** `optional` for an app that serves without Redis: /health then reports it `degraded`, not down. */
-  redis: 'required' | 'optional';
+  /**
+   * `required`: Redis down fails readiness; `optional` for an app that serves
+   * without it (/health reports it `degraded`); `unused`: not checked.
+   */
+  redis: RedisUse;
 }
 
 /**
  * What every HTTP app shares: JSON request logs with a correlation id,
- * problem+json errors, strict validation, /health and /metrics. Imported as
- * is, Redis is required for readiness; `forRoot({ redis: 'optional' })` says otherwise.
+ * problem+json errors, strict validation, /health and /metrics. Imported
+ * through `forRoot` only, which says what Redis is to the app (imported bare,
+ * the app fails to boot: REDIS_USE has no provider).
  */
 @Module({
   imports: [
@@ -54,8 +64,8 @@ export interface HttpPlatformOptions {
   ],
   controllers: [HealthController, MetricsController],
   providers: [
+    DatabaseHealthIndicator,
     RedisHealthIndicator,
-    { provide: REDIS_REQUIRED, useValue: true },
     MetricsRegistry,
     { provide: APP_FILTER, useClass: ProblemFilter },
     { provide: APP_PIPE, useClass: StrictValidationPipe },
@@ -64,11 +74,7 @@ export interface HttpPlatformOptions {
 })
 export class HttpPlatformModule implements NestModule {
   static forRoot(options: HttpPlatformOptions): DynamicModule {
-    // Providers of a dynamic module are registered after the decorator's, so this one wins.
-    return {
-      module: HttpPlatformModule,
-      providers: [{ provide: REDIS_REQUIRED, useValue: options.redis === 'required' }],
-    };
+    return { module: HttpPlatformModule, providers: [{ provide: REDIS_USE, useValue: options.redis }] };
   }
 
   configure(consumer: MiddlewareConsumer): void {

@@ -10,8 +10,9 @@ export const RETRY_AFTER_SECONDS = 5;
 
 /**
  * Maps every error to an RFC 9457 problem. A 500 never carries the cause, only
- * a correlation id found in the log. A lost or refused database connection is
- * a 503 with Retry-After: the request may succeed once the pool reconnects.
+ * a correlation id found in the log. A lost or refused database connection, or
+ * a statement that gave up on a lock or on time, is a 503 with Retry-After: the
+ * request may succeed once the pool reconnects or the lock is released.
  */
 @Catch()
 export class ProblemFilter implements ExceptionFilter {
@@ -52,7 +53,10 @@ export function sendProblem(response: Response, status: number, body: object): v
 function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
   if (isDatabaseUnavailable(exception)) {
-    return new DomainError('service_unavailable', 'The database cannot be reached right now; retry shortly.');
+    return new DomainError(
+      'service_unavailable',
+      'The database cannot serve this request right now (unreachable or busy); retry shortly.',
+    );
   }
   if (exception instanceof HttpException) {
     const status = exception.getStatus();
