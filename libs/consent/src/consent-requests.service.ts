@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import { type Label, RegistryService } from '#libs/catalogue';
+import { type Label, RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
@@ -62,11 +62,13 @@ export class ConsentRequestsService {
     private readonly outbox: OutboxService,
   ) {}
 
+  /** `registry`: the snapshot the caller's request decides with (one per request), else the current one. */
   async create(
     request: NewConsentRequest,
     em: EntityManager = this.dataSource.manager,
+    registry: RegistrySnapshot = this.registry.current(),
   ): Promise<ConsentRequest> {
-    const { service, attributes, expiresAt } = checkTerms(this.registry.current(), request);
+    const { service, attributes, expiresAt } = checkTerms(registry, request);
     const now = new Date();
     const row = em.create(ConsentRequest, {
       id: randomUUID(),
@@ -168,15 +170,26 @@ export class ConsentRequestsService {
   /**
    * The pending request this service already addressed to this citizen for
    * this purpose and these attributes, or a new one: repeated data requests
-   * do not pile up requests in the citizen's inbox.
+   * do not pile up requests in the citizen's inbox. Checked against the
+   * registry snapshot the data request decided with.
+   *
+   * Locks the citizen first (lockLiveCitizen, in the caller's transaction),
+   * as an erasure does: a data request that read the citizen before an
+   * erasure either commits its request before the erasure denies what is
+   * pending, or finds the citizen erased (citizen_not_found, nothing
+   * released). The release takes no other row lock before this one, and
+   * waits for the chain's advisory lock only before it (never while holding
+   * it), so this order cannot deadlock with an erasure or another release.
    */
   async proposeFor(
     em: EntityManager,
+    registry: RegistrySnapshot,
     citizenId: string,
     serviceId: string,
     purpose: string,
     attributes: string[],
   ): Promise<ConsentRequest> {
+    await lockLiveCitizen(em, citizenId);
     const wanted = [...new Set(attributes)].sort();
     const existing = await em
       .createQueryBuilder(ConsentRequest, 'r')
@@ -192,7 +205,7 @@ export class ConsentRequestsService {
       .getOne();
     return (
       existing ??
-      this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em)
+      this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em, registry)
     );
   }
 
