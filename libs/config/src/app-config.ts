@@ -23,6 +23,7 @@ export class AppConfig {
   readonly databaseUrl: string;
   readonly databasePoolSize: number;
   readonly databaseAcquireTimeoutMs: number;
+  readonly releaseQueueTimeoutMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
@@ -78,6 +79,7 @@ export class AppConfig {
     this.databaseUrl = env.DATABASE_URL;
     this.databasePoolSize = env.DATABASE_POOL_SIZE;
     this.databaseAcquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS;
+    this.releaseQueueTimeoutMs = env.RELEASE_QUEUE_TIMEOUT_MILLISECONDS;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

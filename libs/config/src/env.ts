@@ -22,6 +22,9 @@ export class Env {
   /** How long a query waits for a connection (a free one of the pool, or a new one) before the request answers 503. */
   @IsInt() @Min(100) @Max(60_000) DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS = 5000;
 
+  /** How long a data request waits behind this process's other requests for the same citizen before it answers 503. */
+  @IsInt() @Min(50) @Max(60_000) RELEASE_QUEUE_TIMEOUT_MILLISECONDS = 5000;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -108,6 +111,7 @@ export class ConfigError extends Error {
 const INTEGER_KEYS: (keyof Env)[] = [
   'DATABASE_POOL_SIZE',
   'DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS',
+  'RELEASE_QUEUE_TIMEOUT_MILLISECONDS',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',
