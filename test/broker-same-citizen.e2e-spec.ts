@@ -325,54 +325,65 @@ describe('Broker: many requests for one citizen at once', () => {
     expect(await chainOf(joe.id)).toEqual([]);
   });
 
-  it('proposes no consent request for a citizen erased while the data request was under way', async () => {
-    const saaq = broker.service('saaq-permis');
-    const kim = await citizenWithEmail('kim', [{ service: saaq, purpose: 'licence-renewal', mode: 'once' }]);
-    const auth = await saaq.auth();
-    const ask = () =>
-      broker.http
-        .post('/v1/data-requests')
-        .set(auth)
-        .send({
-          citizen: { ppid: kim.ppids[saaq.id] },
-          purpose: 'licence-renewal',
-          attributes: ['contact.email'],
-        })
-        .then((response) => response);
-    // The one-time consent is used up: the next request lacks consent and proposes a consent request.
-    expect((await ask()).body.released).toHaveLength(1);
-    const waiters = `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+  it.each([
+    ['a data request lacking consent', 'data-requests', 'kim'],
+    ['a consent request addressed to the citizen', 'consent-requests', 'lou'],
+  ])(
+    'leaves no consent request pending for a citizen erased while %s was under way',
+    async (_, route, name) => {
+      const saaq = broker.service('saaq-permis');
+      const citizen = await citizenWithEmail(name, [
+        { service: saaq, purpose: 'licence-renewal', mode: 'once' },
+      ]);
+      const auth = await saaq.auth();
+      const ask = () =>
+        broker.http
+          .post(`/v1/${route}`)
+          .set(auth)
+          .send({
+            citizen: { ppid: citizen.ppids[saaq.id] },
+            purpose: 'licence-renewal',
+            attributes: ['contact.email'],
+            ...(route === 'consent-requests' ? { mode: 'once' } : {}),
+          })
+          .then((response) => response);
+      // The one-time consent is used up: a data request now lacks consent and proposes a consent request.
+      if (route === 'data-requests') expect((await ask()).body.released).toHaveLength(1);
+      const chainBefore = await chainOf(citizen.id);
+      const waiters = `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
                       WHERE NOT l.granted AND a.datname = current_database()`;
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    try {
-      // A write in flight holds the citizen; the erasure queues behind it, then the data request, having read kim.
-      await holder.query('BEGIN');
-      await holder.query(`SELECT 1 FROM citizen WHERE id = $1 FOR NO KEY UPDATE`, [kim.id]);
-      const erasing = vault.http
-        .delete('/v1/me')
-        .set(kim.auth)
-        .then((response) => response);
-      while ((await holder.query(waiters)).rows[0].n < 1)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      let requestSettled = false;
-      const asking = ask().then((response) => ((requestSettled = true), response));
-      while ((await holder.query(waiters)).rows[0].n < 2 && !requestSettled)
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(requestSettled).toBe(false); // it waits for the citizen, behind the erasure
-      await holder.query('COMMIT');
-      expect((await erasing).status).toBe(200);
-      const refused = await asking;
-      expect(refused.status).toBe(404);
-      expect(refused.body).toMatchObject({ type: 'urn:une-fois:problem:citizen_not_found' });
-    } finally {
-      await holder.end();
-    }
-    const pending = await broker.dataSource.query(
-      `SELECT id FROM consent_request WHERE citizen_id = $1 AND status = 'pending'`,
-      [kim.id],
-    );
-    expect(pending).toEqual([]);
-    expect(await chainOf(kim.id)).toEqual([1]);
-  });
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        // A write in flight holds the citizen; the erasure queues behind it, then the request, which has found the citizen.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM citizen WHERE id = $1 FOR NO KEY UPDATE`, [citizen.id]);
+        const erasing = vault.http
+          .delete('/v1/me')
+          .set(citizen.auth)
+          .then((response) => response);
+        while ((await holder.query(waiters)).rows[0].n < 1)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        let requestSettled = false;
+        const asking = ask().then((response) => ((requestSettled = true), response));
+        while ((await holder.query(waiters)).rows[0].n < 2 && !requestSettled)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(requestSettled).toBe(false); // it waits for the citizen, behind the erasure
+        await holder.query('COMMIT');
+        expect((await erasing).status).toBe(200);
+        const refused = await asking;
+        expect(refused.status).toBe(404);
+        expect(refused.body).toMatchObject({ type: 'urn:une-fois:problem:citizen_not_found' });
+        expect(refused.body.released).toBeUndefined();
+      } finally {
+        await holder.end();
+      }
+      const pending = await broker.dataSource.query(
+        `SELECT id FROM consent_request WHERE citizen_id = $1 AND status = 'pending'`,
+        [citizen.id],
+      );
+      expect(pending).toEqual([]);
+      expect(await chainOf(citizen.id)).toEqual(chainBefore);
+    },
+  );
 });

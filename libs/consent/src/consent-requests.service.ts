@@ -62,13 +62,28 @@ export class ConsentRequestsService {
     private readonly outbox: OutboxService,
   ) {}
 
-  /** `registry`: the snapshot the caller's request decides with (one per request), else the current one. */
-  async create(
+  /**
+   * A service's request, within its registry rights. One addressed to a
+   * known citizen locks the citizen first (lockLiveCitizen, in a transaction
+   * of its own unless given one), as an erasure does: none is left pending
+   * for a citizen erased meanwhile.
+   */
+  async create(request: NewConsentRequest, em?: EntityManager): Promise<ConsentRequest> {
+    const terms = checkTerms(this.registry.current(), request);
+    const citizenId = request.citizenId;
+    if (!citizenId) return this.insert(em ?? this.dataSource.manager, request, terms);
+    const addressed = async (tx: EntityManager) => {
+      await lockLiveCitizen(tx, citizenId);
+      return this.insert(tx, request, terms);
+    };
+    return em ? addressed(em) : this.dataSource.transaction(addressed);
+  }
+
+  private async insert(
+    em: EntityManager,
     request: NewConsentRequest,
-    em: EntityManager = this.dataSource.manager,
-    registry: RegistrySnapshot = this.registry.current(),
+    { service, attributes, expiresAt }: ReturnType<typeof checkTerms>,
   ): Promise<ConsentRequest> {
-    const { service, attributes, expiresAt } = checkTerms(registry, request);
     const now = new Date();
     const row = em.create(ConsentRequest, {
       id: randomUUID(),
@@ -203,10 +218,15 @@ export class ConsentRequestsService {
       )
       .andWhere('r.expires_at > now() AND r.attributes = :wanted', { wanted })
       .getOne();
-    return (
-      existing ??
-      this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em, registry)
-    );
+    if (existing) return existing;
+    const request: NewConsentRequest = {
+      service: serviceId,
+      purpose,
+      attributes: wanted,
+      mode: 'once',
+      citizenId,
+    };
+    return this.insert(em, request, checkTerms(registry, request));
   }
 
   /** A signed callback to the URL the service gave with its request. */

@@ -77,7 +77,7 @@ export class ConsentsService {
     });
     await em.insert(Consent, consent);
     const ppid = await this.pairwise.issue(em, service.organisation, citizenId);
-    await this.notify(em, consent, 'consent.granted', ppid);
+    await this.notify(em, consent, 'consent.granted', ppid, registry);
     return consent;
   }
 
@@ -176,8 +176,9 @@ export class ConsentsService {
     consent: Consent,
     type: 'consent.granted' | 'consent.revoked',
     ppid: string,
+    registry: RegistrySnapshot = this.registry.current(),
   ) {
-    const url = this.registry.current().service(consent.serviceId)?.webhook_url;
+    const url = registry.service(consent.serviceId)?.webhook_url;
     if (!url) return;
     await this.outbox.webhook(em, {
       type,
