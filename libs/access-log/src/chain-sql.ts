@@ -10,8 +10,9 @@ export const CHAIN_LOCK_CLASS = 0x6c;
 
 /**
  * The chain lock's key: the class, then 56 bits of a 64-bit hash of the
- * citizen id. (A 32-bit hash would make thousands of pairs of Québec's 9 M
- * citizens share a lock; with 56 bits, about one pair in two thousand does.)
+ * citizen id. (With a 32-bit hash, thousands of pairs of Québec's 9 M
+ * citizens would share a lock; with 56 bits, the odds that any pair does are
+ * about one in two thousand.)
  */
 function chainLockKeySql(citizen: string): string {
   return `((${CHAIN_LOCK_CLASS}::bigint << 56) | (hashtextextended((${citizen})::uuid::text, 0) & 72057594037927935))`;
