@@ -167,7 +167,7 @@ describe('Access log: tamper-evident and append-only', () => {
     expect(store.read).toBe(read);
   });
 
-  it('releases nothing when the log cannot be written (fail closed, 503)', async () => {
+  it('releases nothing when the database goes away as the log is written (fail closed, 503)', async () => {
     const { citizenAuth: alice, auth, citizen, consentId } = await withOnceEmailConsent('alice');
     const citizenId = (await vault.http.get('/v1/me/export').set(alice).expect(200)).body.profile.id;
 
@@ -176,8 +176,10 @@ describe('Access log: tamper-evident and append-only', () => {
         (await c.query(`SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
     );
     await superuser(async (client) => {
+      // The connection dies under the append, as in a failover: the statement, and its transaction, roll back.
       await client.query(`CREATE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN IF NEW.citizen_id = '${citizenId}' THEN RAISE EXCEPTION 'log storage unavailable'; END IF; RETURN NEW; END $$`);
+        BEGIN IF NEW.citizen_id = '${citizenId}' THEN PERFORM pg_terminate_backend(pg_backend_pid()); END IF;
+        RETURN NEW; END $$`);
       await client.query(
         `CREATE TRIGGER refuse_log BEFORE INSERT ON access_log_entry FOR EACH ROW EXECUTE FUNCTION refuse_log()`,
       );
@@ -189,6 +191,7 @@ describe('Access log: tamper-evident and append-only', () => {
         .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
       expect(response.status).toBe(503);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.headers['retry-after']).toBeDefined();
       expect(response.body.code).toBe('service_unavailable');
       expect(response.text).not.toContain('alice@exemple.ca');
       const consent = await superuser(
@@ -210,6 +213,23 @@ describe('Access log: tamper-evident and append-only', () => {
       expect(proposing.status).toBe(503);
       expect(proposing.body.consentRequest).toBeUndefined();
       expect(await consentRequestsOf(citizenId)).toEqual(requestsBefore);
+
+      // An append refused for another reason is a fault, not an outage: a 500 with a correlation id, still nothing released.
+      await superuser((client) =>
+        client.query(`CREATE OR REPLACE FUNCTION refuse_log() RETURNS trigger LANGUAGE plpgsql AS $$
+          BEGIN IF NEW.citizen_id = '${citizenId}' THEN RAISE EXCEPTION 'log refused'; END IF; RETURN NEW; END $$`),
+      );
+      const faulty = await broker.http
+        .post('/v1/data-requests')
+        .set(auth)
+        .send({ citizen, purpose: 'licence-renewal', attributes: ['contact.email'] });
+      expect(faulty.status).toBe(500);
+      expect(faulty.body).toMatchObject({ code: 'internal_error', correlationId: expect.any(String) });
+      expect(faulty.text).not.toContain('alice@exemple.ca');
+      expect(
+        (await superuser((c) => c.query(`SELECT status FROM consent WHERE id = $1`, [consentId]))).rows[0]
+          .status,
+      ).toBe('active');
     } finally {
       await superuser(async (client) => {
         await client.query(`DROP TRIGGER refuse_log ON access_log_entry`);

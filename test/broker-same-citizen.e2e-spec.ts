@@ -1,12 +1,18 @@
 import pg from 'pg';
 import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
-import { auditAccessLog, CHAIN_LOCK_CLASS } from '#libs/access-log';
+import { auditAccessLog, CHAIN_LOCKS_IN_PG_LOCKS, chainLockSql } from '#libs/access-log';
 import { DATA_RESPONSE_TYP, verifyDataResponse } from '#libs/release';
+import { runCli } from '../apps/cli/src/commands.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import type { TestService } from './support/services.js';
-import { type RunningVault, startVault } from './support/vault-app.js';
+import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
+
+/** Requests of this test's database waiting for a chain lock (a waiting advisory lock shows in pg_locks). */
+const WAITING_FOR_A_CHAIN = `SELECT count(*)::int AS n FROM pg_locks
+  WHERE ${CHAIN_LOCKS_IN_PG_LOCKS} AND NOT granted
+    AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`;
 
 describe('Broker: many requests for one citizen at once', () => {
   let db: TestDatabase;
@@ -93,6 +99,13 @@ describe('Broker: many requests for one citizen at once', () => {
     // One link per request, no gap, no fork; every chain of the database verifies.
     expect(await chainOf(cam.id)).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
     expect(await auditAccessLog(broker.dataSource)).toMatchObject({ broken: null });
+    // and the operator's check says so too.
+    const lines: string[] = [];
+    const code = await runCli(['audit:verify'], testEnv(db, idp), {
+      out: (line) => lines.push(line),
+      err: (line) => lines.push(line),
+    });
+    expect({ code, output: lines.join('\n') }).toEqual({ code: 0, output: expect.stringMatching(/^OK: /) });
     const requestIds = new Set(responses.map((r) => r.body.requestId));
     const logged = await broker.dataSource.query(
       `SELECT request_id FROM access_log_entry WHERE citizen_id = $1`,
@@ -144,10 +157,7 @@ describe('Broker: many requests for one citizen at once', () => {
     await holder.connect();
     try {
       await holder.query('BEGIN');
-      await holder.query(`SELECT pg_advisory_xact_lock($1, hashtext($2::uuid::text))`, [
-        CHAIN_LOCK_CLASS,
-        eve.id,
-      ]);
+      await holder.query(`SELECT ${chainLockSql('$1', 'wait')}`, [eve.id]);
       // More requests than the broker has pooled connections: queued for one chain, they must not hold them all.
       let settled = 0;
       const queued = Array.from({ length: 10 }, () =>
@@ -158,19 +168,13 @@ describe('Broker: many requests for one citizen at once', () => {
       );
       // Until one of them waits on the lock (a waiting advisory lock shows in pg_locks).
       for (;;) {
-        const { rows } = await holder.query(
-          `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
-          [CHAIN_LOCK_CLASS],
-        );
+        const { rows } = await holder.query(WAITING_FOR_A_CHAIN);
         if (rows[0].n > 0) break;
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
       // and the others have had time to pile up behind it (were each to hold a pooled connection, none would be left).
       await new Promise((resolve) => setTimeout(resolve, 500));
-      const waiting = await holder.query(
-        `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND classid = $1`,
-        [CHAIN_LOCK_CLASS],
-      );
+      const waiting = await holder.query(WAITING_FOR_A_CHAIN);
       expect(waiting.rows[0].n).toBe(1);
       const other = await ask(fay.ppids[saaq.id]);
       expect(other.status).toBe(200);
@@ -239,4 +243,147 @@ describe('Broker: many requests for one citizen at once', () => {
       verifyDataResponse(response.text, signature, jwks, { ppid: gus.ppids[saaq.id], purpose: 'tax-credit' }),
     ).rejects.toMatchObject({ reason: 'purpose' });
   });
+
+  it('answers 503, nothing released, to a request that waited too long behind a stuck release for its citizen', async () => {
+    const impatient = await startBroker(db, idp, { RELEASE_QUEUE_TIMEOUT_MILLISECONDS: '200' });
+    const holder = new pg.Client({ connectionString: db.url });
+    try {
+      const ivy = await citizenWithEmail('ivy', [
+        { service: broker.service('saaq-permis'), purpose: 'licence-renewal', mode: 'ongoing' },
+      ]);
+      const auth = await impatient.service('saaq-permis').auth();
+      const ask = () =>
+        impatient.http
+          .post('/v1/data-requests')
+          .set(auth)
+          .send({
+            citizen: { ppid: ivy.ppids['saaq-permis'] },
+            purpose: 'licence-renewal',
+            attributes: ['contact.email'],
+          })
+          .then((response) => response);
+      await holder.connect();
+      await holder.query('BEGIN');
+      await holder.query(`SELECT ${chainLockSql('$1', 'wait')}`, [ivy.id]);
+      // Three requests: one waits on the chain's lock, which is not let go; two queue behind it in memory.
+      const settled: Awaited<ReturnType<typeof ask>>[] = [];
+      const asked = Array.from({ length: 3 }, () =>
+        ask().then((response) => (settled.push(response), response)),
+      );
+      while (settled.length < 2) await new Promise((resolve) => setTimeout(resolve, 20));
+      const timedOut = [...settled];
+      expect(timedOut).toHaveLength(2);
+      for (const response of timedOut) {
+        expect(response.status).toBe(503);
+        expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+        expect(response.headers['retry-after']).toBeDefined();
+        expect(response.body).toMatchObject({ type: 'urn:une-fois:problem:service_unavailable' });
+        expect(response.body.released).toBeUndefined();
+      }
+      expect((await holder.query(WAITING_FOR_A_CHAIN)).rows[0].n).toBe(1);
+      await holder.query('COMMIT');
+      const served = (await Promise.all(asked)).filter((response) => !timedOut.includes(response));
+      expect(served.map((response) => response.status)).toEqual([200]);
+      // Only the request served is in the chain, and the queue serves the next one at once.
+      expect(await chainOf(ivy.id)).toEqual([1]);
+      expect((await ask()).status).toBe(200);
+    } finally {
+      await holder.end();
+      await impatient.close();
+    }
+  });
+
+  it('answers a value that does not open with 500 and a correlation id, not a 503 to retry; nothing released or logged', async () => {
+    const saaq = broker.service('saaq-permis');
+    const joe = await citizenWithEmail('joe', [
+      { service: saaq, purpose: 'licence-renewal', mode: 'ongoing' },
+    ]);
+    // One bit of the stored ciphertext flipped: its authentication tag no longer holds.
+    await withClient(db.url, (client) =>
+      client.query(
+        `UPDATE attribute_value
+            SET ciphertext = set_byte(ciphertext, length(ciphertext) - 1, get_byte(ciphertext, length(ciphertext) - 1) # 1)
+          WHERE citizen_id = $1`,
+        [joe.id],
+      ),
+    );
+    const response = await broker.http
+      .post('/v1/data-requests')
+      .set(await saaq.auth())
+      .send({
+        citizen: { ppid: joe.ppids[saaq.id] },
+        purpose: 'licence-renewal',
+        attributes: ['contact.email'],
+      });
+    expect(response.status).toBe(500);
+    expect(response.headers['retry-after']).toBeUndefined();
+    expect(response.body).toMatchObject({
+      type: 'urn:une-fois:problem:internal_error',
+      correlationId: expect.any(String),
+    });
+    expect(response.body.released).toBeUndefined();
+    expect(await chainOf(joe.id)).toEqual([]);
+  });
+
+  it.each([
+    ['a data request lacking consent', 'data-requests', 'kim'],
+    ['a consent request addressed to the citizen', 'consent-requests', 'lou'],
+  ])(
+    'leaves no consent request pending for a citizen erased while %s was under way',
+    async (_, route, name) => {
+      const saaq = broker.service('saaq-permis');
+      const citizen = await citizenWithEmail(name, [
+        { service: saaq, purpose: 'licence-renewal', mode: 'once' },
+      ]);
+      const auth = await saaq.auth();
+      const ask = () =>
+        broker.http
+          .post(`/v1/${route}`)
+          .set(auth)
+          .send({
+            citizen: { ppid: citizen.ppids[saaq.id] },
+            purpose: 'licence-renewal',
+            attributes: ['contact.email'],
+            ...(route === 'consent-requests' ? { mode: 'once' } : {}),
+          })
+          .then((response) => response);
+      // The one-time consent is used up: a data request now lacks consent and proposes a consent request.
+      if (route === 'data-requests') expect((await ask()).body.released).toHaveLength(1);
+      const chainBefore = await chainOf(citizen.id);
+      const waiters = `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+                      WHERE NOT l.granted AND a.datname = current_database()`;
+      const holder = new pg.Client({ connectionString: db.url });
+      await holder.connect();
+      try {
+        // A write in flight holds the citizen; the erasure queues behind it, then the request, which has found the citizen.
+        await holder.query('BEGIN');
+        await holder.query(`SELECT 1 FROM citizen WHERE id = $1 FOR NO KEY UPDATE`, [citizen.id]);
+        const erasing = vault.http
+          .delete('/v1/me')
+          .set(citizen.auth)
+          .then((response) => response);
+        while ((await holder.query(waiters)).rows[0].n < 1)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        let requestSettled = false;
+        const asking = ask().then((response) => ((requestSettled = true), response));
+        while ((await holder.query(waiters)).rows[0].n < 2 && !requestSettled)
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        expect(requestSettled).toBe(false); // it waits for the citizen, behind the erasure
+        await holder.query('COMMIT');
+        expect((await erasing).status).toBe(200);
+        const refused = await asking;
+        expect(refused.status).toBe(404);
+        expect(refused.body).toMatchObject({ type: 'urn:une-fois:problem:citizen_not_found' });
+        expect(refused.body.released).toBeUndefined();
+      } finally {
+        await holder.end();
+      }
+      const pending = await broker.dataSource.query(
+        `SELECT id FROM consent_request WHERE citizen_id = $1 AND status = 'pending'`,
+        [citizen.id],
+      );
+      expect(pending).toEqual([]);
+      expect(await chainOf(citizen.id)).toEqual(chainBefore);
+    },
+  );
 });

@@ -1,7 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { AccessLogEntry } from './access-log-entry.entity.js';
-import { appendEntrySql, chainEntryValues, chainHeadJsonSql, chainLockSql } from './chain-sql.js';
+import {
+  appendLinkCtes,
+  CHAIN_LOCK_HELD,
+  chainEntryValues,
+  chainHeadJsonSql,
+  lockChain,
+} from './chain-sql.js';
 import { chainEntry } from './hash-chain.js';
 
 export type NewAccessLogEntry = Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>;
@@ -17,20 +23,24 @@ export class AccessLogService {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Appends to the citizen's chain in the caller's transaction, waiting for
-   * any other append to the same chain (chainLockSql). The broker's release
-   * path writes the same link with the same lock and INSERT inside its one
-   * write statement (libs/release). `at` is for tests that need an entry
-   * stamped in the past.
+   * Appends to the citizen's chain in the caller's transaction, after any
+   * other append to the same chain: waits for the chain's lock, reads the
+   * head, and writes the link with the statement fragment every append uses
+   * (appendLinkCtes, which the broker's release composes into its one write).
+   * `at` is for tests that need an entry stamped in the past.
    */
   async append(em: EntityManager, input: NewAccessLogEntry, at = new Date()): Promise<AccessLogEntry> {
-    await em.query(`SELECT ${chainLockSql('$1', 'wait')}`, [input.citizenId]);
+    await lockChain(em, input.citizenId);
     const [{ head }]: { head: { seq: number; hash: string } | null }[] = await em.query(
       `SELECT ${chainHeadJsonSql('$1')} AS head`,
       [input.citizenId],
     );
     const entry = chainEntry(head ? { seq: Number(head.seq), hash: head.hash } : null, input, at);
-    await em.query(appendEntrySql(1), chainEntryValues(entry));
+    const [{ locked }]: { locked: boolean }[] = await em.query(
+      `WITH ${appendLinkCtes('$1', 1)} SELECT ${CHAIN_LOCK_HELD} AS locked`,
+      chainEntryValues(entry),
+    );
+    if (!locked) throw new Error('the chain lock taken above was not held'); // never: advisory locks are re-entrant
     return entry;
   }
 

@@ -1,7 +1,22 @@
+import type { EntityManager } from 'typeorm';
 import type { AccessLogEntry } from './access-log-entry.entity.js';
 
-/** Namespace of the per-citizen advisory locks that serialise appends to one chain. */
-export const CHAIN_LOCK_CLASS = 0x6c6f67;
+/**
+ * Namespace of the per-citizen chain locks: the top byte of their one-bigint
+ * key. The project's other advisory locks are constants below 2^48 (top byte
+ * zero), so a chain lock is never one of them.
+ */
+export const CHAIN_LOCK_CLASS = 0x6c;
+
+/**
+ * The chain lock's key: the class, then 56 bits of a 64-bit hash of the
+ * citizen id. (With a 32-bit hash, thousands of pairs of Québec's 9 M
+ * citizens would share a lock; with 56 bits, the odds that any pair does are
+ * about one in two thousand.)
+ */
+function chainLockKeySql(citizen: string): string {
+  return `((${CHAIN_LOCK_CLASS}::bigint << 56) | (hashtextextended((${citizen})::uuid::text, 0) & 72057594037927935))`;
+}
 
 /**
  * The lock on one citizen's chain, for the rest of the transaction: `wait`
@@ -11,7 +26,15 @@ export const CHAIN_LOCK_CLASS = 0x6c6f67;
  */
 export function chainLockSql(citizen: string, mode: 'wait' | 'try'): string {
   const fn = mode === 'wait' ? 'pg_advisory_xact_lock' : 'pg_try_advisory_xact_lock';
-  return `${fn}(${CHAIN_LOCK_CLASS}, hashtext((${citizen})::uuid::text))`;
+  return `${fn}(${chainLockKeySql(citizen)})`;
+}
+
+/** Which rows of `pg_locks` are chain locks (a bigint key shows its high half in `classid`). */
+export const CHAIN_LOCKS_IN_PG_LOCKS = `(locktype = 'advisory' AND objsubid = 1 AND classid::bigint >> 24 = ${CHAIN_LOCK_CLASS})`;
+
+/** Waits for the citizen's chain lock, held until the caller's transaction ends. */
+export async function lockChain(em: EntityManager, citizenId: string): Promise<void> {
+  await em.query(`SELECT ${chainLockSql('$1', 'wait')}`, [citizenId]);
 }
 
 /** The head of a citizen's chain as JSON `{seq, hash}`, or NULL for an empty chain. */
@@ -22,11 +45,11 @@ export function chainHeadJsonSql(citizen: string): string {
 
 /**
  * The one INSERT of a chain link, built by chainEntry, with its 14 values as
- * parameters `$first`… in the order of chainEntryValues. With `when`, the row
- * is written only if that condition holds (a guard in a larger statement).
+ * parameters `$first`… in the order of chainEntryValues, written only if
+ * `when` holds (the chain lock, in appendLinkCtes).
  * The (citizen_id, seq) key refuses a second link at the same place.
  */
-export function appendEntrySql(first: number, when = 'true'): string {
+function appendEntrySql(first: number, when = 'true'): string {
   const p = (i: number, type: string) => `$${first + i}::${type}`;
   return `INSERT INTO access_log_entry (citizen_id, seq, at, service_id, organisation_id, purpose, request_id,
             attributes, outcome, released, withheld, basis, prev_hash, hash)
@@ -34,6 +57,33 @@ export function appendEntrySql(first: number, when = 'true'): string {
                  ${p(5, 'text')}, ${p(6, 'text')}, ${p(7, 'text[]')}, ${p(8, 'text')}, ${p(9, 'text[]')},
                  ${p(10, 'jsonb')}, ${p(11, 'jsonb')}, ${p(12, 'text')}, ${p(13, 'text')}
           WHERE ${when}`;
+}
+
+/** True in a statement built with appendLinkCtes while it holds the citizen's chain lock. */
+export const CHAIN_LOCK_HELD = '(SELECT held FROM chain_lock)';
+
+/**
+ * Every append to the log, as the CTEs `chain_lock` and `link` of one
+ * statement: tries the citizen's chain lock (free, or already held by the
+ * caller's transaction) and writes the link only while it holds it. The
+ * link's 14 values (chainEntryValues) are parameters `$first`…; `citizen`
+ * names the citizen's id. The broker's release adds its own CTEs guarded by
+ * CHAIN_LOCK_HELD; AccessLogService.append runs it alone. A statement that
+ * did not get the lock writes nothing; one whose seq was taken fails with
+ * isChainPositionTaken.
+ */
+export function appendLinkCtes(citizen: string, first: number): string {
+  return `chain_lock AS MATERIALIZED (SELECT ${chainLockSql(citizen, 'try')} AS held),
+  link AS (${appendEntrySql(first, CHAIN_LOCK_HELD)})`;
+}
+
+/** Another append took this link's place in the chain (the (citizen_id, seq) key). */
+export function isChainPositionTaken(error: unknown): boolean {
+  const { constraint, driverError } = (error ?? {}) as {
+    constraint?: unknown;
+    driverError?: { constraint?: unknown };
+  };
+  return (constraint ?? driverError?.constraint) === 'access_log_entry_pk';
 }
 
 export function chainEntryValues(entry: AccessLogEntry): unknown[] {

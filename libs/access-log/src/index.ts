@@ -6,11 +6,15 @@ export {
 } from './access-log-entry.entity.js';
 export { AccessLogModule } from './access-log.module.js';
 export {
-  appendEntrySql,
+  appendLinkCtes,
   CHAIN_LOCK_CLASS,
+  CHAIN_LOCK_HELD,
+  CHAIN_LOCKS_IN_PG_LOCKS,
   chainEntryValues,
   chainHeadJsonSql,
   chainLockSql,
+  isChainPositionTaken,
+  lockChain,
 } from './chain-sql.js';
 export { AccessLogService, type AccessLogPage, type NewAccessLogEntry } from './access-log.service.js';
 export {

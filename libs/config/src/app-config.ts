@@ -25,6 +25,7 @@ export class AppConfig {
   readonly databaseAcquireTimeoutMs: number;
   readonly databaseStatementTimeoutMs: number;
   readonly databaseLockTimeoutMs: number;
+  readonly releaseQueueTimeoutMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
@@ -82,6 +83,7 @@ export class AppConfig {
     this.databaseAcquireTimeoutMs = env.DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS;
     this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MILLISECONDS;
     this.databaseLockTimeoutMs = env.DATABASE_LOCK_TIMEOUT_MILLISECONDS;
+    this.releaseQueueTimeoutMs = env.RELEASE_QUEUE_TIMEOUT_MILLISECONDS;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

@@ -28,6 +28,9 @@ export class Env {
   /** An app's statement waiting longer for a lock gives up and its request answers 503 (the CLI has no limit). */
   @IsInt() @Min(100) @Max(3_600_000) DATABASE_LOCK_TIMEOUT_MILLISECONDS = 5000;
 
+  /** How long a data request waits behind this process's other requests for the same citizen before it answers 503. */
+  @IsInt() @Min(50) @Max(60_000) RELEASE_QUEUE_TIMEOUT_MILLISECONDS = 5000;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -117,6 +120,7 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'DATABASE_ACQUIRE_TIMEOUT_MILLISECONDS',
   'DATABASE_STATEMENT_TIMEOUT_MILLISECONDS',
   'DATABASE_LOCK_TIMEOUT_MILLISECONDS',
+  'RELEASE_QUEUE_TIMEOUT_MILLISECONDS',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',

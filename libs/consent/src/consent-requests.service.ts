@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
-import { type Label, RegistryService } from '#libs/catalogue';
+import { type Label, RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds } from '#libs/identity';
@@ -62,11 +62,28 @@ export class ConsentRequestsService {
     private readonly outbox: OutboxService,
   ) {}
 
-  async create(
+  /**
+   * A service's request, within its registry rights. One addressed to a
+   * known citizen locks the citizen first (lockLiveCitizen, in a transaction
+   * of its own unless given one), as an erasure does: none is left pending
+   * for a citizen erased meanwhile.
+   */
+  async create(request: NewConsentRequest, em?: EntityManager): Promise<ConsentRequest> {
+    const terms = checkTerms(this.registry.current(), request);
+    const citizenId = request.citizenId;
+    if (!citizenId) return this.insert(em ?? this.dataSource.manager, request, terms);
+    const addressed = async (tx: EntityManager) => {
+      await lockLiveCitizen(tx, citizenId);
+      return this.insert(tx, request, terms);
+    };
+    return em ? addressed(em) : this.dataSource.transaction(addressed);
+  }
+
+  private async insert(
+    em: EntityManager,
     request: NewConsentRequest,
-    em: EntityManager = this.dataSource.manager,
+    { service, attributes, expiresAt }: ReturnType<typeof checkTerms>,
   ): Promise<ConsentRequest> {
-    const { service, attributes, expiresAt } = checkTerms(this.registry.current(), request);
     const now = new Date();
     const row = em.create(ConsentRequest, {
       id: randomUUID(),
@@ -168,15 +185,26 @@ export class ConsentRequestsService {
   /**
    * The pending request this service already addressed to this citizen for
    * this purpose and these attributes, or a new one: repeated data requests
-   * do not pile up requests in the citizen's inbox.
+   * do not pile up requests in the citizen's inbox. Checked against the
+   * registry snapshot the data request decided with.
+   *
+   * Locks the citizen first (lockLiveCitizen, in the caller's transaction),
+   * as an erasure does: a data request that read the citizen before an
+   * erasure either commits its request before the erasure denies what is
+   * pending, or finds the citizen erased (citizen_not_found, nothing
+   * released). The release takes no other row lock before this one, and
+   * waits for the chain's advisory lock only before it (never while holding
+   * it), so this order cannot deadlock with an erasure or another release.
    */
   async proposeFor(
     em: EntityManager,
+    registry: RegistrySnapshot,
     citizenId: string,
     serviceId: string,
     purpose: string,
     attributes: string[],
   ): Promise<ConsentRequest> {
+    await lockLiveCitizen(em, citizenId);
     const wanted = [...new Set(attributes)].sort();
     const existing = await em
       .createQueryBuilder(ConsentRequest, 'r')
@@ -190,10 +218,15 @@ export class ConsentRequestsService {
       )
       .andWhere('r.expires_at > now() AND r.attributes = :wanted', { wanted })
       .getOne();
-    return (
-      existing ??
-      this.create({ service: serviceId, purpose, attributes: wanted, mode: 'once', citizenId }, em)
-    );
+    if (existing) return existing;
+    const request: NewConsentRequest = {
+      service: serviceId,
+      purpose,
+      attributes: wanted,
+      mode: 'once',
+      citizenId,
+    };
+    return this.insert(em, request, checkTerms(registry, request));
   }
 
   /** A signed callback to the URL the service gave with its request. */

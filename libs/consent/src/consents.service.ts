@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type Label, LEGAL_CATEGORIES, RegistryService } from '#libs/catalogue';
+import { type Label, LEGAL_CATEGORIES, RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { DomainError } from '#libs/errors';
@@ -77,7 +77,7 @@ export class ConsentsService {
     });
     await em.insert(Consent, consent);
     const ppid = await this.pairwise.issue(em, service.organisation, citizenId);
-    await this.notify(em, consent, 'consent.granted', ppid);
+    await this.notify(em, consent, 'consent.granted', ppid, registry);
     return consent;
   }
 
@@ -135,10 +135,12 @@ export class ConsentsService {
   /**
    * "Tell once": every other service holding an active ongoing consent on the
    * attribute hears that it changed (attribute.changed, without the value: it
-   * fetches it under its consent), in the caller's transaction.
+   * fetches it under its consent), in the caller's transaction; the
+   * webhook URLs come from the registry snapshot the write was checked with.
    */
   async announceChange(
     em: EntityManager,
+    registry: RegistrySnapshot,
     citizenId: string,
     attribute: string,
     source: string,
@@ -151,7 +153,6 @@ export class ConsentsService {
          AND service_id <> $3`,
       [citizenId, attribute, writer],
     );
-    const registry = this.registry.current();
     for (const holder of holders) {
       const url = registry.service(holder.service_id)?.webhook_url;
       if (!url) continue;
@@ -175,8 +176,9 @@ export class ConsentsService {
     consent: Consent,
     type: 'consent.granted' | 'consent.revoked',
     ppid: string,
+    registry: RegistrySnapshot = this.registry.current(),
   ) {
-    const url = this.registry.current().service(consent.serviceId)?.webhook_url;
+    const url = registry.service(consent.serviceId)?.webhook_url;
     if (!url) return;
     await this.outbox.webhook(em, {
       type,

@@ -21,12 +21,19 @@ export interface DataResponse {
   consentRequest?: { id: string; approvalUrl: string };
 }
 
+/** How old a response verifyDataResponse accepts when not told otherwise. */
+export const DEFAULT_MAX_AGE_SECONDS = 300;
+
 export interface ExpectedDataResponse {
   /** The pairwise id of the citizen the response must be about. */
   ppid: string;
   service?: string;
   purpose?: string;
-  /** Refuses a response issued longer ago than this (or in the future by more than this). */
+  /**
+   * Refuses a response issued longer ago than this (or in the future by more
+   * than this); DEFAULT_MAX_AGE_SECONDS unless given, so a client that
+   * forgets it still refuses a stale response replayed to it.
+   */
   maxAgeSeconds?: number;
   now?: Date;
 }
@@ -44,8 +51,8 @@ export class DataResponseRejected extends Error {
  * What a service (or whoever it shows a response to) checks: the detached
  * signature over the exact body bytes, with the platform's published keys
  * (`/.well-known/jwks.json`, e.g. through jose's createRemoteJWKSet), the
- * `typ`, and that the signed body is about the expected citizen, service and
- * purpose. Answers the verified body; throws DataResponseRejected.
+ * `typ`, that the signed body is about the expected citizen, service and
+ * purpose, and that it is recent. Answers the verified body; throws DataResponseRejected.
  */
 export async function verifyDataResponse(
   body: string | Uint8Array,
@@ -75,10 +82,10 @@ export async function verifyDataResponse(
     throw new DataResponseRejected('service', `The response was issued to ${response.service}.`);
   if (expected.purpose !== undefined && response.purpose !== expected.purpose)
     throw new DataResponseRejected('purpose', `The response was issued for ${response.purpose}.`);
-  if (expected.maxAgeSeconds !== undefined) {
-    const age = ((expected.now ?? new Date()).getTime() - Date.parse(response.issuedAt)) / 1000;
-    if (!(Math.abs(age) <= expected.maxAgeSeconds))
-      throw new DataResponseRejected('age', `The response was issued at ${response.issuedAt}.`);
-  }
+  const maxAge = expected.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  const age = ((expected.now ?? new Date()).getTime() - Date.parse(response.issuedAt)) / 1000;
+  // NaN (no or a malformed issuedAt) fails the test too.
+  if (!(Math.abs(age) <= maxAge))
+    throw new DataResponseRejected('age', `The response was issued at ${response.issuedAt}.`);
   return response;
 }

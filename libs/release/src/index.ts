@@ -1,6 +1,7 @@
 export {
   DATA_RESPONSE_TYP,
   type DataResponse,
+  DEFAULT_MAX_AGE_SECONDS,
   DataResponseRejected,
   type ExpectedDataResponse,
   verifyDataResponse,

@@ -5,6 +5,7 @@ import type { AccessBasis } from '#libs/access-log';
 import { RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { approvalUrl, ConsentRequestsService } from '#libs/consent';
 import { AppConfig } from '#libs/config';
+import { isDatabaseUnavailable } from '#libs/database';
 import { DomainError, loggableError } from '#libs/errors';
 import type { ServicePrincipal } from '#libs/identity';
 import { DataKeysService, decryptAttribute } from '#libs/vault';
@@ -35,8 +36,8 @@ const LOCKED_ATTEMPTS = 5;
  * appending to the same chain, the release is redone in a transaction that
  * first waits for the chain's lock, then reads afresh (a new statement sees
  * every append committed before the lock was granted), decides and writes.
- * Locked releases queue behind each other; requests for other citizens take
- * other locks and do not wait.
+ * Locked releases queue behind each other (a bounded wait: see oneAtATime);
+ * requests for other citizens take other locks and do not wait.
  */
 @Injectable()
 export class ReleaseService {
@@ -96,8 +97,10 @@ export class ReleaseService {
       return await this.release(runner, registry, service, input, attributes);
     } catch (error) {
       if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      if (error instanceof DomainError || error instanceof ReleaseConflict) throw error;
-      throw this.unavailable(error);
+      if (isDatabaseUnavailable(error)) throw this.unavailable(error);
+      // A refusal, a conflict to redo, or a fault (a value that does not open, a bug): not an outage
+      // to retry, so the problem filter answers it, a fault as a 500 with a correlation id.
+      throw error;
     } finally {
       await runner.release();
     }
@@ -116,20 +119,31 @@ export class ReleaseService {
    * other, so that requests queued for one chain wait here rather than on
    * the lock with a pooled connection each: the pool stays free for other
    * citizens. (Other processes queue on the database lock, one connection
-   * each at most.)
+   * each at most.) A request waits here at most RELEASE_QUEUE_TIMEOUT_MILLISECONDS,
+   * then answers 503 with nothing released: one stuck release does not
+   * hold every later request for its citizen.
    */
   private async oneAtATime<T>(citizenId: string, work: () => Promise<T>): Promise<T> {
     const before = this.queues.get(citizenId) ?? Promise.resolve();
     let done!: () => void;
     const mine = new Promise<void>((resolve) => (done = resolve));
+    // Whoever comes next waits for `before` too, even when this request gave up waiting.
     const tail = before.then(() => mine);
     this.queues.set(citizenId, tail);
-    await before;
     try {
+      if (!(await settlesWithin(before, this.config.releaseQueueTimeoutMs))) {
+        this.logger.warn('a data request waited too long behind others for its citizen; nothing released');
+        throw new DomainError(
+          'service_unavailable',
+          'Other requests for this citizen are still being served; nothing was released. Retry shortly.',
+        );
+      }
       return await work();
     } finally {
       done();
-      if (this.queues.get(citizenId) === tail) this.queues.delete(citizenId);
+      void tail.then(() => {
+        if (this.queues.get(citizenId) === tail) this.queues.delete(citizenId);
+      });
     }
   }
 
@@ -215,6 +229,7 @@ export class ReleaseService {
       toAsk.length > 0
         ? await this.consentRequests.proposeFor(
             runner.manager,
+            registry,
             citizenId,
             service.serviceId,
             input.purpose,
@@ -253,5 +268,16 @@ export class ReleaseService {
         ? { consentRequest: { id: proposal.id, approvalUrl: approvalUrl(this.config, proposal.id) } }
         : {}),
     };
+  }
+}
+
+/** True when `promise` settles within `ms`, false past it. */
+async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
   }
 }

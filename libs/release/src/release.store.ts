@@ -3,12 +3,14 @@ import type { EntityManager } from 'typeorm';
 import {
   type AccessBasis,
   type AccessOutcome,
-  appendEntrySql,
+  appendLinkCtes,
+  CHAIN_LOCK_HELD,
   chainEntry,
   chainEntryValues,
   type ChainHead,
   chainHeadJsonSql,
-  chainLockSql,
+  isChainPositionTaken,
+  lockChain,
   type WithheldReason,
 } from '#libs/access-log';
 import { activeConsentsJsonSql, useUpConsentsSql } from '#libs/consent';
@@ -60,13 +62,11 @@ const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
          ${chainHeadJsonSql('p.citizen_id')} AS head
     FROM p`;
 
-// The chain's lock, tried within the statement: when another request holds it, nothing is written.
-const LOCKED = '(SELECT held FROM lock)';
-const WRITE = `WITH lock AS MATERIALIZED (SELECT ${chainLockSql('$1', 'try')} AS held),
-  used AS (${useUpConsentsSql('$1', '$2', LOCKED)}),
-  entry AS (${appendEntrySql(3, LOCKED)}),
-  activity AS (${outboxInsertSql(17, LOCKED)})
-  SELECT ${LOCKED} AS locked, (SELECT count(*) FROM used) AS used`;
+// The log's append, which tries the chain's lock within the statement: when another request holds it, nothing is written.
+const WRITE = `WITH ${appendLinkCtes('$1', 3)},
+  used AS (${useUpConsentsSql('$1', '$2', CHAIN_LOCK_HELD)}),
+  activity AS (${outboxInsertSql(17, CHAIN_LOCK_HELD)})
+  SELECT ${CHAIN_LOCK_HELD} AS locked, (SELECT count(*) FROM used) AS used`;
 
 /**
  * The data-request hot path in two statements on the caller's connection:
@@ -80,7 +80,7 @@ const WRITE = `WITH lock AS MATERIALIZED (SELECT ${chainLockSql('$1', 'try')} AS
  * costs about what a bare read-and-insert costs (docs/benchmarks.md).
  *
  * Appends to one citizen's chain are serialised by the chain's advisory lock
- * (chainLockSql): the write tries it and writes nothing when another request
+ * (appendLinkCtes, the access log's one append): the write tries it and writes nothing when another request
  * holds it; an append that lost the race also fails on the (citizen, seq)
  * key. Either is a ReleaseConflict, and the caller redoes the release in a
  * transaction that waits for the lock first (see ReleaseService).
@@ -95,7 +95,7 @@ export class ReleaseStore {
 
   /** Waits for the citizen's chain lock, held until the caller's transaction ends. */
   async lockChain(em: EntityManager, citizenId: string): Promise<void> {
-    await em.query(`SELECT ${chainLockSql('$1', 'wait')}`, [citizenId]);
+    await lockChain(em, citizenId);
   }
 
   async read(
@@ -181,9 +181,7 @@ export class ReleaseStore {
         }),
       ]);
     } catch (error) {
-      const constraint = (error as { constraint?: string }).constraint;
-      if (constraint === 'access_log_entry_pk')
-        throw new ReleaseConflict('the access-log chain moved meanwhile');
+      if (isChainPositionTaken(error)) throw new ReleaseConflict('the access-log chain moved meanwhile');
       throw error;
     }
     if (!result.locked) throw new ReleaseConflict('another request is appending to the chain');

@@ -4,7 +4,6 @@ import { checkAttributeValue, type JsonValue, type Label, RegistryService } from
 import { DomainError } from '#libs/errors';
 import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
 import { decryptAttribute as decrypt, encryptAttribute as encrypt } from './attribute-crypto.js';
-import { lockLiveCitizen } from './citizens.service.js';
 import { DataKeysService } from './data-keys.service.js';
 
 /** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
@@ -98,7 +97,9 @@ export class AttributesService {
   /**
    * Writes a validated value and appends it to the history, in the caller's
    * transaction. The revision comes from the row itself, so concurrent
-   * writers serialise on it.
+   * writers serialise on it. The citizen's lock against an erasure is taken
+   * by findOrCreate, first, and held until the caller commits: no value is
+   * written for an erased citizen, nor after an erasure began.
    */
   async write(
     em: EntityManager,
@@ -107,7 +108,6 @@ export class AttributesService {
     value: JsonValue,
     writer: Writer,
   ): Promise<HeldValue> {
-    await lockLiveCitizen(em, citizenId);
     const key = await this.dataKeys.findOrCreate(em, citizenId);
     const ciphertext = encrypt(key, value, citizenId, attribute);
     const sourceKind: SourceKind = writer.kind;

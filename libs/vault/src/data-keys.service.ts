@@ -25,9 +25,13 @@ export class DataKeysService {
     return row ? this.unwrap(row) : null;
   }
 
-  /** The citizen's data key, created on their first value; never for an erased citizen. */
+  /**
+   * The citizen's data key, created on their first value; never for an
+   * erased citizen. The one place a write locks the citizen (lockLiveCitizen,
+   * held until the caller commits), so an erasure cannot run between here
+   * and the value's insert: every writer of a value gets its key here first.
+   */
   async findOrCreate(em: EntityManager, citizenId: string): Promise<Buffer> {
-    // Held until the caller commits, so an erasure cannot run between here and the value's insert.
     await lockLiveCitizen(em, citizenId);
     const existing = await this.find(em, citizenId);
     if (existing) return existing;

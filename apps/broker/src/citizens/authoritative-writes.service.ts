@@ -40,6 +40,7 @@ export class AuthoritativeWritesService {
       });
       await this.consents.announceChange(
         em,
+        registry,
         citizenId,
         attribute,
         written.source,

@@ -50,6 +50,7 @@ export class CitizenDataService {
       const written = await this.attributes.write(em, citizen.id, attribute, value, { kind: 'citizen' });
       await this.consents.announceChange(
         em,
+        this.registry.current(),
         citizen.id,
         attribute,
         written.source,
