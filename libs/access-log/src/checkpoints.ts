@@ -95,6 +95,9 @@ export class AccessLogCheckpoints {
   async publish(options: PublishOptions = {}): Promise<CheckpointView[]> {
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [PUBLISH_LOCK]);
+      // Background work over every chain that grew in a period, not a request: the apps' statement
+      // timeout (DATABASE_STATEMENT_TIMEOUT_MILLISECONDS) would cut it at a province's scale.
+      await em.query('SET LOCAL statement_timeout = 0');
       const [previous]: CheckpointRow[] = await em.query(
         `SELECT ${COLUMNS} FROM access_log_checkpoint ORDER BY id DESC LIMIT 1`,
       );
