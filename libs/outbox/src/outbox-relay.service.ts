@@ -5,9 +5,22 @@ import { AppConfig } from '#libs/config';
 /**
  * How long a claimed event stays in flight before being claimed again if its
  * job never ran (Redis flushed, worker killed). Above the longest delivery
- * deadline (WEBHOOK_TIMEOUT_SECONDS ≤ 30), so an attempt that runs is answered first.
+ * deadline (WEBHOOK_TIMEOUT_SECONDS ≤ 30); a job that starts within it
+ * replaces it with a lease of its own attempt (WebhookDeliveryService).
  */
 export const CLAIM_LEASE_SECONDS = 60;
+
+/**
+ * How many webhook jobs may wait or run in the queue at once, so that the
+ * last one queued still starts well within its claim's lease: each round of
+ * `concurrency` jobs takes at most one deadline, and at least two deadlines
+ * of the lease are left over. A job that starts late anyway finds its claim
+ * gone and does nothing; this bound keeps that rare.
+ */
+export function webhookBacklogLimit(concurrency: number, timeoutMs: number): number {
+  const rounds = Math.floor((CLAIM_LEASE_SECONDS * 1000) / timeoutMs) - 1;
+  return concurrency * Math.max(1, rounds);
+}
 
 /** Serialises claims across scheduler replicas, so the per-service cap holds over all of them. */
 const CLAIM_LOCK = 0x6f7574626f78;
@@ -15,7 +28,10 @@ const CLAIM_LOCK = 0x6f7574626f78;
 export interface ClaimedEvent {
   id: string;
   attempts: number;
-  /** The end of this claim's lease, in milliseconds: with the id, names this claim (a job id). */
+  /**
+   * The end of this claim's lease, in milliseconds (the column is set to the
+   * millisecond, so this is its exact value): with the id, names this claim.
+   */
   leasedUntil: number;
 }
 
@@ -38,6 +54,7 @@ export class OutboxRelayService {
   ) {}
 
   async claimDueWebhooks(limit = 100): Promise<ClaimedEvent[]> {
+    if (limit <= 0) return [];
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
@@ -54,7 +71,7 @@ export class OutboxRelayService {
            WHERE e.topic = 'webhook' AND e.status = 'pending' AND e.next_attempt_at <= now()
              AND (e.leased_until IS NULL OR e.leased_until <= now())),
          claimed AS (
-           UPDATE outbox_event SET leased_until = now() + make_interval(secs => $3)
+           UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + make_interval(secs => $3))
            WHERE id IN (SELECT id FROM ranked WHERE slot <= $2 ORDER BY next_attempt_at, id LIMIT $1)
            RETURNING id, attempts, leased_until)
          SELECT id, attempts, leased_until FROM claimed`,
