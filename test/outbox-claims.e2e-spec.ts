@@ -213,4 +213,33 @@ describe('Claiming webhooks from the outbox', () => {
       await queues.onApplicationShutdown();
     }
   });
+
+  it('leaves half the worker slots to services that answer, however many receivers fail', async () => {
+    // Four delivery slots per scheduler: at most two for failing services' events, over every replica.
+    const config = AppConfig.fromEnvironment(
+      testEnv(db, idp, { WEBHOOK_CONCURRENCY: '4', WEBHOOK_CONCURRENCY_PER_SERVICE: '2' }),
+    );
+    const relays = dataSources.map((dataSource) => new OutboxRelayService(dataSource, config));
+    const failing = [
+      ...(await events('stalled-a', 1)),
+      ...(await events('stalled-b', 1)),
+      ...(await events('stalled-c', 1)),
+    ];
+    // Each of them has had an attempt cut at its deadline.
+    await dataSources[0].query(
+      `UPDATE outbox_event SET attempts = 1, last_error = 'no complete answer within 10000 ms' WHERE id = ANY($1)`,
+      [failing],
+    );
+    const answering = await events('answering', 2);
+
+    const claims = await Promise.all(relays.map((relay) => relay.claimDueWebhooks()));
+    const claimed = claims.flat().map((event) => event.id);
+    expect(claimed.filter((id) => failing.includes(id))).toHaveLength(2);
+    expect(claimed.filter((id) => answering.includes(id)).sort()).toEqual([...answering].sort());
+
+    // The third failing service waits for one of the two in flight to end.
+    expect((await relays[0].claimDueWebhooks()).map((event) => event.id)).not.toContain(
+      failing.find((id) => !claimed.includes(id)),
+    );
+  });
 });

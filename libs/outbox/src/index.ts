@@ -4,6 +4,7 @@ export { OutboxModule } from './outbox.module.js';
 export {
   CLAIM_LEASE_SECONDS,
   type ClaimedEvent,
+  failingServiceSlots,
   OutboxRelayService,
   webhookBacklogLimit,
 } from './outbox-relay.service.js';

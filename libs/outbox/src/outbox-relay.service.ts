@@ -22,6 +22,16 @@ export function webhookBacklogLimit(concurrency: number, timeoutMs: number): num
   return concurrency * Math.max(1, rounds);
 }
 
+/**
+ * How many events of failing services (those with an event whose last
+ * attempt failed, a timed-out one included) may be in flight at once, over
+ * every scheduler: half of one process's worker slots, so however many
+ * receivers stall, the other half stays free for the services that answer.
+ */
+export function failingServiceSlots(concurrency: number): number {
+  return Math.max(1, Math.floor(concurrency / 2));
+}
+
 /** Serialises claims across scheduler replicas, so the per-service cap holds over all of them. */
 const CLAIM_LOCK = 0x6f7574626f78;
 
@@ -44,7 +54,9 @@ export interface ClaimedEvent {
  * in the workers: it then holds across scheduler replicas, and a service at
  * its cap has no job waiting in the queue ahead of other services' events, so
  * a receiver that stalls its deliveries until their deadline takes only its
- * own slots of the workers.
+ * own slots of the workers. And failing services together have at most
+ * failingServiceSlots in flight, so many stalled receivers at once still
+ * leave slots to the others.
  */
 @Injectable()
 export class OutboxRelayService {
@@ -59,23 +71,38 @@ export class OutboxRelayService {
       await em.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
       const rows: { id: string; attempts: number; leased_until: Date }[] = await em.query(
-        `WITH in_flight AS (
+        `WITH failing AS (
+           SELECT DISTINCT service_id FROM outbox_event
+           WHERE topic = 'webhook' AND status = 'pending' AND attempts > 0),
+         in_flight AS (
            SELECT service_id, count(*)::int AS busy FROM outbox_event
            WHERE topic = 'webhook' AND status = 'pending' AND leased_until > now()
            GROUP BY service_id),
          ranked AS (
            SELECT e.id, e.next_attempt_at,
+                  coalesce(e.service_id IN (SELECT service_id FROM failing), false) AS failing,
                   coalesce(f.busy, 0) + row_number() OVER (
                     PARTITION BY e.service_id ORDER BY e.next_attempt_at, e.id) AS slot
            FROM outbox_event e LEFT JOIN in_flight f ON f.service_id = e.service_id
            WHERE e.topic = 'webhook' AND e.status = 'pending' AND e.next_attempt_at <= now()
              AND (e.leased_until IS NULL OR e.leased_until <= now())),
+         capped AS (
+           SELECT id, next_attempt_at, failing,
+                  (SELECT coalesce(sum(busy), 0) FROM in_flight WHERE service_id IN (SELECT service_id FROM failing))
+                  + row_number() OVER (PARTITION BY failing ORDER BY next_attempt_at, id) AS failing_slot
+           FROM ranked WHERE slot <= $2),
          claimed AS (
            UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + make_interval(secs => $3))
-           WHERE id IN (SELECT id FROM ranked WHERE slot <= $2 ORDER BY next_attempt_at, id LIMIT $1)
+           WHERE id IN (SELECT id FROM capped WHERE NOT failing OR failing_slot <= $4
+                        ORDER BY next_attempt_at, id LIMIT $1)
            RETURNING id, attempts, leased_until)
          SELECT id, attempts, leased_until FROM claimed`,
-        [limit, this.config.webhookConcurrencyPerService, CLAIM_LEASE_SECONDS],
+        [
+          limit,
+          this.config.webhookConcurrencyPerService,
+          CLAIM_LEASE_SECONDS,
+          failingServiceSlots(this.config.webhookConcurrency),
+        ],
       );
       return rows.map((row) => ({
         id: row.id,
