@@ -32,7 +32,14 @@ export function failingServiceSlots(concurrency: number): number {
   return Math.max(1, Math.floor(concurrency / 2));
 }
 
-/** Serialises claims across scheduler replicas, so the per-service cap holds over all of them. */
+/**
+ * Serialises claims across scheduler replicas, so the per-service and
+ * failing-service caps hold over all of them. One lock for every service, and
+ * yet not the global lock the design rules out: it is held for one short
+ * statement per replica per poll interval, never on a request path nor while
+ * a webhook is delivered, and a replica that waits for it only claims a
+ * moment later.
+ */
 const CLAIM_LOCK = 0x6f7574626f78;
 
 export interface ClaimedEvent {
