@@ -13,7 +13,7 @@ import {
 } from '#libs/outbox';
 import { JOB_CATALOGUE, JOBS, QueueService } from '#libs/queues';
 import { WebhookWorker } from '../apps/scheduler/src/webhooks/webhook-worker.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { testEnv } from './support/vault-app.js';
 
@@ -241,5 +241,36 @@ describe('Claiming webhooks from the outbox', () => {
     expect((await relays[0].claimDueWebhooks()).map((event) => event.id)).not.toContain(
       failing.find((id) => !claimed.includes(id)),
     );
+  });
+
+  it('leaves an event to the job that took it while a claim waited on its row', async () => {
+    const [id] = await events('racing', 1);
+    await runOutLease(id);
+    const taken = await withClient(db.url, async (job) => {
+      // A job starting its attempt at that instant: its new lease is written, not yet committed.
+      await job.query('BEGIN');
+      const [{ leased_until }] = (
+        await job.query(
+          `UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + interval '25 seconds')
+           WHERE id = $1 RETURNING leased_until`,
+          [id],
+        )
+      ).rows;
+      // The claim still sees the lease run out, and waits on the row.
+      const claiming = replicas[1].claimDueWebhooks();
+      await withClient(db.url, async (watcher) => {
+        for (;;) {
+          const { rows } = await watcher.query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if (rows.length > 0) return;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+      });
+      await job.query('COMMIT');
+      expect((await claiming).map((event) => event.id)).not.toContain(id);
+      return leased_until as Date;
+    });
+    expect((await row(id)).leased_until?.getTime()).toBe(taken.getTime());
   });
 });

@@ -102,6 +102,8 @@ export class OutboxRelayService {
            UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + make_interval(secs => $3))
            WHERE id IN (SELECT id FROM capped WHERE NOT failing OR failing_slot <= $4
                         ORDER BY next_attempt_at, id LIMIT $1)
+             -- Checked again on the row as it is when locked: a job that took it meanwhile keeps it.
+             AND status = 'pending' AND (leased_until IS NULL OR leased_until <= now())
            RETURNING id, attempts, leased_until)
          SELECT id, attempts, leased_until FROM claimed`,
         [
