@@ -1,7 +1,13 @@
 export { OutboxEvent, type OutboxTopic } from './outbox-event.entity.js';
 export { type NewOutboxRow, outboxInsertSql, outboxRowValues } from './outbox-sql.js';
 export { OutboxModule } from './outbox.module.js';
-export { CLAIM_LEASE_SECONDS, type ClaimedEvent, OutboxRelayService } from './outbox-relay.service.js';
+export {
+  CLAIM_LEASE_SECONDS,
+  type ClaimedEvent,
+  failingServiceSlots,
+  OutboxRelayService,
+  webhookBacklogLimit,
+} from './outbox-relay.service.js';
 export { type NewMetricEvent, type NewWebhookEvent, onceEventId, OutboxService } from './outbox.service.js';
 export {
   type DeliveryOutcome,

@@ -5,17 +5,50 @@ import { AppConfig } from '#libs/config';
 /**
  * How long a claimed event stays in flight before being claimed again if its
  * job never ran (Redis flushed, worker killed). Above the longest delivery
- * deadline (WEBHOOK_TIMEOUT_SECONDS ≤ 30), so an attempt that runs is answered first.
+ * deadline (WEBHOOK_TIMEOUT_SECONDS ≤ 30); a job that starts within it
+ * replaces it with a lease of its own attempt (WebhookDeliveryService).
  */
 export const CLAIM_LEASE_SECONDS = 60;
 
-/** Serialises claims across scheduler replicas, so the per-service cap holds over all of them. */
+/**
+ * How many webhook jobs may wait or run in the queue at once, so that the
+ * last one queued still starts well within its claim's lease: each round of
+ * `concurrency` jobs takes at most one deadline, and at least two deadlines
+ * of the lease are left over. A job that starts late anyway finds its claim
+ * gone and does nothing; this bound keeps that rare.
+ */
+export function webhookBacklogLimit(concurrency: number, timeoutMs: number): number {
+  const rounds = Math.floor((CLAIM_LEASE_SECONDS * 1000) / timeoutMs) - 1;
+  return concurrency * Math.max(1, rounds);
+}
+
+/**
+ * How many events of failing services (those with an event whose last
+ * attempt failed, a timed-out one included) may be in flight at once, over
+ * every scheduler: half of one process's worker slots, so however many
+ * receivers stall, the other half stays free for the services that answer.
+ */
+export function failingServiceSlots(concurrency: number): number {
+  return Math.max(1, Math.floor(concurrency / 2));
+}
+
+/**
+ * Serialises claims across scheduler replicas, so the per-service and
+ * failing-service caps hold over all of them. One lock for every service, and
+ * yet not the global lock the design rules out: it is held for one short
+ * statement per replica per poll interval, never on a request path nor while
+ * a webhook is delivered, and a replica that waits for it only claims a
+ * moment later.
+ */
 const CLAIM_LOCK = 0x6f7574626f78;
 
 export interface ClaimedEvent {
   id: string;
   attempts: number;
-  /** The end of this claim's lease, in milliseconds: with the id, names this claim (a job id). */
+  /**
+   * The end of this claim's lease, in milliseconds (the column is set to the
+   * millisecond, so this is its exact value): with the id, names this claim.
+   */
   leasedUntil: number;
 }
 
@@ -28,7 +61,9 @@ export interface ClaimedEvent {
  * in the workers: it then holds across scheduler replicas, and a service at
  * its cap has no job waiting in the queue ahead of other services' events, so
  * a receiver that stalls its deliveries until their deadline takes only its
- * own slots of the workers.
+ * own slots of the workers. And failing services together have at most
+ * failingServiceSlots in flight, so many stalled receivers at once still
+ * leave slots to the others.
  */
 @Injectable()
 export class OutboxRelayService {
@@ -38,27 +73,45 @@ export class OutboxRelayService {
   ) {}
 
   async claimDueWebhooks(limit = 100): Promise<ClaimedEvent[]> {
+    if (limit <= 0) return [];
     return this.dataSource.transaction(async (em) => {
       await em.query('SELECT pg_advisory_xact_lock($1)', [CLAIM_LOCK]);
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
       const rows: { id: string; attempts: number; leased_until: Date }[] = await em.query(
-        `WITH in_flight AS (
+        `WITH failing AS (
+           SELECT DISTINCT service_id FROM outbox_event
+           WHERE topic = 'webhook' AND status = 'pending' AND attempts > 0),
+         in_flight AS (
            SELECT service_id, count(*)::int AS busy FROM outbox_event
            WHERE topic = 'webhook' AND status = 'pending' AND leased_until > now()
            GROUP BY service_id),
          ranked AS (
            SELECT e.id, e.next_attempt_at,
+                  coalesce(e.service_id IN (SELECT service_id FROM failing), false) AS failing,
                   coalesce(f.busy, 0) + row_number() OVER (
                     PARTITION BY e.service_id ORDER BY e.next_attempt_at, e.id) AS slot
            FROM outbox_event e LEFT JOIN in_flight f ON f.service_id = e.service_id
            WHERE e.topic = 'webhook' AND e.status = 'pending' AND e.next_attempt_at <= now()
              AND (e.leased_until IS NULL OR e.leased_until <= now())),
+         capped AS (
+           SELECT id, next_attempt_at, failing,
+                  (SELECT coalesce(sum(busy), 0) FROM in_flight WHERE service_id IN (SELECT service_id FROM failing))
+                  + row_number() OVER (PARTITION BY failing ORDER BY next_attempt_at, id) AS failing_slot
+           FROM ranked WHERE slot <= $2),
          claimed AS (
-           UPDATE outbox_event SET leased_until = now() + make_interval(secs => $3)
-           WHERE id IN (SELECT id FROM ranked WHERE slot <= $2 ORDER BY next_attempt_at, id LIMIT $1)
+           UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + make_interval(secs => $3))
+           WHERE id IN (SELECT id FROM capped WHERE NOT failing OR failing_slot <= $4
+                        ORDER BY next_attempt_at, id LIMIT $1)
+             -- Checked again on the row as it is when locked: a job that took it meanwhile keeps it.
+             AND status = 'pending' AND (leased_until IS NULL OR leased_until <= now())
            RETURNING id, attempts, leased_until)
          SELECT id, attempts, leased_until FROM claimed`,
-        [limit, this.config.webhookConcurrencyPerService, CLAIM_LEASE_SECONDS],
+        [
+          limit,
+          this.config.webhookConcurrencyPerService,
+          CLAIM_LEASE_SECONDS,
+          failingServiceSlots(this.config.webhookConcurrency),
+        ],
       );
       return rows.map((row) => ({
         id: row.id,

@@ -17,6 +17,12 @@ export type JobName = (typeof JOBS)[keyof typeof JOBS];
 
 export interface DeliverWebhookJob {
   eventId: string;
+  /**
+   * The claim this job was queued for: the end of its lease, as the relay set
+   * it (ISO 8601, to the millisecond). A job whose claim is no longer the
+   * event's current one does not deliver.
+   */
+  claim: string;
 }
 
 /** What each job carries. */
@@ -38,9 +44,16 @@ export const JOB_CATALOGUE: { [Name in JobName]: JobDefinition<JobPayloads[Name]
 };
 
 export function parseDeliverWebhookJob(data: unknown): DeliverWebhookJob {
-  const eventId = (data as { eventId?: unknown } | null)?.eventId;
+  const { eventId, claim } = (data ?? {}) as { eventId?: unknown; claim?: unknown };
   if (typeof eventId !== 'string' || !/^[0-9a-f-]{36}$/i.test(eventId)) {
     throw new Error(`${JOBS.deliverWebhook} job without a valid eventId`);
   }
-  return { eventId };
+  if (
+    typeof claim !== 'string' ||
+    !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(claim) ||
+    isNaN(Date.parse(claim))
+  ) {
+    throw new Error(`${JOBS.deliverWebhook} job without a valid claim`);
+  }
+  return { eventId, claim };
 }

@@ -44,6 +44,11 @@ export class QueueService implements OnApplicationShutdown {
     }
   }
 
+  /** Jobs of that job's queue not yet finished: waiting to start, or running. */
+  async backlog(name: JobName): Promise<number> {
+    return this.queue(this.catalogue[name].queue).getJobCountByTypes('waiting', 'prioritized', 'active');
+  }
+
   private queue(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {

@@ -1,6 +1,11 @@
 import { Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { AppConfig } from '#libs/config';
-import { type DeliveryOutcome, OutboxRelayService, WebhookDeliveryService } from '#libs/outbox';
+import {
+  type DeliveryOutcome,
+  OutboxRelayService,
+  WebhookDeliveryService,
+  webhookBacklogLimit,
+} from '#libs/outbox';
 import { type DeliverWebhookJob, JOBS, OnJob, PeriodicTask, QueueService } from '#libs/queues';
 
 /**
@@ -11,6 +16,7 @@ import { type DeliverWebhookJob, JOBS, OnJob, PeriodicTask, QueueService } from 
 @Injectable()
 export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly relayTask: PeriodicTask;
+  private readonly backlogLimit: number;
 
   constructor(
     config: AppConfig,
@@ -18,6 +24,7 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly delivery: WebhookDeliveryService,
     private readonly queues: QueueService,
   ) {
+    this.backlogLimit = webhookBacklogLimit(config.webhookConcurrency, config.webhookTimeoutMs);
     this.relayTask = new PeriodicTask('outbox relay', config.outboxPollMs, () => this.relayOnce());
   }
 
@@ -27,21 +34,24 @@ export class WebhookWorker implements OnApplicationBootstrap, OnModuleDestroy {
 
   @OnJob(JOBS.deliverWebhook)
   deliver(job: DeliverWebhookJob): Promise<DeliveryOutcome> {
-    return this.delivery.deliver(job.eventId);
+    return this.delivery.deliver(job.eventId, job.claim);
   }
 
   /**
-   * Claims due events and queues one job per claim. The job id names the
-   * claim, not only the event: an event claimed again after its lease (its
-   * job lost, or failed before recording the attempt) gets a new job rather
-   * than being taken for the old one still kept in Redis.
+   * Claims due events and queues one job per claim, carrying the claim. The
+   * job id names the claim, not only the event: an event claimed again after
+   * its lease (its job lost, or failed before recording the attempt) gets a
+   * new job rather than being taken for the old one still kept in Redis.
+   * Claims no more than the queue can start within their lease: what waits
+   * or runs already counts against the backlog limit.
    */
   async relayOnce(): Promise<number> {
-    const claimed = await this.relay.claimDueWebhooks();
+    const room = this.backlogLimit - (await this.queues.backlog(JOBS.deliverWebhook));
+    const claimed = await this.relay.claimDueWebhooks(Math.min(room, 100));
     await this.queues.addBulk(
       claimed.map((event) => ({
         name: JOBS.deliverWebhook,
-        data: { eventId: event.id },
+        data: { eventId: event.id, claim: new Date(event.leasedUntil).toISOString() },
         jobId: `${event.id}-a${event.attempts}-l${event.leasedUntil}`,
       })),
     );

@@ -1,0 +1,21 @@
+import { parseDeliverWebhookJob } from './jobs.js';
+
+describe(parseDeliverWebhookJob.name, () => {
+  const eventId = '8ad6868e-c5aa-4d57-aeab-dcb1741bde2b';
+  const claim = '2026-11-25T13:15:51.123Z';
+
+  it('reads an event id and the claim it was queued for', () => {
+    expect(parseDeliverWebhookJob({ eventId, claim })).toEqual({ eventId, claim });
+  });
+
+  it.each([
+    [{ eventId }, 'claim'], // queued before jobs carried their claim: it comes back when its lease ends
+    [{ eventId, claim: 1764076551123 }, 'claim'],
+    [{ eventId, claim: '2026-11-25T13:15:51Z' }, 'claim'], // not to the millisecond: would never match the lease
+    [{ eventId, claim: '2026-13-45T13:15:51.123Z' }, 'claim'],
+    [{ claim }, 'eventId'],
+    [null, 'eventId'],
+  ])('refuses %j, naming its %s', (data, field) => {
+    expect(() => parseDeliverWebhookJob(data)).toThrow(`deliver-webhook job without a valid ${field}`);
+  });
+});
