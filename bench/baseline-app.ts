@@ -46,7 +46,11 @@ class BaselineController {
 }
 
 @Module({
-  imports: [ConfigModule.forRoot(), DatabaseModule, HttpPlatformModule],
+  imports: [
+    ConfigModule.forRoot(),
+    DatabaseModule.forApp(),
+    HttpPlatformModule.forRoot({ redis: 'optional' }),
+  ],
   controllers: [BaselineController],
 })
 class BaselineModule {}

@@ -86,13 +86,16 @@ function stop(code = 0) {
 process.on('SIGINT', () => stop(0));
 process.on('SIGTERM', () => stop(0));
 
+// Whatever goes wrong from here on, the apps started above are stopped with the demo.
 try {
   await Promise.all(APPS.map(([name, variable, port]) => waitForHealth(name, Number(env[variable] ?? port))));
+  await checkAndAnnounce();
 } catch (error) {
   process.stderr.write(`✗ ${error.message}\n`);
   stop(1);
 }
-if (!stopping) {
+
+async function checkAndAnnounce() {
   const token = step('minting a token for the demo citizen', 'node', ['dist/apps/cli/src/main.js', 'dev:token', '--sub', 'demo-citizen']);
   const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
   const profile = await fetch(`${url('VAULT_PORT', 3001)}/v1/me`, { headers: { authorization: `Bearer ${token}` } });

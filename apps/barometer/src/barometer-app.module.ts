@@ -9,7 +9,11 @@ export class BarometerAppModule {
   static forRoot(env?: Record<string, string | undefined>): DynamicModule {
     return {
       module: BarometerAppModule,
-      imports: [ConfigModule.forRoot(env), DatabaseModule, HttpPlatformModule.forRoot({ redis: 'unused' })],
+      imports: [
+        ConfigModule.forRoot(env),
+        DatabaseModule.forApp(),
+        HttpPlatformModule.forRoot({ redis: 'unused' }),
+      ],
     };
   }
 }

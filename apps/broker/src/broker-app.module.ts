@@ -30,7 +30,7 @@ export class BrokerAppModule {
       module: BrokerAppModule,
       imports: [
         ConfigModule.forRoot(env, { issuesAccessTokens: true }),
-        DatabaseModule,
+        DatabaseModule.forApp(),
         CryptoModule,
         CatalogueModule,
         IdentityModule,

@@ -5,7 +5,7 @@ import { CatalogueModule } from '#libs/catalogue';
 import { ConfigModule } from '#libs/config';
 import { ConsentModule } from '#libs/consent';
 import { CryptoModule } from '#libs/crypto';
-import { MaintenanceDatabaseModule } from '#libs/database';
+import { DatabaseModule } from '#libs/database';
 import { ErasureModule } from '#libs/erasure';
 import { IdentityModule } from '#libs/identity';
 import { VaultModule } from '#libs/vault';
@@ -27,7 +27,7 @@ export function domainContext(env: Record<string, string | undefined>): Promise<
         // The CLI applies registries through registry:apply only: erasure:replay on a restored database
         // must not write a registry version of REGISTRY_FILE as an app's boot would.
         ConfigModule.forRoot({ ...env, APPLY_REGISTRY_AT_BOOT: 'false' }),
-        MaintenanceDatabaseModule,
+        DatabaseModule.forMaintenance(),
         CryptoModule,
         CatalogueModule,
         IdentityModule,

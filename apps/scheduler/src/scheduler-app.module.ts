@@ -21,7 +21,7 @@ export class SchedulerAppModule {
       module: SchedulerAppModule,
       imports: [
         ConfigModule.forRoot(env),
-        DatabaseModule,
+        DatabaseModule.forApp(),
         CryptoModule,
         HttpPlatformModule.forRoot({ redis: 'required' }),
         OutboxModule,

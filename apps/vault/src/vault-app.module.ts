@@ -28,7 +28,7 @@ export class VaultAppModule {
       module: VaultAppModule,
       imports: [
         ConfigModule.forRoot(env),
-        DatabaseModule,
+        DatabaseModule.forApp(),
         CryptoModule,
         CatalogueModule,
         IdentityModule,

@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AppConfig } from '#libs/config';
 import { dataSourceOptions } from './data-source-options.js';
@@ -19,14 +19,23 @@ const connect = (timeouts: boolean) =>
     }),
   });
 
-/** The apps' database: a statement that runs or waits on a lock too long fails (503) rather than hold its request. */
-@Module({ imports: [connect(true)] })
-export class DatabaseModule {}
-
 /**
- * The database for CLI maintenance through the domain services (erasure
- * replay, seeding): no statement or lock timeout, since an operator's command
- * must run to its end however long it takes.
+ * The connection to PostgreSQL, built when a process asks for it: registering
+ * both kinds at import time would register TypeORM's default data source twice.
  */
-@Module({ imports: [connect(false)] })
-export class MaintenanceDatabaseModule {}
+@Module({})
+export class DatabaseModule {
+  /** The apps' database: a statement that runs or waits on a lock too long fails (503) rather than hold its request. */
+  static forApp(): DynamicModule {
+    return { module: DatabaseModule, imports: [connect(true)] };
+  }
+
+  /**
+   * The database for CLI maintenance through the domain services (erasure
+   * replay, seeding): no statement or lock timeout, since an operator's
+   * command must run to its end however long it takes.
+   */
+  static forMaintenance(): DynamicModule {
+    return { module: DatabaseModule, imports: [connect(false)] };
+  }
+}

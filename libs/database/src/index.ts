@@ -1,4 +1,4 @@
 export { dataSourceOptions, type StatementTimeouts } from './data-source-options.js';
-export { DatabaseModule, MaintenanceDatabaseModule } from './database.module.js';
+export { DatabaseModule } from './database.module.js';
 export { isDatabaseUnavailable } from './database-unavailable.js';
 export { MIGRATIONS } from './migrations/index.js';
