@@ -24,6 +24,8 @@ const LIB_TIERS = {
   erasure: 'domain',
   release: 'domain',
   metrics: 'domain',
+  channels: 'domain',
+  reminders: 'domain',
 };
 
 const untiered = readdirSync(new URL('./libs', import.meta.url), { withFileTypes: true })

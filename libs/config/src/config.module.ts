@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { AppConfig } from './app-config.js';
+import { Clock } from './clock.js';
 import type { ConfigOptions } from './env.js';
 
 @Global()
@@ -16,8 +17,8 @@ export class ConfigModule {
   ): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: AppConfig, useValue: AppConfig.fromEnvironment(raw, options) }],
-      exports: [AppConfig],
+      providers: [{ provide: AppConfig, useValue: AppConfig.fromEnvironment(raw, options) }, Clock],
+      exports: [AppConfig, Clock],
     };
   }
 }

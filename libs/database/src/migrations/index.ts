@@ -4,6 +4,7 @@ import { AccessLogCheckpoints1764200000000 } from './1764200000000-access-log-ch
 import { OutboxLeases1764310000000 } from './1764310000000-outbox-leases.js';
 import { RegistryAppliedBy1764320000000 } from './1764320000000-registry-applied-by.js';
 import { ErasureRegister1764350000000 } from './1764350000000-erasure-register.js';
+import { Reminders1764400000000 } from './1764400000000-reminders.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   OutboxLeases1764310000000,
   RegistryAppliedBy1764320000000,
   ErasureRegister1764350000000,
+  Reminders1764400000000,
 ];

@@ -1,0 +1,3 @@
+export { CHANNELS, type ChannelName } from './channel-names.js';
+export { Notification } from './notification.entity.js';
+export { ChannelsModule } from './channels.module.js';

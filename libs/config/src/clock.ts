@@ -1,0 +1,29 @@
+/**
+ * The time as the platform's planning sees it: when deadlines and reminders
+ * fall, what is due. One provider, so tests move time by replacing it
+ * (`overrideProvider(Clock)`) instead of waiting days.
+ */
+export class Clock {
+  now(): Date {
+    return new Date();
+  }
+}
+
+/** A clock that stands still until moved; for tests and benchmarks. */
+export class ManualClock extends Clock {
+  constructor(private current: Date = new Date()) {
+    super();
+  }
+
+  override now(): Date {
+    return new Date(this.current.getTime());
+  }
+
+  set(to: Date): void {
+    this.current = new Date(to.getTime());
+  }
+
+  advance(ms: number): void {
+    this.current = new Date(this.current.getTime() + ms);
+  }
+}

@@ -1,0 +1,9 @@
+export { Deadline, type DeadlineStatus } from './deadline.entity.js';
+export {
+  type DeliveryStatus,
+  Reminder,
+  ReminderDelivery,
+  REMINDER_STATUSES,
+  type ReminderStatus,
+} from './reminder.entity.js';
+export { RemindersModule } from './reminders.module.js';
