@@ -7,3 +7,4 @@ export {
   type ReminderStatus,
 } from './reminder.entity.js';
 export { RemindersModule } from './reminders.module.js';
+export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
