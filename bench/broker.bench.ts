@@ -7,20 +7,30 @@
  * BENCH_ROUNDS (3 alternating rounds of broker then baseline; medians are reported).
  */
 import 'reflect-metadata';
-import { type ChildProcess, execSync, spawn } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
-import { join } from 'node:path';
+import { execSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { cpus } from 'node:os';
 import autocannon from 'autocannon';
-import { importJWK, type JWK, SignJWT } from 'jose';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { ConsentsService } from '#libs/consent';
 import { PairwiseIds } from '#libs/identity';
 import { AttributesService } from '#libs/vault';
 import { domainContext } from '../apps/cli/src/domain-context.js';
+import {
+  accessToken,
+  BROKER_SECRETS,
+  cpuMs,
+  freePort,
+  log,
+  machineCpuMs,
+  machineLine,
+  procfs,
+  recreateDatabase,
+  SECRETS,
+  startProcess,
+  writeSection,
+} from './support.js';
 
 const env = process.env;
 const DATABASE_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois_bench';
@@ -33,39 +43,6 @@ const SERVICE = 'saaq-permis';
 /** The second service of the same-citizen run: RQ's tax credits, released under a legal basis. */
 const SECOND_SERVICE = 'rq-credits';
 const ATTRIBUTES = ['address.residential', 'contact.email', 'identity.birthdate'];
-
-const log = (line: string) => process.stdout.write(`${line}\n`);
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as { port: number }).port;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
-async function recreateDatabase(): Promise<void> {
-  const server = new URL(DATABASE_URL);
-  const name = server.pathname.slice(1);
-  server.pathname = '/postgres';
-  const client = new pg.Client({ connectionString: server.toString() });
-  await client.connect();
-  await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  await client.query(`CREATE DATABASE "${name}"`);
-  await client.end();
-  const setupEnv = { ...env, ...SECRETS, DATABASE_URL };
-  execSync('node dist/apps/cli/src/main.js migration:run', { env: setupEnv, stdio: 'ignore' });
-  execSync(`node dist/apps/cli/src/main.js registry:apply ${benchRegistryFile()}`, {
-    env: setupEnv,
-    stdio: 'ignore',
-  });
-  const db = new pg.Client({ connectionString: DATABASE_URL });
-  await db.connect();
-  await db.query(
-    `CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
-  );
-  await db.end();
-}
 
 /**
  * 10,000 citizens, each with 3 encrypted values and an ongoing consent for the service, through the
@@ -119,116 +96,6 @@ async function seed(): Promise<{ ppids: string[]; secondPpid: string }> {
   return { ppids, secondPpid };
 }
 
-async function startProcess(
-  script: string,
-  port: number,
-  secrets: Record<string, string> = {},
-): Promise<ChildProcess> {
-  const child = spawn(
-    'node',
-    [...(env.BENCH_NODE_OPTIONS ? env.BENCH_NODE_OPTIONS.split(' ') : []), script],
-    {
-      env: {
-        ...env,
-        ...SECRETS,
-        ...secrets,
-        DATABASE_URL,
-        BROKER_PORT: String(port),
-        BROKER_URL: `http://127.0.0.1:${port}`,
-        APPLY_REGISTRY_AT_BOOT: 'false',
-      },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    },
-  );
-  const deadline = Date.now() + 30_000;
-  while (Date.now() < deadline) {
-    try {
-      if ((await fetch(`http://127.0.0.1:${port}/health`)).ok) return child;
-    } catch {
-      // not up yet
-    }
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  child.kill();
-  throw new Error(`${script} did not start`);
-}
-
-/**
- * The demo registry with keys made for this run: production refuses the demo
- * keys (their private halves are committed). Each service signs with its own.
- */
-const serviceKeys = new Map<string, JWK & { kid: string }>();
-function serviceKey(id: string): JWK & { kid: string } {
-  let key = serviceKeys.get(id);
-  if (!key) {
-    key = {
-      ...generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ format: 'jwk' }),
-      kid: `${id}-bench`,
-    } as JWK & { kid: string };
-    serviceKeys.set(id, key);
-  }
-  return key;
-}
-
-function benchRegistryFile(): string {
-  const file = join(mkdtempSync(join(tmpdir(), 'une-fois-bench-')), 'registry.yaml');
-  const text = readFileSync('config/registry.yaml', 'utf8').replace(
-    /(- id: ([\w-]+)\n(?:(?! {2}- id:).*\n)*? {4}jwks: )\{ keys: \[.*\] \}/g,
-    (_all, head: string, id: string) => {
-      const { d: _d, ...publicJwk } = serviceKey(id);
-      return `${head}{ keys: [${JSON.stringify(publicJwk)}] }`;
-    },
-  );
-  writeFileSync(file, text);
-  return file;
-}
-
-/** Production mode (no development shortcuts), with throwaway secrets made for this run. */
-const SECRETS: Record<string, string> = {
-  NODE_ENV: 'production',
-  MASTER_KEYS: `bench:1:${randomBytes(32).toString('base64')}`,
-  PAIRWISE_SECRET: randomBytes(32).toString('hex'),
-  SIGNING_KEYS: JSON.stringify([
-    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-1' },
-  ]),
-  BROKER_URL: 'http://127.0.0.1',
-  VAULT_URL: 'http://127.0.0.1',
-  CITIZEN_ISSUER: 'https://auth.example',
-  CITIZEN_JWKS_URI: 'https://auth.example/jwks.json',
-  LOG_LEVEL: 'warn',
-};
-
-/** The broker's alone: every other process (the CLI, the baseline app) refuses to boot with it. */
-const BROKER_SECRETS: Record<string, string> = {
-  ACCESS_TOKEN_SIGNING_KEYS: JSON.stringify([
-    { ...generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' }), kid: 'bench-tokens-1' },
-  ]),
-};
-
-async function accessToken(port: number, service = SERVICE): Promise<string> {
-  const jwk = serviceKey(service);
-  const now = Math.floor(Date.now() / 1000);
-  const assertion = await new SignJWT({ jti: randomUUID() })
-    .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
-    .setIssuer(service)
-    .setSubject(service)
-    .setAudience(`http://127.0.0.1:${port}/oauth/token`)
-    .setIssuedAt(now)
-    .setExpirationTime(now + 120)
-    .sign(await importJWK(jwk, 'ES256'));
-  const response = await fetch(`http://127.0.0.1:${port}/oauth/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    body: new URLSearchParams({
-      grant_type: 'client_credentials',
-      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
-      client_assertion: assertion,
-    }),
-  });
-  if (!response.ok) throw new Error(`token refused: ${await response.text()}`);
-  return ((await response.json()) as { access_token: string }).access_token;
-}
-
 interface Measure {
   requestsPerSecond: number;
   p50: number;
@@ -243,31 +110,6 @@ interface Measure {
   appCpu: number;
   loadCpu: number;
   machineCpu: number;
-}
-
-const procfs = existsSync('/proc/self/stat');
-/** The unit of /proc's CPU times (USER_HZ). */
-const CLOCK_TICKS = procfs ? Number(execSync('getconf CLK_TCK').toString()) : 100;
-
-/**
- * CPU time (user + system, ms) a process has used, from /proc/PID/stat:
- * per request, it shows where the time goes (the app, the load generator,
- * the rest of the machine) and what bounds throughput.
- */
-function cpuMs(pid: number | string): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * (1000 / CLOCK_TICKS); // utime, stime
-}
-
-/** Busy CPU time (ms) of the whole machine so far, from /proc/stat: user, system and interrupts. */
-function machineCpuMs(): number {
-  const [user, nice, system, , , irq, softirq] = readFileSync('/proc/stat', 'utf8')
-    .split('\n')[0]
-    .split(/\s+/)
-    .slice(1)
-    .map(Number);
-  return (user + nice + system + irq + softirq) * (1000 / CLOCK_TICKS);
 }
 
 async function load(
@@ -311,7 +153,13 @@ async function load(
 
 async function main(): Promise<void> {
   log('• preparing a database and seeding citizens (through the real services)…');
-  await recreateDatabase();
+  await recreateDatabase(DATABASE_URL);
+  const setup = new pg.Client({ connectionString: DATABASE_URL });
+  await setup.connect();
+  await setup.query(
+    `CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
+  );
+  await setup.end();
   const started = Date.now();
   const { ppids, secondPpid } = await seed();
   const db = new pg.Client({ connectionString: DATABASE_URL });
@@ -325,14 +173,26 @@ async function main(): Promise<void> {
   const random = (list: string[]) => list[Math.floor(Math.random() * list.length)];
   const brokerPort = await freePort();
   const baselinePort = await freePort();
-  const broker = await startProcess('dist/apps/broker/src/main.js', brokerPort, BROKER_SECRETS);
-  const baselineApp = await startProcess('dist/bench/baseline-app.js', baselinePort);
+  const appEnv = (port: number) => ({
+    DATABASE_URL,
+    BROKER_PORT: String(port),
+    BROKER_URL: `http://127.0.0.1:${port}`,
+  });
+  const broker = await startProcess('dist/apps/broker/src/main.js', `http://127.0.0.1:${brokerPort}/health`, {
+    ...appEnv(brokerPort),
+    ...BROKER_SECRETS,
+  });
+  const baselineApp = await startProcess(
+    'dist/bench/baseline-app.js',
+    `http://127.0.0.1:${baselinePort}/health`,
+    appEnv(baselinePort),
+  );
   const full: Measure[] = [];
   const baseline: Measure[] = [];
   let light: Measure | undefined;
   let sameCitizen: Measure | undefined;
   try {
-    const token = await accessToken(brokerPort);
+    const token = await accessToken(brokerPort, SERVICE);
     const secondToken = await accessToken(brokerPort, SECOND_SERVICE);
     const runBroker = (seconds: number, connections = CONNECTIONS) =>
       load(
@@ -449,18 +309,11 @@ async function main(): Promise<void> {
     `least possible mean latency at ${CONNECTIONS} connections on this machine: broker ${latencyFloor(fullMedian).toFixed(0)} ms, baseline ${latencyFloor(baselineMedian).toFixed(0)} ms`,
   );
 
-  const cpu = cpus()[0]?.model ?? 'unknown CPU';
-  const pgVersion = execSync(`psql "${DATABASE_URL}" -tAc "SHOW server_version"`).toString().trim();
-  writeFileSync(
-    'docs/benchmarks.md',
-    `# Benchmarks
+  writeSection(
+    'broker',
+    `## Broker: \`POST /v1/data-requests\`
 
-Written by \`npm run bench:broker\`; run it again to replace this page.
-
-## Broker: \`POST /v1/data-requests\`
-
-Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC on ${cpus().length} × ${cpu},
-${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, PostgreSQL ${pgVersion}. The load generator,
+${machineLine(DATABASE_URL)} The load generator,
 the app under test and PostgreSQL share the machine.
 
 | run | req/s | p50 | p99 | CPU/request: app | load generator | machine | errors | non-2xx | requests |
