@@ -48,7 +48,12 @@ const KIND = 'tax-filing';
 const REDIS_PREFIX = `bench-reminders-${process.pid}`;
 
 /** A sink that accepts every message and counts them, by Message-ID. */
-async function startSink(): Promise<{ port: number; received: () => number; distinct: () => number; close(): Promise<void> }> {
+async function startSink(): Promise<{
+  port: number;
+  received: () => number;
+  distinct: () => number;
+  close(): Promise<void>;
+}> {
   let received = 0;
   const ids = new Set<string>();
   const server = new SMTPServer({
@@ -94,7 +99,9 @@ async function seedCitizens(): Promise<string[]> {
           citizenId,
           `citizen-${i}`,
         ]);
-        await attributes.write(em, citizenId, 'contact.email', `citoyen-${i}@exemple.ca`, { kind: 'citizen' });
+        await attributes.write(em, citizenId, 'contact.email', `citoyen-${i}@exemple.ca`, {
+          kind: 'citizen',
+        });
         ppids.push(await pairwise.issue(em, ORGANISATION, citizenId));
       }
     });
@@ -137,7 +144,8 @@ async function dispatch(
   let first = 0;
   const deadline = Date.now() + 30 * 60_000;
   while (sink.received() - before < count) {
-    if (Date.now() > deadline) throw new Error(`only ${sink.received() - before} of ${count} arrived in 30 min`);
+    if (Date.now() > deadline)
+      throw new Error(`only ${sink.received() - before} of ${count} arrived in 30 min`);
     if (!first && sink.received() > before) first = Date.now();
     peak = Math.max(peak, await usedMemory(redis));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -264,7 +272,8 @@ async function main(): Promise<void> {
   log(
     `  ${counts.deadlines} deadlines, ${counts.reminders} reminders scheduled, ${creation.perSecond.toFixed(0)} deadlines/s, non-2xx ${creation.non2xx}`,
   );
-  if (counts.deadlines !== DEADLINES) throw new Error(`expected ${DEADLINES} deadlines, found ${counts.deadlines}`);
+  if (counts.deadlines !== DEADLINES)
+    throw new Error(`expected ${DEADLINES} deadlines, found ${counts.deadlines}`);
   await db.query('VACUUM ANALYZE');
 
   const schedulerPort = await freePort();
@@ -282,7 +291,9 @@ async function main(): Promise<void> {
   );
   const waves: Dispatch[] = [];
   try {
-    log(`• idle scheduler over ${counts.reminders} future reminders: Redis grows by ${((await usedMemory(redis)) - redisBaseline) / 1024} KiB`);
+    log(
+      `• idle scheduler over ${counts.reminders} future reminders: Redis grows by ${((await usedMemory(redis)) - redisBaseline) / 1024} KiB`,
+    );
     const first = Math.min(FIRST_WAVE, counts.reminders);
     log(`• dispatch, wave 1: ${first} reminders due, ${counts.reminders - first} still in the future`);
     waves.push(await dispatch(db, redis, sink, scheduler.pid!, first));
@@ -292,10 +303,13 @@ async function main(): Promise<void> {
   } finally {
     scheduler.kill('SIGTERM');
   }
-  const states = (await db.query(`SELECT status, count(*)::int AS n FROM reminder GROUP BY status ORDER BY status`))
-    .rows as { status: string; n: number }[];
+  const states = (
+    await db.query(`SELECT status, count(*)::int AS n FROM reminder GROUP BY status ORDER BY status`)
+  ).rows as { status: string; n: number }[];
   const duplicates = sink.received() - sink.distinct();
-  log(`  reminder statuses: ${states.map((s) => `${s.status} ${s.n}`).join(', ')}; duplicate e-mails ${duplicates}`);
+  log(
+    `  reminder statuses: ${states.map((s) => `${s.status} ${s.n}`).join(', ')}; duplicate e-mails ${duplicates}`,
+  );
 
   log('• floor: a bare loop writing the same number of messages to the same sink');
   const floors = [await bareLoop(sink.port, waves[0].reminders, 16)];
