@@ -50,7 +50,7 @@ export function planReminders(input: PlanInput): PlannedReminder[] {
  */
 export function placeOutOfQuietHours(at: Date, quietHours: QuietWindow, dueAt: Date): Date {
   const window = parseWindow(quietHours);
-  let t = DateTime.fromJSDate(at, { zone: PLANNING_ZONE });
+  let t: DateTime<boolean> = DateTime.fromJSDate(at, { zone: PLANNING_ZONE });
   if (!window || !inWindow(t, window)) return at;
   const original = t;
   // A window end that falls in the spring-forward gap can land in the next window: step again.
