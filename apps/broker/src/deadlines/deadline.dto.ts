@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import {
   IsDefined,
   IsIn,
+  IsISO8601,
   IsNotEmpty,
   IsObject,
   IsOptional,
@@ -24,6 +25,7 @@ function IsDueAt(): PropertyDecorator {
   return (target, key) => {
     IsString()(target, key);
     Matches(DATE_TIME, { message: DATE_TIME_MESSAGE })(target, key);
+    IsISO8601({ strict: true, strictSeparator: true }, { message: DATE_TIME_MESSAGE })(target, key);
   };
 }
 
