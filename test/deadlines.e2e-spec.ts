@@ -252,8 +252,14 @@ describe('Deadlines and their reminders', () => {
 
   describe('bad input on /v1/deadlines: 4xx problem+json, nothing written', () => {
     let saaqDeadline: string;
+    let otherCitizenPpid: string;
     beforeAll(async () => {
-      saaqDeadline = (await post(licence()).expect(201)).body.id;
+      saaqDeadline = (await post(licence({ externalRef: 'permit-taken' })).expect(201)).body.id;
+      otherCitizenPpid = await broker.dataSource.transaction(async (em) => {
+        const id = randomUUID();
+        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'test', $2)`, [id, id]);
+        return broker.app.get(PairwiseIds).issue(em, 'SAAQ', id);
+      });
     });
 
     const cases: [
@@ -313,6 +319,12 @@ describe('Deadlines and their reminders', () => {
         () => post(licence({ citizen: { ppid: ppid.RAMQ } })),
         404,
         'citizen_not_found',
+      ],
+      [
+        'an externalRef already naming another citizen’s deadline',
+        () => post(licence({ externalRef: 'permit-taken', citizen: { ppid: otherCitizenPpid } })),
+        409,
+        'deadline_ref_conflict',
       ],
       [
         'malformed JSON',
