@@ -26,8 +26,14 @@ export interface NewDeadline {
 /** A service's change to its deadline: close it, or move it. */
 export type DeadlineChange = { status: 'completed' | 'cancelled' } | { dueAt: Date };
 
-export interface DeadlineWithReminders {
+/** A deadline and its reminders, as its service sees them. */
+export interface DeadlineState {
   deadline: Deadline;
+  reminders: Reminder[];
+}
+
+/** A deadline with its reminders and what each channel did with each, as the citizen sees them. */
+export interface DeadlineWithReminders extends DeadlineState {
   reminders: (Reminder & { deliveries: ReminderDelivery[] })[];
 }
 
@@ -53,7 +59,7 @@ export class DeadlinesService {
    * citizen its organisation knows. The same externalRef again is the same
    * deadline (moved if dueAt differs).
    */
-  async register(service: ServicePrincipal, input: NewDeadline): Promise<DeadlineWithReminders> {
+  async register(service: ServicePrincipal, input: NewDeadline): Promise<DeadlineState> {
     const registry = this.registry.current();
     if (!registry.deadlineKind(input.kind))
       throw new DomainError('unknown_deadline_kind', `No deadline kind "${input.kind}" in the catalogue.`, [
@@ -104,18 +110,14 @@ export class DeadlinesService {
           status: 'open',
         });
       }
-      const deadline = await em.findOneByOrFail(Deadline, { citizenId, id });
+      const deadline = { citizenId, id, kind: input.kind, dueAt: input.dueAt } as Deadline;
       await this.planFor(em, deadline);
       return this.load(em, deadline);
     });
   }
 
   /** A service closes or moves one of its own deadlines; another service's id is as unknown as a made-up one. */
-  async change(
-    service: ServicePrincipal,
-    id: string,
-    change: DeadlineChange,
-  ): Promise<DeadlineWithReminders> {
+  async change(service: ServicePrincipal, id: string, change: DeadlineChange): Promise<DeadlineState> {
     if ('dueAt' in change) this.requireFuture(change.dueAt);
     return this.dataSource.transaction(async (em) => {
       const found = await em.findOneBy(Deadline, { id, serviceId: service.serviceId });
@@ -229,7 +231,7 @@ export class DeadlinesService {
     service: ServicePrincipal,
     citizenId: string,
     input: NewDeadline,
-  ): Promise<DeadlineWithReminders> {
+  ): Promise<DeadlineState> {
     const existing = await em.findOneByOrFail(Deadline, {
       serviceId: service.serviceId,
       externalRef: input.externalRef!,
@@ -323,18 +325,14 @@ export class DeadlinesService {
     );
   }
 
-  private async load(em: EntityManager, deadline: Deadline): Promise<DeadlineWithReminders> {
-    const fresh = await em.findOneByOrFail(Deadline, { citizenId: deadline.citizenId, id: deadline.id });
-    const reminders = await em.find(Reminder, {
-      where: { citizenId: deadline.citizenId, deadlineId: deadline.id },
-      order: { sendAt: 'ASC', offsetDays: 'DESC' },
-    });
-    const deliveries = await em.find(ReminderDelivery, { where: { citizenId: deadline.citizenId } });
+  private async load(em: EntityManager, deadline: Deadline): Promise<DeadlineState> {
+    const key = { citizenId: deadline.citizenId, id: deadline.id };
     return {
-      deadline: fresh,
-      reminders: reminders.map((r) =>
-        Object.assign(r, { deliveries: deliveries.filter((d) => d.reminderId === r.id) }),
-      ),
+      deadline: await em.findOneByOrFail(Deadline, key),
+      reminders: await em.find(Reminder, {
+        where: { citizenId: deadline.citizenId, deadlineId: deadline.id },
+        order: { sendAt: 'ASC', offsetDays: 'DESC' },
+      }),
     };
   }
 }

@@ -11,6 +11,7 @@ export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
 export {
   type DeadlineChange,
   DeadlinesService,
+  type DeadlineState,
   type DeadlineWithReminders,
   type NewDeadline,
 } from './deadlines.service.js';

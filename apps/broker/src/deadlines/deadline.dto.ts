@@ -13,7 +13,7 @@ import {
   MaxLength,
   ValidateNested,
 } from 'class-validator';
-import type { DeadlineWithReminders } from '#libs/reminders';
+import type { DeadlineState } from '#libs/reminders';
 import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
 
 /** An ISO 8601 date-time with its offset (or Z): a due time means nothing without one. */
@@ -92,7 +92,7 @@ export class UpdateDeadlineDto {
 }
 
 /** What a service sees of its deadline: no citizen id, no delivery detail. */
-export function deadlineForService({ deadline, reminders }: DeadlineWithReminders) {
+export function deadlineForService({ deadline, reminders }: DeadlineState) {
   return {
     id: deadline.id,
     kind: deadline.kind,
