@@ -1,3 +1,4 @@
+import type { AppModuleOptions } from '#libs/config';
 import { BrokerAppModule } from '../../apps/broker/src/broker-app.module.js';
 import { type RunningApp, startApp, testEnv } from './apps.js';
 import type { TestDatabase } from './database.js';
@@ -17,10 +18,11 @@ export async function startBroker(
   db: TestDatabase,
   idp: TestIdentityProvider,
   env: Record<string, string> = {},
+  options: AppModuleOptions = {},
 ): Promise<RunningBroker> {
   const brokerUrl = env.BROKER_URL ?? 'http://broker.test';
   const running = await startApp(
-    BrokerAppModule.forRoot(testEnv(db, idp, { BROKER_URL: brokerUrl, ...env })),
+    BrokerAppModule.forRoot(testEnv(db, idp, { BROKER_URL: brokerUrl, ...env }), options),
   );
   const broker: RunningBroker = {
     ...running,

@@ -1,3 +1,4 @@
+import type { AppModuleOptions } from '#libs/config';
 import { VaultAppModule } from '../../apps/vault/src/vault-app.module.js';
 import { type RunningApp, startApp, testEnv } from './apps.js';
 import { createTestDatabase, type TestDatabase } from './database.js';
@@ -16,12 +17,16 @@ export interface RunningVault extends RunningApp {
 /** Boots the vault as `npm run start:vault` does, on a database of its own. */
 export async function startVault(
   label: string,
-  options: { db?: TestDatabase; idp?: TestIdentityProvider; env?: Record<string, string> } = {},
+  options: {
+    db?: TestDatabase;
+    idp?: TestIdentityProvider;
+    env?: Record<string, string>;
+  } & AppModuleOptions = {},
 ): Promise<RunningVault> {
   const db = options.db ?? (await createTestDatabase(label));
   const idp = options.idp ?? (await new TestIdentityProvider().start());
   const env = testEnv(db, idp, options.env);
-  const running = await startApp(VaultAppModule.forRoot(env));
+  const running = await startApp(VaultAppModule.forRoot(env, { clock: options.clock }));
   return {
     ...running,
     db,

@@ -4,6 +4,7 @@ import { parse } from 'yaml';
 import { checkAttributeValue, RegistryService } from '#libs/catalogue';
 import { AppConfig } from '#libs/config';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
+import { DeadlinesService } from '#libs/reminders';
 import { AttributesService, CitizensService, type Writer } from '#libs/vault';
 import { domainContext } from './domain-context.js';
 
@@ -17,7 +18,8 @@ interface DemoCitizen {
 
 /**
  * Loads the demo citizens through the same services the apps use, so their
- * values are encrypted and carry provenance like any other. A citizen who
+ * values are encrypted and carry provenance like any other (and their expiry
+ * dates make deadlines). A citizen who
  * already has values is left as they are (the command can run at every demo start).
  */
 export async function seedDemo(env: Record<string, string | undefined>, file: string): Promise<string[]> {
@@ -29,6 +31,7 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
     const attributes = app.get(AttributesService);
     const consents = app.get(ConsentsService);
     const requests = app.get(ConsentRequestsService);
+    const deadlines = app.get(DeadlinesService);
     const dataSource = app.get(DataSource);
     const report: string[] = [];
     const { citizens: demo } = parse(readFileSync(file, 'utf8')) as { citizens: DemoCitizen[] };
@@ -53,6 +56,7 @@ export async function seedDemo(env: Record<string, string | undefined>, file: st
               ? { kind: 'citizen' }
               : { kind: 'organisation', organisationId: service.organisation, serviceId: service.id };
           await attributes.write(em, citizen.id, item.attribute, checked.value, writer);
+          await deadlines.onAttributeWritten(em, citizen.id, item.attribute, checked.value);
         }
       });
       for (const terms of person.consents ?? []) await consents.grant(citizen.id, terms);

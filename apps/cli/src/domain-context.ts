@@ -8,6 +8,7 @@ import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { ErasureModule } from '#libs/erasure';
 import { IdentityModule } from '#libs/identity';
+import { RemindersModule } from '#libs/reminders';
 import { VaultModule } from '#libs/vault';
 
 @Module({})
@@ -35,6 +36,7 @@ export function domainContext(env: Record<string, string | undefined>): Promise<
         ConsentModule,
         AccessLogModule,
         ErasureModule,
+        RemindersModule,
       ],
     },
     { logger: ['error'] },

@@ -34,6 +34,11 @@ export interface AttributeDefinition {
   selfDeclarable: boolean;
   /** The organisation that is the official source of this attribute; absent for self-declared data. */
   authority?: string;
+  /**
+   * An expiring date attribute: the deadline kind its value creates (due at
+   * 00:00 America/Montreal on that date, at the attribute's authority).
+   */
+  deadline?: string;
 }
 
 export interface PurposeDefinition {

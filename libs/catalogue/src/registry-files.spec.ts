@@ -177,6 +177,28 @@ describe(parseCatalogue.name, () => {
     ]);
   });
 
+  it('reads the deadline kind an expiring attribute creates', () => {
+    const real = parseCatalogue(CATALOGUE_FILE, readFileSync(CATALOGUE_FILE, 'utf8'));
+    const expiring = real.attributes.filter((a) => a.deadline).map((a) => [a.code, a.deadline]);
+    expect(expiring).toEqual([
+      ['health.card_expiry', 'health-card-renewal'],
+      ['licence.driver_expiry', 'licence-renewal'],
+    ]);
+  });
+
+  it.each([
+    ['a deadline on an attribute that is not a date', 'type: postal-address', 'only a date attribute'],
+    ['an unknown deadline kind', 'type: date', 'unknown deadline kind "passport-renewal"'],
+  ])('refuses %s, naming its path', (_case, type, message) => {
+    const text = CATALOGUE_YAML.replace(
+      '    type: postal-address\n    authority: SAAQ\n',
+      `    ${type}\n    authority: SAAQ\n    deadline: ${type === 'type: date' ? 'passport-renewal' : 'licence-renewal'}\n`,
+    );
+    expect(problemsOf(() => parseCatalogue('catalogue.yaml', text))).toEqual([
+      expect.objectContaining({ path: 'attributes.1.deadline', message: expect.stringContaining(message) }),
+    ]);
+  });
+
   it('requires an authority for an attribute that is not self-declarable', () => {
     const text = CATALOGUE_YAML.replace('    authority: SAAQ\n', '');
     expect(problemsOf(() => parseCatalogue('catalogue.yaml', text))).toEqual([

@@ -39,6 +39,7 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
       'sensitivity',
       'selfDeclarable',
       'authority',
+      'deadline',
     ]);
     const selfDeclarable = item.selfDeclarable === undefined ? false : item.selfDeclarable;
     if (typeof selfDeclarable !== 'boolean') check.fail([...path, 'selfDeclarable'], 'must be true or false');
@@ -49,6 +50,9 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
         'an attribute that is not self-declarable needs an authority (the organisation that is its official source)',
       );
     }
+    const deadline = check.optionalString(item.deadline, [...path, 'deadline'], CODE);
+    if (deadline && item.type !== 'date')
+      check.fail([...path, 'deadline'], 'only a date attribute can create a deadline');
     const pattern = check.optionalString(item.pattern, [...path, 'pattern']);
     if (pattern) {
       try {
@@ -80,6 +84,7 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
       ] as const),
       selfDeclarable: selfDeclarable === true,
       ...(authority ? { authority } : {}),
+      ...(deadline ? { deadline } : {}),
     };
   });
   check.unique(
@@ -126,6 +131,11 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
     (i) => ['deadlineKinds', i, 'code'],
     'deadline kind',
   );
+  const kindCodes = new Set(deadlineKinds.map((d) => d.code));
+  attributes.forEach((attribute, i) => {
+    if (attribute.deadline && !kindCodes.has(attribute.deadline))
+      check.fail(['attributes', i, 'deadline'], `unknown deadline kind "${attribute.deadline}"`);
+  });
   return { attributes, purposes, deadlineKinds };
 }
 

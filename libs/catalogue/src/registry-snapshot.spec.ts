@@ -27,6 +27,13 @@ describe(RegistrySnapshot.name, () => {
     expect(snapshot.service('mtq-vignette')).toBeUndefined();
   });
 
+  it('names the deadline kind an expiring attribute creates', () => {
+    expect(snapshot.expiringDeadlineKind('health.card_expiry')?.code).toBe('health-card-renewal');
+    expect(snapshot.expiringDeadlineKind('licence.driver_expiry')?.label.en).toBe('Driver’s licence renewal');
+    expect(snapshot.expiringDeadlineKind('identity.birthdate')).toBeUndefined();
+    expect(snapshot.expiringDeadlineKind('contact.fax')).toBeUndefined();
+  });
+
   describe('canRead', () => {
     it('allows a read right only for the purposes it names', () => {
       expect(snapshot.canRead('saaq-permis', 'address.residential', 'licence-renewal')).toBe(true);

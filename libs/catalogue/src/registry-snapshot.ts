@@ -74,6 +74,12 @@ export class RegistrySnapshot {
     return this.deadlineKinds.get(code);
   }
 
+  /** The deadline kind a write of this attribute creates or moves, if it is an expiring one. */
+  expiringDeadlineKind(attribute: string): DeadlineKindDefinition | undefined {
+    const kind = this.attributes.get(attribute)?.deadline;
+    return kind === undefined ? undefined : this.deadlineKinds.get(kind);
+  }
+
   organisation(id: string): Organisation | undefined {
     return this.organisations.get(id);
   }

@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
+import { ChannelsModule } from '#libs/channels';
 import { ConsentModule } from '#libs/consent';
+import { RemindersModule } from '#libs/reminders';
 import { VaultModule } from '#libs/vault';
 import { ErasureService } from './erasure.service.js';
 
 @Module({
-  imports: [VaultModule, ConsentModule],
+  imports: [VaultModule, ConsentModule, RemindersModule, ChannelsModule],
   providers: [ErasureService],
   exports: [ErasureService],
 })

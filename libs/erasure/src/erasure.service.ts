@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { NotificationsService } from '#libs/channels';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { PairwiseIds } from '#libs/identity';
+import { DeadlinesService } from '#libs/reminders';
 import { AttributesService, CitizensService, DataKeysService } from '#libs/vault';
 import { readErasureRegister, type RegisteredErasure, registerErasure } from './erasure-register.js';
 
@@ -15,7 +17,7 @@ export interface ReplayResult {
 /**
  * Erasing a citizen: their values, history, data key (crypto-shredding),
  * organisations' identifiers, consents (revoked) and pending requests
- * (denied), and their login link; registered in the same transaction so a
+ * (denied), deadlines with their reminders, portal notifications, and their login link; registered in the same transaction so a
  * restored backup can have it re-applied. The access log, the revoked
  * consents and the collection reports stay as the record of past disclosures.
  */
@@ -29,6 +31,8 @@ export class ErasureService {
     private readonly consents: ConsentsService,
     private readonly consentRequests: ConsentRequestsService,
     private readonly pairwise: PairwiseIds,
+    private readonly deadlines: DeadlinesService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   /** Erases the citizen now; answers the registered time. */
@@ -69,6 +73,8 @@ export class ErasureService {
     await this.consents.revokeAll(em, citizenId);
     await this.consentRequests.denyAllPending(em, citizenId);
     await this.pairwise.forget(em, citizenId);
+    await this.deadlines.deleteAll(em, citizenId);
+    await this.notifications.deleteAll(em, citizenId);
     if (present) await this.citizens.markErased(em, citizenId, erasedAt);
     return { erasedAt, hadKey };
   }

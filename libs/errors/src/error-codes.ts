@@ -62,6 +62,21 @@ export const ERROR_TITLES = {
     fr: 'Votre journal des accès n’est pas encore couvert par un point de contrôle signé.',
     en: 'Your access log is not yet covered by a signed checkpoint.',
   },
+  unknown_deadline_kind: { fr: 'Type d’échéance inconnu.', en: 'Unknown deadline kind.' },
+  invalid_due_date: {
+    fr: 'La date d’échéance doit être dans le futur.',
+    en: 'The due date must be in the future.',
+  },
+  deadline_not_found: { fr: 'Échéance introuvable.', en: 'Deadline not found.' },
+  deadline_closed: {
+    fr: 'Cette échéance est déjà terminée ou annulée.',
+    en: 'This deadline is already completed or cancelled.',
+  },
+  deadline_ref_conflict: {
+    fr: 'Cette référence désigne déjà une autre échéance.',
+    en: 'This reference already names another deadline.',
+  },
+  notification_not_found: { fr: 'Avis introuvable.', en: 'Notification not found.' },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: {
     fr: 'Erreur interne. Réessayez plus tard.',

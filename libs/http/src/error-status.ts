@@ -12,6 +12,8 @@ export function statusOf(code: ErrorCode): number {
     case 'unknown_attribute':
     case 'invalid_request':
     case 'unsupported_grant_type':
+    case 'unknown_deadline_kind':
+    case 'invalid_due_date':
       return 400;
     case 'unauthenticated':
     case 'invalid_client':
@@ -24,8 +26,12 @@ export function statusOf(code: ErrorCode): number {
     case 'consent_request_not_found':
     case 'citizen_not_found':
     case 'not_checkpointed':
+    case 'deadline_not_found':
+    case 'notification_not_found':
       return 404;
     case 'consent_request_not_pending':
+    case 'deadline_closed':
+    case 'deadline_ref_conflict':
       return 409;
     case 'payload_too_large':
       return 413;

@@ -8,3 +8,18 @@ export {
 } from './reminder.entity.js';
 export { RemindersModule } from './reminders.module.js';
 export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
+export {
+  type DeadlineChange,
+  DeadlinesService,
+  type DeadlineState,
+  type DeadlineWithReminders,
+  type NewDeadline,
+} from './deadlines.service.js';
+export {
+  inQuietHours,
+  placeOutOfQuietHours,
+  type PlannedReminder,
+  planReminders,
+  PLANNING_ZONE,
+  type QuietWindow,
+} from './planning.js';

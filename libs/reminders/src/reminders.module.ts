@@ -1,10 +1,13 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { VaultModule } from '#libs/vault';
 import { Deadline } from './deadline.entity.js';
+import { DeadlinesService } from './deadlines.service.js';
 import { Reminder, ReminderDelivery } from './reminder.entity.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([Deadline, Reminder, ReminderDelivery])],
-  exports: [TypeOrmModule],
+  imports: [TypeOrmModule.forFeature([Deadline, Reminder, ReminderDelivery]), VaultModule],
+  providers: [DeadlinesService],
+  exports: [TypeOrmModule, DeadlinesService],
 })
 export class RemindersModule {}

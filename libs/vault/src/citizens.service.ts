@@ -53,9 +53,13 @@ export class CitizensService {
     return { language: citizen.language, channels: citizen.channels, quietHours: citizen.quietHours };
   }
 
-  async updatePreferences(citizenId: string, preferences: Preferences): Promise<Preferences> {
+  async updatePreferences(
+    citizenId: string,
+    preferences: Preferences,
+    em: EntityManager = this.dataSource.manager,
+  ): Promise<Preferences> {
     // Not on an erased profile: a request in flight when the citizen erased it does not bring preferences back.
-    const result = await this.dataSource.getRepository(Citizen).update(
+    const result = await em.getRepository(Citizen).update(
       { id: citizenId, erasedAt: IsNull() },
       {
         language: preferences.language,
@@ -65,7 +69,7 @@ export class CitizensService {
     );
     if (result.affected === 0)
       throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
-    return this.preferences(await this.get(citizenId));
+    return this.preferences(await this.get(citizenId, em));
   }
 
   /**

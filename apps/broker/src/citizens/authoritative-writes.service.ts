@@ -4,12 +4,14 @@ import { checkAttributeValue, RegistryService } from '#libs/catalogue';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
 import { ConsentsService } from '#libs/consent';
+import { DeadlinesService } from '#libs/reminders';
 import { AttributesService } from '#libs/vault';
 
 /**
  * An official source writes what it is the source of. "Tell once": every
  * service holding an ongoing consent on that attribute hears of the change
  * (attribute.changed, without the value: it fetches it under its consent).
+ * An expiring attribute (an expiry date) creates or moves its deadline.
  */
 @Injectable()
 export class AuthoritativeWritesService {
@@ -19,6 +21,7 @@ export class AuthoritativeWritesService {
     private readonly pairwise: PairwiseIds,
     private readonly attributes: AttributesService,
     private readonly consents: ConsentsService,
+    private readonly deadlines: DeadlinesService,
   ) {}
 
   async write(service: ServicePrincipal, ppid: string, attribute: string, raw: unknown) {
@@ -38,6 +41,7 @@ export class AuthoritativeWritesService {
         organisationId: service.organisationId,
         serviceId: service.serviceId,
       });
+      await this.deadlines.onAttributeWritten(em, citizenId, attribute, checked.value);
       await this.consents.announceChange(
         em,
         registry,

@@ -5,8 +5,17 @@ import { RegistryService } from '#libs/catalogue';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { ErasureService } from '#libs/erasure';
 import { PairwiseIds } from '#libs/identity';
+import { NotificationsService } from '#libs/channels';
 import { CollectionReports } from '#libs/metrics';
-import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
+import { DeadlinesService } from '#libs/reminders';
+import {
+  AttributesService,
+  type Citizen,
+  CitizensService,
+  lockLiveCitizen,
+  type Preferences,
+} from '#libs/vault';
+import { deadlineView, notificationView } from './dto/deadline-view.js';
 
 export interface ErasureReport {
   erasedAt: string;
@@ -28,6 +37,8 @@ export class CitizenDataService {
     private readonly pairwise: PairwiseIds,
     private readonly erasure: ErasureService,
     private readonly collectionReports: CollectionReports,
+    private readonly deadlines: DeadlinesService,
+    private readonly notifications: NotificationsService,
   ) {}
 
   async profile(citizen: Citizen) {
@@ -48,6 +59,7 @@ export class CitizenDataService {
     const value = this.attributes.checkDeclarable(attribute, raw);
     const held = await this.dataSource.transaction(async (em) => {
       const written = await this.attributes.write(em, citizen.id, attribute, value, { kind: 'citizen' });
+      await this.deadlines.onAttributeWritten(em, citizen.id, attribute, value);
       await this.consents.announceChange(
         em,
         this.registry.current(),
@@ -60,6 +72,16 @@ export class CitizenDataService {
       return written;
     });
     return { ...held, ...this.attributes.describeSource(held.source) };
+  }
+
+  /** New preferences; scheduled reminders are placed again under the new quiet hours, in the same transaction. */
+  async updatePreferences(citizen: Citizen, preferences: Preferences): Promise<Preferences> {
+    return this.dataSource.transaction(async (em) => {
+      await lockLiveCitizen(em, citizen.id);
+      const updated = await this.citizens.updatePreferences(citizen.id, preferences, em);
+      await this.deadlines.replan(em, citizen.id, updated.quietHours);
+      return updated;
+    });
   }
 
   /** Everything held about the citizen, in one consistent snapshot. */
@@ -78,6 +100,10 @@ export class CitizenDataService {
         accessLog: (await this.accessLog.all(citizen.id, em)).map(accessLogView),
         pairwiseIds: await this.pairwise.list(em, citizen.id),
         collectionReports: await this.collectionReports.forCitizen(em, citizen.id),
+        deadlines: (await this.deadlines.forCitizen(citizen.id, em)).map((d) =>
+          deadlineView(d, this.registry.current()),
+        ),
+        notifications: (await this.notifications.all(em, citizen.id)).map(notificationView),
       };
     });
   }
@@ -93,7 +119,16 @@ export class CitizenDataService {
     const erasedAt = await this.erasure.erase(citizen.id);
     return {
       erasedAt: erasedAt.toISOString(),
-      erased: ['attributes', 'attributeHistory', 'dataKey', 'preferences', 'pairwiseIds', 'login'],
+      erased: [
+        'attributes',
+        'attributeHistory',
+        'dataKey',
+        'preferences',
+        'pairwiseIds',
+        'deadlines',
+        'notifications',
+        'login',
+      ],
       retained: [
         {
           what: 'accessLog',

@@ -45,7 +45,7 @@ export class MeController {
 
   @Put('preferences')
   updatePreferences(@CurrentCitizen() citizen: Citizen, @Body() body: PreferencesDto) {
-    return this.citizens.updatePreferences(citizen.id, {
+    return this.data.updatePreferences(citizen, {
       language: body.language,
       channels: { email: body.channels.email, sms: body.channels.sms, portal: body.channels.portal },
       quietHours: { start: body.quietHours.start, end: body.quietHours.end },
