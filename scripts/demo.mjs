@@ -1,10 +1,16 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole platform on this machine with demo data.
 // Builds, creates and migrates the database, applies the demo registry, loads
-// the demo citizens, starts the four apps, then prints their URLs and a
-// citizen token. Ctrl-C stops everything.
+// the demo citizens, starts a mail catcher and the four apps, then prints
+// their URLs and a citizen token. A service registers a deadline whose
+// reminder falls due a minute later: it reaches the mail catcher. Ctrl-C
+// stops everything.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
+import { startMailCatcher } from './mail-catcher.mjs';
 
 const APPS = [
   ['vault', 'VAULT_PORT', 3001],
@@ -13,7 +19,7 @@ const APPS = [
   ['scheduler', 'SCHEDULER_PORT', 3004],
 ];
 // Development mode unless told otherwise: the demo runs on the development keys and issuer.
-const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', ...process.env };
+const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', REMINDER_SWEEP_SECONDS: '5', ...process.env };
 const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois';
 
 function step(title, command, args) {
@@ -67,6 +73,19 @@ step('migrating the database', 'node', ['dist/apps/cli/src/main.js', 'migration:
 step('applying the demo registry', 'node', ['dist/apps/cli/src/main.js', 'registry:apply', env.REGISTRY_FILE ?? 'config/registry.yaml', '--allow-demo-keys']);
 step('loading the demo citizens', 'node', ['dist/apps/cli/src/main.js', 'demo:seed']);
 
+// The scheduler's e-mail goes to the mail catcher, unless an SMTP server is configured.
+let reminderMail = null;
+const mailWaiters = [];
+const catcher = await startMailCatcher({
+  smtpPort: Number(env.MAIL_CATCHER_SMTP_PORT ?? 1025),
+  webPort: Number(env.MAIL_CATCHER_WEB_PORT ?? 1080),
+  log: (message) => {
+    process.stdout.write(`• mail catcher: "${message.subject}" to ${message.to.join(', ')}\n`);
+    for (const resolve of mailWaiters.splice(0)) resolve(message);
+  },
+});
+env.SMTP_URL ??= catcher.smtpUrl;
+
 const children = APPS.map(([name]) => {
   const child = spawn('node', [`dist/apps/${name}/src/main.js`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   child.on('exit', (code, signal) => {
@@ -81,6 +100,7 @@ let stopping = false;
 function stop(code = 0) {
   stopping = true;
   for (const child of children) child.kill('SIGTERM');
+  void catcher.stop();
   setTimeout(() => process.exit(code), 3000).unref();
 }
 process.on('SIGINT', () => stop(0));
@@ -95,9 +115,73 @@ try {
   stop(1);
 }
 
+const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
+
+/** A demo service's access token: a client assertion signed with its demo key (config/demo). */
+async function serviceToken(service) {
+  const keys = JSON.parse(readFileSync('config/demo/service-keys.json', 'utf8'));
+  const key = keys[service];
+  const broker = env.BROKER_URL ?? url('BROKER_PORT', 3002);
+  const now = Math.floor(Date.now() / 1000);
+  const assertion = await new SignJWT({ jti: randomUUID() })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid })
+    .setIssuer(service)
+    .setSubject(service)
+    .setAudience(`${broker}/oauth/token`)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 60)
+    .sign(await importJWK(key, 'ES256'));
+  const response = await fetch(`${url('BROKER_PORT', 3002)}/oauth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+      client_assertion: assertion,
+    }),
+  });
+  if (!response.ok) throw new Error(`the broker refused ${service}'s token request (HTTP ${response.status})`);
+  return (await response.json()).access_token;
+}
+
+/**
+ * RAMQ registers a deadline due tomorrow, a minute from now: its 1-day reminder
+ * falls due during the demo. The demo citizen takes reminders at any hour, so
+ * quiet hours do not hold it until morning.
+ */
+async function registerDemoDeadline(citizenToken) {
+  const asCitizen = { authorization: `Bearer ${citizenToken}`, 'content-type': 'application/json' };
+  const vault = url('VAULT_PORT', 3001);
+  const preferences = await (await fetch(`${vault}/v1/me/preferences`, { headers: asCitizen })).json();
+  await fetch(`${vault}/v1/me/preferences`, {
+    method: 'PUT',
+    headers: asCitizen,
+    body: JSON.stringify({ ...preferences, quietHours: { start: '00:00', end: '00:00' } }),
+  });
+  const exported = await (await fetch(`${vault}/v1/me/export`, { headers: asCitizen })).json();
+  const ppid = exported.pairwiseIds?.find((p) => p.organisation === 'RAMQ')?.ppid;
+  if (!ppid) throw new Error('the demo citizen has no RAMQ pairwise id');
+  const response = await fetch(`${url('BROKER_PORT', 3002)}/v1/deadlines`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${await serviceToken('ramq-carte')}`, 'content-type': 'application/json' },
+    body: JSON.stringify({
+      citizen: { ppid },
+      kind: 'health-card-renewal',
+      dueAt: new Date(Date.now() + 86_400_000 + 60_000).toISOString(),
+      title: {
+        fr: 'Envoyer la photo pour votre nouvelle carte d’assurance maladie',
+        en: 'Send the photo for your new health insurance card',
+      },
+      actionUrl: 'https://www.ramq.gouv.qc.ca/',
+      externalRef: `demo-${randomUUID()}`,
+    }),
+  });
+  if (response.status !== 201) throw new Error(`POST /v1/deadlines answered HTTP ${response.status}`);
+  return (await response.json()).id;
+}
+
 async function checkAndAnnounce() {
   const token = step('minting a token for the demo citizen', 'node', ['dist/apps/cli/src/main.js', 'dev:token', '--sub', 'demo-citizen']);
-  const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
   const profile = await fetch(`${url('VAULT_PORT', 3001)}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
   const held = profile.ok ? (await profile.json()).attributes.length : 0;
   if (!profile.ok || held === 0) {
@@ -105,6 +189,9 @@ async function checkAndAnnounce() {
     stop(1);
   } else {
     process.stdout.write(`• checked: GET /v1/me answers the demo citizen's profile, ${held} values\n`);
+    const deadlineId = await registerDemoDeadline(token);
+    reminderMail = new Promise((resolve) => mailWaiters.push(resolve));
+    process.stdout.write(`• RAMQ registered deadline ${deadlineId}; its 1-day reminder falls due in about a minute\n`);
     process.stdout.write(`
 Une fois is running with demo data.
 
@@ -112,15 +199,22 @@ Une fois is running with demo data.
   broker     ${url('BROKER_PORT', 3002)}
   barometer  ${url('BAROMETER_PORT', 3003)}
   scheduler  ${url('SCHEDULER_PORT', 3004)}/health
+  mail       ${catcher.webUrl}   (reminder e-mails the scheduler sends, caught here)
 
 Demo citizen "demo-citizen" (Léa Tremblay); a token valid 8 hours:
 
   export TOKEN=${token}
   curl -H "Authorization: Bearer $TOKEN" ${url('VAULT_PORT', 3001)}/v1/me
+  curl -H "Authorization: Bearer $TOKEN" ${url('VAULT_PORT', 3001)}/v1/me/deadlines
 
 Another citizen: npm run cli -- dev:token --sub <anyone>. Ctrl-C stops the demo.
 `);
-    // For the test of this script: stop once everything answered.
-    if (env.DEMO_EXIT_WHEN_READY === 'true') stop(0);
+    // For the test of this script: stop once everything answered and the reminder arrived.
+    if (env.DEMO_EXIT_WHEN_READY === 'true') {
+      const arrived = await Promise.race([reminderMail, new Promise((resolve) => setTimeout(resolve, 150_000, null))]);
+      if (!arrived) throw new Error('the demo reminder did not reach the mail catcher within 150 s');
+      process.stdout.write('• checked: the reminder reached the mail catcher\n');
+      stop(0);
+    }
   }
 }

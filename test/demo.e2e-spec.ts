@@ -12,8 +12,15 @@ describe('npm run demo', () => {
     await client.end();
   });
 
-  it('brings the platform up on a database it creates, and the demo citizen’s profile answers', async () => {
-    const ports = { VAULT_PORT: '3901', BROKER_PORT: '3902', BAROMETER_PORT: '3903', SCHEDULER_PORT: '3904' };
+  it('brings the platform up on a database it creates, the demo citizen’s profile answers, and a reminder reaches the mail catcher', async () => {
+    const ports = {
+      VAULT_PORT: '3901',
+      BROKER_PORT: '3902',
+      BAROMETER_PORT: '3903',
+      SCHEDULER_PORT: '3904',
+      MAIL_CATCHER_SMTP_PORT: '3905',
+      MAIL_CATCHER_WEB_PORT: '3906',
+    };
     const child = spawn('node', ['scripts/demo.mjs'], {
       env: {
         ...process.env,
@@ -37,5 +44,10 @@ describe('npm run demo', () => {
     expect(output).toMatch(/checked: GET \/v1\/me answers the demo citizen's profile, 12 values/);
     expect(output).toMatch(/export TOKEN=[\w-]+\.[\w-]+\.[\w-]+/);
     expect(output).toContain('http://localhost:3901/v1/me');
-  }, 240_000);
+    // A reminder falls due during the demo and reaches the mail catcher, whose address is printed.
+    expect(output).toContain('mail       http://localhost:3906');
+    expect(output).toMatch(/RAMQ registered deadline [0-9a-f-]{36}/);
+    expect(output).toMatch(/mail catcher: ".+" to lea\.tremblay@exemple\.ca/);
+    expect(output).toContain('checked: the reminder reached the mail catcher');
+  }, 400_000);
 });
