@@ -2,17 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DateTime } from 'luxon';
 import { DataSource, type EntityManager } from 'typeorm';
-import { type JsonValue, type Label, RegistryService } from '#libs/catalogue';
+import { DEFAULT_OFFSETS_DAYS, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
 import { Clock } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
 import { CitizensService, lockLiveCitizen, type QuietHours } from '#libs/vault';
 import { Deadline, type DeadlineStatus } from './deadline.entity.js';
-import { placeOutOfQuietHours, planReminders, PLANNING_ZONE, SKIPPED_PAST } from './planning.js';
+import { planReminders, PLANNING_ZONE, replanReminder } from './planning.js';
 import { Reminder, ReminderDelivery } from './reminder.entity.js';
-
-/** The policy of a kind the catalogue no longer lists (a deadline outlives a catalogue change). */
-const DEFAULT_OFFSETS = [30, 7, 1];
 
 export interface NewDeadline {
   ppid: string;
@@ -171,26 +168,32 @@ export class DeadlinesService {
 
   /**
    * The citizen's quiet hours changed (in the caller's transaction): each
-   * scheduled reminder is placed again from its planned time; one that would
-   * now leave at or before now is skipped.
+   * reminder still to leave is placed again from its planned time
+   * (replanReminder). One already due is the sweeper's and stays as it is.
    */
   async replan(em: EntityManager, citizenId: string, quietHours: QuietHours): Promise<void> {
+    const now = this.clock.now();
     const rows: { id: string; planned_at: Date; due_at: Date }[] = await em.query(
       `SELECT r.id, r.planned_at, d.due_at FROM reminder r
          JOIN deadline d ON d.citizen_id = r.citizen_id AND d.id = r.deadline_id
-       WHERE r.citizen_id = $1 AND r.status = 'scheduled' FOR UPDATE OF r`,
-      [citizenId],
+       WHERE r.citizen_id = $1 AND r.status = 'scheduled' AND r.send_at > $2 FOR UPDATE OF r`,
+      [citizenId, now],
     );
     if (rows.length === 0) return;
-    const now = this.clock.now();
-    const sendAts = rows.map((row) => placeOutOfQuietHours(row.planned_at, quietHours, row.due_at));
+    const replanned = rows.map((row) =>
+      replanReminder({ plannedAt: row.planned_at, dueAt: row.due_at, quietHours, now }),
+    );
     await em.query(
-      `UPDATE reminder r SET send_at = u.send_at,
-              status = CASE WHEN u.send_at <= $4 THEN 'skipped' ELSE 'scheduled' END,
-              reason = CASE WHEN u.send_at <= $4 THEN $5 ELSE NULL END
-       FROM unnest($2::uuid[], $3::timestamptz[]) AS u (id, send_at)
+      `UPDATE reminder r SET send_at = u.send_at, status = u.status, reason = u.reason
+       FROM unnest($2::uuid[], $3::timestamptz[], $4::text[], $5::text[]) AS u (id, send_at, status, reason)
        WHERE r.citizen_id = $1 AND r.id = u.id`,
-      [citizenId, rows.map((row) => row.id), sendAts, now, SKIPPED_PAST],
+      [
+        citizenId,
+        rows.map((row) => row.id),
+        replanned.map((r) => r.sendAt),
+        replanned.map((r) => r.status),
+        replanned.map((r) => r.reason ?? null),
+      ],
     );
   }
 
@@ -272,7 +275,8 @@ export class DeadlinesService {
     const kind = this.registry.current().deadlineKind(deadline.kind);
     const planned = planReminders({
       dueAt: deadline.dueAt,
-      offsetsDays: kind?.offsetsDays ?? DEFAULT_OFFSETS,
+      // A deadline outlives a catalogue change: a kind no longer listed keeps the default policy.
+      offsetsDays: kind?.offsetsDays ?? DEFAULT_OFFSETS_DAYS,
       quietHours: citizen.quietHours,
       now: this.clock.now(),
     });

@@ -22,4 +22,5 @@ export {
   planReminders,
   PLANNING_ZONE,
   type QuietWindow,
+  replanReminder,
 } from './planning.js';
