@@ -11,7 +11,6 @@ export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
 export {
   type DeadlineChange,
   DeadlinesService,
-  type DeadlineState,
   type DeadlineWithReminders,
   type NewDeadline,
 } from './deadlines.service.js';
