@@ -8,6 +8,7 @@ export {
 } from './reminder.entity.js';
 export { RemindersModule } from './reminders.module.js';
 export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
+export { CalendarFeedsService } from './calendar-feeds.service.js';
 export {
   type DeadlineChange,
   DeadlinesService,
