@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { ManualClock } from '#libs/config';
@@ -108,11 +108,16 @@ describe('Deadlines and their reminders', () => {
   describe('registered by a service', () => {
     it('plans the 30-, 7- and 1-day reminders at the due wall time, out of quiet hours', async () => {
       const response = await post(licence({ externalRef: 'permit-1' })).expect(201);
-      expect(response.body).toMatchObject({
+      // The service sees its deadline, nothing of the citizen's reminders (their times reveal quiet hours).
+      expect(response.body).toEqual({
         id: expect.any(String),
         kind: 'licence-renewal',
         status: 'open',
         dueAt: '2026-07-01T14:00:00.000Z',
+        title: { fr: 'Renouveler votre permis', en: 'Renew your licence' },
+        actionUrl: 'https://saaq.example/renouveler',
+        externalRef: 'permit-1',
+        closedAt: null,
       });
       const rows = await remindersOf(response.body.id);
       expect(rows.map((r) => [r.offset_days, r.status, localWall(r.send_at)])).toEqual([
@@ -121,13 +126,16 @@ describe('Deadlines and their reminders', () => {
         [1, 'scheduled', '2026-06-30 10:00'],
       ]);
       const [deadline] = await query<{ citizen_id: string; organisation_id: string; title: object }>(
-        'SELECT citizen_id, organisation_id, title FROM deadline WHERE id = $1',
+        'SELECT citizen_id, organisation_id, title, created_at, updated_at FROM deadline WHERE id = $1',
         [response.body.id],
       );
       expect(deadline).toEqual({
         citizen_id: citizenId,
         organisation_id: 'SAAQ',
         title: { fr: 'Renouveler votre permis', en: 'Renew your licence' },
+        // Times come from the Clock, as for a move or a close.
+        created_at: START,
+        updated_at: START,
       });
     });
 
@@ -162,10 +170,20 @@ describe('Deadlines and their reminders', () => {
       expect(again.body.id).toBe(first.body.id);
       expect(await remindersOf(first.body.id)).toHaveLength(3);
 
-      const moved = await post(
-        licence({ externalRef: 'permit-replay', dueAt: '2026-08-01T10:00:00-04:00' }),
-      ).expect(201);
+      clock.advance(60_000);
+      let moved;
+      try {
+        moved = await post(
+          licence({ externalRef: 'permit-replay', dueAt: '2026-08-01T10:00:00-04:00' }),
+        ).expect(201);
+      } finally {
+        clock.set(START);
+      }
       expect(moved.body).toMatchObject({ id: first.body.id, dueAt: '2026-08-01T14:00:00.000Z' });
+      const [row] = await query<{ updated_at: Date }>('SELECT updated_at FROM deadline WHERE id = $1', [
+        first.body.id,
+      ]);
+      expect(row.updated_at).toEqual(new Date(START.getTime() + 60_000));
       const rows = await remindersOf(first.body.id);
       expect(rows.map((r) => [r.offset_days, r.status, r.reason])).toEqual([
         [30, 'cancelled', 'rescheduled'],
@@ -182,6 +200,43 @@ describe('Deadlines and their reminders', () => {
       ]);
     });
 
+    it('takes a new title and actionUrl on a replay, in the same transaction, without touching the reminders', async () => {
+      const first = await post(licence({ externalRef: 'permit-retitled' })).expect(201);
+      const reminders = await remindersOf(first.body.id);
+      const again = await post(
+        licence({
+          externalRef: 'permit-retitled',
+          title: { fr: 'Renouveler votre permis de conduire', en: 'Renew your driver’s licence' },
+          actionUrl: 'https://saaq.example/permis',
+        }),
+      ).expect(201);
+      expect(again.body).toMatchObject({
+        id: first.body.id,
+        title: { fr: 'Renouveler votre permis de conduire', en: 'Renew your driver’s licence' },
+        actionUrl: 'https://saaq.example/permis',
+      });
+      const [row] = await query<{ title: object }>('SELECT title, action_url FROM deadline WHERE id = $1', [
+        first.body.id,
+      ]);
+      expect(row).toEqual({
+        title: { fr: 'Renouveler votre permis de conduire', en: 'Renew your driver’s licence' },
+        action_url: 'https://saaq.example/permis',
+      });
+      expect(await remindersOf(first.body.id)).toEqual(reminders);
+      // A replay refused (moving a closed deadline) changes no title either: one transaction.
+      await patch(first.body.id, { status: 'completed' }).expect(200);
+      const refused = await post(
+        licence({
+          externalRef: 'permit-retitled',
+          title: { fr: 'Autre titre' },
+          dueAt: '2026-09-01T10:00:00-04:00',
+        }),
+      ).expect(409);
+      expect(refused.body.code).toBe('deadline_closed');
+      const [after] = await query('SELECT title FROM deadline WHERE id = $1', [first.body.id]);
+      expect(after).toEqual({ title: row.title });
+    });
+
     it('creates one deadline from a concurrent double POST', async () => {
       const responses = await Promise.all(
         Array.from({ length: 6 }, () => post(licence({ externalRef: 'permit-race' }))),
@@ -193,6 +248,58 @@ describe('Deadlines and their reminders', () => {
       );
       expect(rows[0].n).toBe(1);
       expect(await remindersOf(responses[0].body.id)).toHaveLength(3);
+    });
+
+    /** Its live reminders are one set planned for its current due time (none once closed). */
+    const expectConsistent = async (id: string) => {
+      const [deadline] = await query<{ status: string; due_at: Date }>(
+        'SELECT status, due_at FROM deadline WHERE id = $1',
+        [id],
+      );
+      const live = (await remindersOf(id)).filter((r) => r.status === 'scheduled');
+      if (deadline.status !== 'open') return expect(live).toEqual([]);
+      expect(live.map((r) => r.offset_days)).toEqual([30, 7, 1]);
+      for (const r of live)
+        expect(
+          DateTime.fromJSDate(r.planned_at, { zone: ZONE }).plus({ days: r.offset_days }).toJSDate(),
+        ).toEqual(deadline.due_at);
+    };
+
+    it('settles two POSTs of a new externalRef racing with different due times: one deadline, one set of reminders', async () => {
+      const [a, b] = await Promise.all([
+        post(licence({ externalRef: 'permit-race-2', dueAt: '2026-07-01T10:00:00-04:00' })),
+        post(licence({ externalRef: 'permit-race-2', dueAt: '2026-07-20T10:00:00-04:00' })),
+      ]);
+      expect([a.status, b.status]).toEqual([201, 201]);
+      expect(a.body.id).toBe(b.body.id);
+      const [{ n }] = await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM deadline WHERE service_id = 'saaq-permis' AND external_ref = 'permit-race-2'`,
+      );
+      expect(n).toBe(1);
+      await expectConsistent(a.body.id);
+    });
+
+    it.each([
+      ['a move', 'move', { dueAt: '2026-07-25T10:00:00-04:00' }],
+      ['a completion', 'close', { status: 'completed' }],
+    ])('settles a replay racing %s: one deadline, consistent reminders', async (_case, tag, change) => {
+      const ref = `permit-replay-race-${tag}`;
+      const { body } = await post(licence({ externalRef: ref })).expect(201);
+      for (let round = 0; round < 3; round++) {
+        const [replay, patched] = await Promise.all([
+          post(licence({ externalRef: ref, dueAt: `2026-07-1${round}T10:00:00-04:00` })),
+          patch(body.id, change),
+        ]);
+        expect(patched.status).toBe(200);
+        // The replay came first or after the move (201), or found the deadline completed (409): never a 500.
+        expect([201, 409]).toContain(replay.status);
+        await expectConsistent(body.id);
+      }
+      const [{ n }] = await query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM deadline WHERE service_id = 'saaq-permis' AND external_ref = $1`,
+        [ref],
+      );
+      expect(n).toBe(1);
     });
 
     it('moves a deadline on PATCH {dueAt}: pending reminders cancelled, a fresh set planned, sent ones kept', async () => {
@@ -234,12 +341,14 @@ describe('Deadlines and their reminders', () => {
             ['cancelled', reason],
             ['cancelled', reason],
           ]);
-          for (const again of [
-            { status: 'completed' },
-            { status: 'cancelled' },
+          // Asking again for the same status is answered as done.
+          const again = await patch(body.id, { status }).expect(200);
+          expect(again.body).toEqual(closed.body);
+          for (const other of [
+            { status: status === 'completed' ? 'cancelled' : 'completed' },
             { dueAt: '2026-09-01T10:00:00Z' },
           ]) {
-            const refused = await patch(body.id, again).expect(409);
+            const refused = await patch(body.id, other).expect(409);
             expect(refused.body.code).toBe('deadline_closed');
           }
           expect(await remindersOf(body.id)).toHaveLength(3);
@@ -248,6 +357,14 @@ describe('Deadlines and their reminders', () => {
         }
       },
     );
+
+    it('a PATCH to the dueAt it already has changes nothing: no reminder cancelled', async () => {
+      const { body } = await post(licence()).expect(201);
+      const before = await remindersOf(body.id);
+      const same = await patch(body.id, { dueAt: '2026-07-01T14:00:00Z' }).expect(200);
+      expect(same.body).toEqual(body);
+      expect(await remindersOf(body.id)).toEqual(before);
+    });
   });
 
   describe('bad input on /v1/deadlines: 4xx problem+json, nothing written', () => {
@@ -369,6 +486,21 @@ describe('Deadlines and their reminders', () => {
         'validation_failed',
       ],
       ['neither status nor dueAt on PATCH', () => patch(saaqDeadline, {}), 400, 'validation_failed'],
+      ['a null status on PATCH', () => patch(saaqDeadline, { status: null }), 400, 'validation_failed'],
+      ['a null dueAt on PATCH', () => patch(saaqDeadline, { dueAt: null }), 400, 'validation_failed'],
+      [
+        'a null status beside a dueAt on PATCH',
+        () => patch(saaqDeadline, { status: null, dueAt: '2026-09-01T10:00:00Z' }),
+        400,
+        'validation_failed',
+      ],
+      [
+        'a null dueAt beside a status on PATCH',
+        () => patch(saaqDeadline, { status: 'completed', dueAt: null }),
+        400,
+        'validation_failed',
+      ],
+      ['a null dueAt on POST', () => post(licence({ dueAt: null })), 400, 'validation_failed'],
       ['an unknown status on PATCH', () => patch(saaqDeadline, { status: 'open' }), 400, 'validation_failed'],
       [
         'a past dueAt on PATCH',
@@ -378,15 +510,20 @@ describe('Deadlines and their reminders', () => {
       ],
     ];
 
+    const deadlines = () =>
+      query('SELECT id, due_at, status, title, action_url, updated_at FROM deadline ORDER BY id');
+    const reminders = () => query('SELECT id, status, reason, send_at FROM reminder ORDER BY id');
+
     it.each(cases)('%s', async (_case, send, status, code) => {
       const before = await counts();
-      const snapshot = await query('SELECT id, status, send_at FROM reminder ORDER BY id');
+      const [deadlinesBefore, remindersBefore] = [await deadlines(), await reminders()];
       const response = await send();
       expect(response.status).toBe(status);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
       expect(response.body.code).toBe(code);
       expect(await counts()).toEqual(before);
-      expect(await query('SELECT id, status, send_at FROM reminder ORDER BY id')).toEqual(snapshot);
+      expect(await deadlines()).toEqual(deadlinesBefore);
+      expect(await reminders()).toEqual(remindersBefore);
     });
   });
 
@@ -574,6 +711,56 @@ describe('Deadlines and their reminders', () => {
       );
     });
 
+    it('serves the feed at a capability URL a calendar app subscribes to without a token; a new one revokes the old', async () => {
+      const feedPath = (url: string) => new URL(url).pathname;
+      const created = await vault.http.post('/v1/me/calendar-feed').set(citizen).expect(201);
+      expect(created.headers['cache-control']).toBe('private, no-store');
+      expect(created.body).toEqual({
+        url: expect.stringMatching(/^http.*\/v1\/calendar-feeds\/[A-Za-z0-9_-]{43}\.ics$/),
+      });
+      const secret = /([A-Za-z0-9_-]{43})\.ics$/.exec(created.body.url)![1];
+      // Only the secret's SHA-256 is kept.
+      const [stored] = await query<{ token_hash: Buffer }>(
+        'SELECT token_hash FROM calendar_feed WHERE citizen_id = $1',
+        [citizenId],
+      );
+      expect(stored.token_hash).toEqual(createHash('sha256').update(secret).digest());
+
+      const feed = await vault.http.get(feedPath(created.body.url)).expect(200);
+      expect(feed.headers['content-type']).toMatch(/^text\/calendar/);
+      expect(feed.headers['cache-control']).toBe('private, no-store');
+      const events = new ICAL.Component(ICAL.parse(feed.text))
+        .getAllSubcomponents('vevent')
+        .map((e) => new ICAL.Event(e));
+      const { body: list } = await vault.http.get('/v1/me/deadlines').set(citizen).expect(200);
+      expect(events.map((e) => e.uid).sort()).toEqual(
+        list.deadlines.map((d: { id: string }) => `${d.id}@une-fois`).sort(),
+      );
+      // In the citizen's language (set to English above).
+      expect(events.map((e) => e.summary)).toContain('Renew your licence');
+
+      const rotated = await vault.http.post('/v1/me/calendar-feed').set(citizen).expect(201);
+      expect(rotated.body.url).not.toBe(created.body.url);
+      const gone = await vault.http.get(feedPath(created.body.url)).expect(404);
+      expect(gone.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(gone.body.code).toBe('calendar_feed_not_found');
+      await vault.http.get(feedPath(rotated.body.url)).expect(200);
+
+      await vault.http.delete('/v1/me/calendar-feed').set(citizen).expect(204);
+      await vault.http.get(feedPath(rotated.body.url)).expect(404);
+      await vault.http.delete('/v1/me/calendar-feed').set(citizen).expect(204);
+      expect(await query('SELECT 1 FROM calendar_feed WHERE citizen_id = $1', [citizenId])).toEqual([]);
+
+      // Made-up, malformed or extension-less addresses open nothing; the citizen routes need a token.
+      for (const path of [
+        `/v1/calendar-feeds/${'A'.repeat(43)}.ics`,
+        '/v1/calendar-feeds/short.ics',
+        `/v1/calendar-feeds/${secret}`,
+      ])
+        expect((await vault.http.get(path).expect(404)).body.code).toBe('calendar_feed_not_found');
+      await vault.http.post('/v1/me/calendar-feed').expect(401);
+    });
+
     it('lists portal notifications newest first, paged, and marks one read', async () => {
       const ids = [randomUUID(), randomUUID(), randomUUID()];
       for (const [i, id] of ids.entries()) {
@@ -610,7 +797,18 @@ describe('Deadlines and their reminders', () => {
       await vault.http.get('/v1/me/notifications?before=nope').set(citizen).expect(400);
     });
 
-    it('places scheduled reminders again when quiet hours change; those now past are skipped', async () => {
+    const setQuietHours = (start: string, end: string) =>
+      vault.http
+        .put('/v1/me/preferences')
+        .set(citizen)
+        .send({
+          language: 'fr',
+          channels: { email: true, sms: false, portal: true },
+          quietHours: { start, end },
+        })
+        .expect(200);
+
+    it('places scheduled reminders again when quiet hours change', async () => {
       const { body } = await post(licence({ externalRef: 'permit-quiet' })).expect(201);
       const before = await remindersOf(body.id);
       expect(before.map((r) => localWall(r.send_at))).toEqual([
@@ -620,15 +818,7 @@ describe('Deadlines and their reminders', () => {
       ]);
       clock.set(new Date('2026-06-01T13:00:00Z')); // 09:00 in Montréal
       try {
-        await vault.http
-          .put('/v1/me/preferences')
-          .set(citizen)
-          .send({
-            language: 'fr',
-            channels: { email: true, sms: false, portal: true },
-            quietHours: { start: '09:30', end: '12:00' },
-          })
-          .expect(200);
+        await setQuietHours('09:30', '12:00');
       } finally {
         clock.set(START);
       }
@@ -639,28 +829,48 @@ describe('Deadlines and their reminders', () => {
         [7, 'scheduled', '2026-06-24 12:00'],
         [1, 'scheduled', '2026-06-30 12:00'],
       ]);
+      // Back to the defaults for the tests that follow.
+      await setQuietHours('21:00', '08:00');
+    });
 
-      // Replanned later, the offsets whose new time is past are skipped, not sent late.
-      clock.set(new Date('2026-06-30T13:45:00Z')); // 09:45 on the day before the due date
+    it('never loses a reminder to a change of quiet hours: one whose new time is past goes now', async () => {
+      // Planned at 23:30, the 30-day reminder waits for 08:00 under 21:00–08:00.
+      const { body } = await post(
+        licence({ externalRef: 'permit-night', dueAt: '2026-07-01T23:30:00-04:00' }),
+      ).expect(201);
+      const [thirty] = await remindersOf(body.id);
+      expect(localWall(thirty.send_at)).toBe('2026-06-02 08:00');
+      // At 07:30 the citizen changes to 22:00–07:00: 07:00 is already past, so it goes at 07:30.
+      const at = new Date('2026-06-02T11:30:00Z');
+      clock.set(at);
       try {
-        await vault.http
-          .put('/v1/me/preferences')
-          .set(citizen)
-          .send({
-            language: 'fr',
-            channels: { email: true, sms: false, portal: true },
-            quietHours: { start: '09:30', end: '12:00' },
-          })
-          .expect(200);
+        await setQuietHours('22:00', '07:00');
       } finally {
         clock.set(START);
       }
-      const late = await remindersOf(body.id);
-      expect(late.map((r) => [r.offset_days, r.status])).toEqual([
-        [30, 'skipped'],
-        [7, 'skipped'],
-        [1, 'scheduled'],
+      const after = await remindersOf(body.id);
+      expect(after.map((r) => [r.offset_days, r.status, r.reason, localWall(r.send_at)])).toEqual([
+        [30, 'scheduled', null, '2026-06-02 07:30'],
+        [7, 'scheduled', null, '2026-06-25 07:00'],
+        [1, 'scheduled', null, '2026-07-01 07:00'],
       ]);
+      expect(after[0].send_at).toEqual(at);
+      await setQuietHours('21:00', '08:00');
+    });
+
+    it('leaves a reminder already due to the sweeper when quiet hours change', async () => {
+      const { body } = await post(licence({ externalRef: 'permit-due' })).expect(201);
+      const [thirty] = await remindersOf(body.id);
+      // 10:30: the 30-day reminder (10:00) is due and not yet swept.
+      clock.set(new Date('2026-06-01T14:30:00Z'));
+      try {
+        await setQuietHours('09:00', '12:00');
+      } finally {
+        clock.set(START);
+      }
+      const [after] = await remindersOf(body.id);
+      expect([after.status, after.send_at]).toEqual(['scheduled', thirty.send_at]);
+      await setQuietHours('21:00', '08:00');
     });
 
     it('exports the deadlines and notifications, and the erasure removes them', async () => {
@@ -670,23 +880,35 @@ describe('Deadlines and their reminders', () => {
       expect(exported.body.notifications).toHaveLength(3);
       const held = async () =>
         (
-          await query<{ deadlines: number; reminders: number; deliveries: number; notifications: number }>(
+          await query<{
+            deadlines: number;
+            reminders: number;
+            deliveries: number;
+            notifications: number;
+            feeds: number;
+          }>(
             `SELECT (SELECT count(*) FROM deadline WHERE citizen_id = $1)::int AS deadlines,
+                    (SELECT count(*) FROM calendar_feed WHERE citizen_id = $1)::int AS feeds,
                     (SELECT count(*) FROM reminder WHERE citizen_id = $1)::int AS reminders,
                     (SELECT count(*) FROM reminder_delivery WHERE citizen_id = $1)::int AS deliveries,
                     (SELECT count(*) FROM notification WHERE citizen_id = $1)::int AS notifications`,
             [citizenId],
           )
         )[0];
+      const feed = await vault.http.post('/v1/me/calendar-feed').set(citizen).expect(201);
       expect(await held()).toEqual({
         deadlines: expect.any(Number),
         reminders: expect.any(Number),
         deliveries: 1,
         notifications: 3,
+        feeds: 1,
       });
       const erased = await vault.http.delete('/v1/me').set(citizen).expect(200);
-      expect(erased.body.erased).toEqual(expect.arrayContaining(['deadlines', 'notifications']));
-      expect(await held()).toEqual({ deadlines: 0, reminders: 0, deliveries: 0, notifications: 0 });
+      expect(erased.body.erased).toEqual(
+        expect.arrayContaining(['deadlines', 'calendarFeed', 'notifications']),
+      );
+      expect(await held()).toEqual({ deadlines: 0, reminders: 0, deliveries: 0, notifications: 0, feeds: 0 });
+      await vault.http.get(new URL(feed.body.url).pathname).expect(404);
       // The service's identifier no longer reaches anyone.
       const refused = await post(licence({ externalRef: 'after-erasure' })).expect(404);
       expect(refused.body.code).toBe('citizen_not_found');

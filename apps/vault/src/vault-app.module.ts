@@ -14,6 +14,7 @@ import { MetricsModule } from '#libs/metrics';
 import { RemindersModule } from '#libs/reminders';
 import { VaultModule } from '#libs/vault';
 import { CitizenAuthGuard } from './auth/citizen-auth.guard.js';
+import { CalendarFeedsController } from './calendar-feeds/calendar-feeds.controller.js';
 import { AccessLogController } from './me/access-log.controller.js';
 import { CitizenDataService } from './me/citizen-data.service.js';
 import { ConsentRequestsController } from './me/consent-requests.controller.js';
@@ -50,6 +51,7 @@ export class VaultAppModule {
         ConsentRequestsController,
         AccessLogController,
         DeadlinesController,
+        CalendarFeedsController,
         WellKnownController,
         CheckpointsController,
       ],

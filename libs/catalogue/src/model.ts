@@ -47,6 +47,9 @@ export interface PurposeDefinition {
   legalCategory: LegalCategory;
 }
 
+/** The reminder policy of a deadline kind that names none: 30, 7 and 1 days before it falls due. */
+export const DEFAULT_OFFSETS_DAYS: readonly number[] = [30, 7, 1];
+
 export interface DeadlineKindDefinition {
   code: string;
   label: Label;

@@ -199,6 +199,19 @@ describe(parseCatalogue.name, () => {
     ]);
   });
 
+  it('refuses a deadline on an attribute without authority, naming its path', () => {
+    const text = CATALOGUE_YAML.replace(
+      '    type: email\n    selfDeclarable: true\n',
+      '    type: date\n    selfDeclarable: true\n    deadline: licence-renewal\n',
+    );
+    expect(problemsOf(() => parseCatalogue('catalogue.yaml', text))).toEqual([
+      expect.objectContaining({
+        path: 'attributes.0.deadline',
+        message: expect.stringContaining('needs an authority'),
+      }),
+    ]);
+  });
+
   it('requires an authority for an attribute that is not self-declarable', () => {
     const text = CATALOGUE_YAML.replace('    authority: SAAQ\n', '');
     expect(problemsOf(() => parseCatalogue('catalogue.yaml', text))).toEqual([

@@ -3,6 +3,7 @@ import {
   type AccessRight,
   type AttributeDefinition,
   type CatalogueDocument,
+  DEFAULT_OFFSETS_DAYS,
   LEGAL_CATEGORIES,
   type LegalCategory,
   type RegistryDocument,
@@ -53,6 +54,11 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
     const deadline = check.optionalString(item.deadline, [...path, 'deadline'], CODE);
     if (deadline && item.type !== 'date')
       check.fail([...path, 'deadline'], 'only a date attribute can create a deadline');
+    else if (deadline && !authority)
+      check.fail(
+        [...path, 'deadline'],
+        'an attribute that creates a deadline needs an authority (the organisation the deadline is at)',
+      );
     const pattern = check.optionalString(item.pattern, [...path, 'pattern']);
     if (pattern) {
       try {
@@ -115,7 +121,9 @@ function parseCatalogueData(check: YamlChecker): CatalogueDocument {
     const item = check.object(raw, path);
     check.onlyKeys(item, path, ['code', 'label', 'offsetsDays']);
     const offsets =
-      item.offsetsDays === undefined ? [30, 7, 1] : check.list(item.offsetsDays, [...path, 'offsetsDays']);
+      item.offsetsDays === undefined
+        ? [...DEFAULT_OFFSETS_DAYS]
+        : check.list(item.offsetsDays, [...path, 'offsetsDays']);
     offsets.forEach((offset, j) => {
       if (!Number.isInteger(offset) || (offset as number) < 0)
         check.fail([...path, 'offsetsDays', j], 'must be a whole number of days ≥ 0');

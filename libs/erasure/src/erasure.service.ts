@@ -3,7 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { NotificationsService } from '#libs/channels';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { PairwiseIds } from '#libs/identity';
-import { DeadlinesService } from '#libs/reminders';
+import { CalendarFeedsService, DeadlinesService } from '#libs/reminders';
 import { AttributesService, CitizensService, DataKeysService } from '#libs/vault';
 import { readErasureRegister, type RegisteredErasure, registerErasure } from './erasure-register.js';
 
@@ -17,7 +17,7 @@ export interface ReplayResult {
 /**
  * Erasing a citizen: their values, history, data key (crypto-shredding),
  * organisations' identifiers, consents (revoked) and pending requests
- * (denied), deadlines with their reminders, portal notifications, and their login link; registered in the same transaction so a
+ * (denied), deadlines with their reminders and calendar feed, portal notifications, and their login link; registered in the same transaction so a
  * restored backup can have it re-applied. The access log, the revoked
  * consents and the collection reports stay as the record of past disclosures.
  */
@@ -32,6 +32,7 @@ export class ErasureService {
     private readonly consentRequests: ConsentRequestsService,
     private readonly pairwise: PairwiseIds,
     private readonly deadlines: DeadlinesService,
+    private readonly calendarFeeds: CalendarFeedsService,
     private readonly notifications: NotificationsService,
   ) {}
 
@@ -74,6 +75,7 @@ export class ErasureService {
     await this.consentRequests.denyAllPending(em, citizenId);
     await this.pairwise.forget(em, citizenId);
     await this.deadlines.deleteAll(em, citizenId);
+    await this.calendarFeeds.deleteAll(em, citizenId);
     await this.notifications.deleteAll(em, citizenId);
     if (present) await this.citizens.markErased(em, citizenId, erasedAt);
     return { erasedAt, hadKey };

@@ -77,6 +77,7 @@ export const ERROR_TITLES = {
     en: 'This reference already names another deadline.',
   },
   notification_not_found: { fr: 'Avis introuvable.', en: 'Notification not found.' },
+  calendar_feed_not_found: { fr: 'Calendrier introuvable.', en: 'Calendar feed not found.' },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: {
     fr: 'Erreur interne. Réessayez plus tard.',

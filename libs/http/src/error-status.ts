@@ -28,6 +28,7 @@ export function statusOf(code: ErrorCode): number {
     case 'not_checkpointed':
     case 'deadline_not_found':
     case 'notification_not_found':
+    case 'calendar_feed_not_found':
       return 404;
     case 'consent_request_not_pending':
     case 'deadline_closed':

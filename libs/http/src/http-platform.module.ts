@@ -14,6 +14,7 @@ import {
 } from './health.js';
 import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics.js';
 import { ProblemFilter } from './problem.filter.js';
+import { loggedPath } from './request-log.js';
 import { StrictValidationPipe } from './validation.pipe.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
@@ -51,7 +52,7 @@ export interface HttpPlatformOptions {
             req: (request: { id: string; method: string; url: string }) => ({
               id: request.id,
               method: request.method,
-              path: request.url.split('?')[0],
+              path: loggedPath(request.url),
             }),
             res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
           },

@@ -8,10 +8,10 @@ export {
 } from './reminder.entity.js';
 export { RemindersModule } from './reminders.module.js';
 export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
+export { CalendarFeedsService } from './calendar-feeds.service.js';
 export {
   type DeadlineChange,
   DeadlinesService,
-  type DeadlineState,
   type DeadlineWithReminders,
   type NewDeadline,
 } from './deadlines.service.js';
@@ -22,4 +22,5 @@ export {
   planReminders,
   PLANNING_ZONE,
   type QuietWindow,
+  replanReminder,
 } from './planning.js';

@@ -5,7 +5,9 @@ import {
   placeOutOfQuietHours,
   planReminders,
   PLANNING_ZONE,
+  replanReminder,
   SKIPPED_PAST,
+  SKIPPED_TOO_LATE,
 } from './planning.js';
 
 const local = (iso: string) => DateTime.fromISO(iso, { zone: PLANNING_ZONE }).toJSDate();
@@ -78,6 +80,50 @@ describe(planReminders.name, () => {
     });
     expect(wall(reminder.sendAt)).toBe('2026-06-01T20:59-04:00');
     expect(reminder.status).toBe('skipped');
+  });
+});
+
+describe(replanReminder.name, () => {
+  // A 30-day reminder planned at 23:30, pushed to 08:00 by quiet hours 21:00–08:00.
+  const plannedAt = local('2026-06-01T23:30');
+  const dueAt = local('2026-07-01T23:30');
+
+  it('sends now a reminder whose new time is already past, rather than losing it', () => {
+    // At 07:30 the citizen changes to 22:00–07:00: 23:30 now ends at 07:00, which is past.
+    const replanned = replanReminder({
+      plannedAt,
+      dueAt,
+      quietHours: { start: '22:00', end: '07:00' },
+      now: local('2026-06-02T07:30'),
+    });
+    expect(replanned).toEqual({ sendAt: local('2026-06-02T07:30'), status: 'scheduled' });
+  });
+
+  it('places it at the end of the new quiet hours when those are still to come', () => {
+    const replanned = replanReminder({
+      plannedAt,
+      dueAt,
+      quietHours: { start: '22:00', end: '09:00' },
+      now: local('2026-06-02T07:30'),
+    });
+    expect(replanned).toEqual({ sendAt: local('2026-06-02T09:00'), status: 'scheduled' });
+  });
+
+  it('waits for the end of quiet hours in force now when its new time is past', () => {
+    const replanned = replanReminder({
+      plannedAt: local('2026-06-01T21:00'),
+      dueAt,
+      quietHours: { start: '22:00', end: '00:00' },
+      now: local('2026-06-01T23:40'),
+    });
+    expect(replanned).toEqual({ sendAt: local('2026-06-02T00:00'), status: 'scheduled' });
+  });
+
+  it('skips only a reminder that could no longer leave before the due time', () => {
+    const replan = (at: Date) => replanReminder({ plannedAt: at, dueAt, quietHours: NIGHT, now: dueAt });
+    expect(replan(local('2026-06-30T23:30'))).toMatchObject({ status: 'skipped', reason: SKIPPED_TOO_LATE });
+    // A reminder planned at the due time itself (offset 0) still goes.
+    expect(replan(dueAt)).toEqual({ sendAt: dueAt, status: 'scheduled' });
   });
 });
 

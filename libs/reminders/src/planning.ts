@@ -29,6 +29,7 @@ export interface PlannedReminder {
 }
 
 export const SKIPPED_PAST = 'already past when the deadline was planned';
+export const SKIPPED_TOO_LATE = 'its time out of the new quiet hours is at or after the due time';
 
 /** One reminder per offset, each planned (plannedAt) and placed out of quiet hours (sendAt). */
 export function planReminders(input: PlanInput): PlannedReminder[] {
@@ -40,6 +41,33 @@ export function planReminders(input: PlanInput): PlannedReminder[] {
       ? { offsetDays, plannedAt, sendAt, status: 'skipped', reason: SKIPPED_PAST }
       : { offsetDays, plannedAt, sendAt, status: 'scheduled' };
   });
+}
+
+export interface ReplanInput {
+  plannedAt: Date;
+  dueAt: Date;
+  quietHours: QuietWindow;
+  /** The replanning's now (the Clock). Only a reminder still to leave (sendAt after now) is replanned. */
+  now: Date;
+}
+
+/**
+ * A scheduled reminder placed again after the citizen's quiet hours changed.
+ * It was not yet due, so it is never lost: a new time at or before now means
+ * it leaves now (or when the quiet hours in force now end). It is skipped
+ * only if it would leave at or after the due time it was meant to precede
+ * (a reminder planned at the due time itself, offset 0, still goes).
+ */
+export function replanReminder(input: ReplanInput): Pick<PlannedReminder, 'sendAt' | 'status' | 'reason'> {
+  const now = input.now.getTime();
+  const placed = placeOutOfQuietHours(input.plannedAt, input.quietHours, input.dueAt);
+  const from =
+    placed.getTime() > now ? placed : placeOutOfQuietHours(input.now, input.quietHours, input.dueAt);
+  const sendAt = from.getTime() > now ? from : input.now;
+  const due = input.dueAt.getTime();
+  return sendAt.getTime() >= due && input.plannedAt.getTime() < due
+    ? { sendAt, status: 'skipped', reason: SKIPPED_TOO_LATE }
+    : { sendAt, status: 'scheduled' };
 }
 
 /**

@@ -11,9 +11,10 @@ import {
   IsUrl,
   Matches,
   MaxLength,
+  ValidateIf,
   ValidateNested,
 } from 'class-validator';
-import type { DeadlineState } from '#libs/reminders';
+import type { Deadline } from '#libs/reminders';
 import { CitizenRefDto, IsCitizenRef } from '../citizen-ref.dto.js';
 
 /** An ISO 8601 date-time with its offset (or Z): a due time means nothing without one. */
@@ -78,21 +79,23 @@ export class CreateDeadlineDto {
   externalRef?: string;
 }
 
-/** Exactly one of status (close it) or dueAt (move it). */
+/** Exactly one of status (close it) or dueAt (move it); null is neither. */
 export class UpdateDeadlineDto {
   @ApiPropertyOptional({ enum: ['completed', 'cancelled'] })
-  @IsOptional()
+  @ValidateIf((dto: UpdateDeadlineDto) => dto.status !== undefined)
+  @IsDefined({ message: 'status must be "completed" or "cancelled", not null' })
   @IsIn(['completed', 'cancelled'])
   status?: 'completed' | 'cancelled';
 
   @ApiPropertyOptional({ example: '2027-04-20T10:00:00-04:00' })
-  @IsOptional()
+  @ValidateIf((dto: UpdateDeadlineDto) => dto.dueAt !== undefined)
+  @IsDefined({ message: 'dueAt must be a date-time, not null' })
   @IsDueAt()
   dueAt?: string;
 }
 
-/** What a service sees of its deadline: no citizen id, no delivery detail. */
-export function deadlineForService({ deadline, reminders }: DeadlineState) {
+/** What a service sees of its deadline: no citizen id, and nothing of the citizen's reminders or channels. */
+export function deadlineForService(deadline: Deadline) {
   return {
     id: deadline.id,
     kind: deadline.kind,
@@ -102,11 +105,5 @@ export function deadlineForService({ deadline, reminders }: DeadlineState) {
     actionUrl: deadline.actionUrl,
     externalRef: deadline.externalRef,
     closedAt: deadline.closedAt?.toISOString() ?? null,
-    reminders: reminders.map((r) => ({
-      offsetDays: r.offsetDays,
-      sendAt: r.sendAt.toISOString(),
-      status: r.status,
-      reason: r.reason,
-    })),
   };
 }

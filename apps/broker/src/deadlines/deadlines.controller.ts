@@ -36,7 +36,7 @@ export class DeadlinesController {
     return deadlineForService(registered);
   }
 
-  /** Closes (`status`) or moves (`dueAt`) one of this service's deadlines. */
+  /** Closes (`status`) or moves (`dueAt`) one of this service's deadlines; asking for what already holds is a 200. */
   @Patch(':id')
   @Authorize('own deadlines only')
   async update(
@@ -44,14 +44,14 @@ export class DeadlinesController {
     @Param('id', new ParseUUIDPipe()) id: string,
     @Body() body: UpdateDeadlineDto,
   ) {
-    if ((body.status === undefined) === (body.dueAt === undefined))
+    if ((body.status == null) === (body.dueAt == null))
       throw new DomainError('validation_failed', 'Give exactly one of status or dueAt.', [
         { field: 'status', message: 'give exactly one of status or dueAt' },
       ]);
     const changed = await this.deadlines.change(
       service,
       id,
-      body.status ? { status: body.status } : { dueAt: new Date(body.dueAt!) },
+      body.status != null ? { status: body.status } : { dueAt: new Date(body.dueAt!) },
     );
     return deadlineForService(changed);
   }

@@ -126,6 +126,7 @@ export class CitizenDataService {
         'preferences',
         'pairwiseIds',
         'deadlines',
+        'calendarFeed',
         'notifications',
         'login',
       ],

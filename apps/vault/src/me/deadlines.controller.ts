@@ -1,11 +1,11 @@
-import { Controller, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { Controller, Delete, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
 import { RegistryService } from '#libs/catalogue';
 import { NotificationsService } from '#libs/channels';
-import { Clock } from '#libs/config';
-import { deadlineCalendar, DeadlinesService } from '#libs/reminders';
+import { AppConfig, Clock } from '#libs/config';
+import { CalendarFeedsService, deadlineCalendar, DeadlinesService } from '#libs/reminders';
 import type { Citizen } from '#libs/vault';
 import { CurrentCitizen } from '../auth/citizen-auth.guard.js';
 import { deadlineView, notificationView } from './dto/deadline-view.js';
@@ -34,6 +34,8 @@ export class DeadlinesController {
     private readonly notifications: NotificationsService,
     private readonly registry: RegistryService,
     private readonly clock: Clock,
+    private readonly feeds: CalendarFeedsService,
+    private readonly config: AppConfig,
   ) {}
 
   /** The citizen's deadlines by due date, with each reminder, its status and what each channel did. */
@@ -47,12 +49,34 @@ export class DeadlinesController {
   @Get('deadlines.ics')
   @Header('content-type', 'text/calendar; charset=utf-8')
   @Header('content-disposition', 'inline; filename="une-fois-echeances.ics"')
+  @Header('cache-control', 'private, no-store')
   async calendar(@CurrentCitizen() citizen: Citizen) {
     const deadlines = await this.deadlines.forCitizen(citizen.id);
     return deadlineCalendar(
       deadlines.map(({ deadline }) => deadline),
       citizen.language,
     );
+  }
+
+  /**
+   * A calendar app's address for the same feed, needing no token: shown
+   * this once (only a hash of its secret is kept). Asking again gives a new
+   * address and revokes the old one.
+   */
+  @Post('calendar-feed')
+  @HttpCode(201)
+  @Header('cache-control', 'private, no-store')
+  async createCalendarFeed(@CurrentCitizen() citizen: Citizen) {
+    const secret = await this.feeds.create(citizen.id);
+    return { url: `${this.config.urls.vault}/v1/calendar-feeds/${secret}.ics` };
+  }
+
+  /** The calendar feed's address stops working. */
+  @Delete('calendar-feed')
+  @HttpCode(204)
+  @Header('cache-control', 'private, no-store')
+  async revokeCalendarFeed(@CurrentCitizen() citizen: Citizen) {
+    await this.feeds.revoke(citizen.id);
   }
 
   /** Portal notifications, newest first (50 a page by default). */

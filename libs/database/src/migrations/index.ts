@@ -5,6 +5,7 @@ import { OutboxLeases1764310000000 } from './1764310000000-outbox-leases.js';
 import { RegistryAppliedBy1764320000000 } from './1764320000000-registry-applied-by.js';
 import { ErasureRegister1764350000000 } from './1764350000000-erasure-register.js';
 import { Reminders1764400000000 } from './1764400000000-reminders.js';
+import { CalendarFeed1764410000000 } from './1764410000000-calendar-feed.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   RegistryAppliedBy1764320000000,
   ErasureRegister1764350000000,
   Reminders1764400000000,
+  CalendarFeed1764410000000,
 ];
