@@ -56,7 +56,9 @@ describe(EmailChannel.name, () => {
 
   beforeAll(async () => {
     mail = await new MailCatcher().start();
-    channel = new EmailChannel(config({ SMTP_URL: mail.url, MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' }));
+    channel = new EmailChannel(
+      config({ SMTP_URL: mail.url, MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' }),
+    );
   });
   afterAll(async () => {
     channel.onModuleDestroy();
@@ -160,7 +162,10 @@ describe(PortalChannel.name, () => {
 
   it('writes the notification once, under the reminder id, however often it is sent', async () => {
     const citizenId = randomUUID();
-    await dataSource.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'test', $2)`, [citizenId, citizenId]);
+    await dataSource.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'test', $2)`, [
+      citizenId,
+      citizenId,
+    ]);
     const channel = new PortalChannel(dataSource);
     const sent = message({ citizenId });
     await expect(channel.send(sent)).resolves.toEqual({ status: 'delivered' });

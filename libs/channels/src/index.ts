@@ -11,6 +11,13 @@ export {
 export { EmailChannel, mailDomain, reminderMessageId } from './email.channel.js';
 export { SmsChannel } from './sms.channel.js';
 export { PortalChannel } from './portal.channel.js';
-export { daysLeft, formatDue, REMINDER_ZONE, type ReminderFacts, reminderText, type ReminderText } from './reminder-text.js';
+export {
+  daysLeft,
+  formatDue,
+  REMINDER_ZONE,
+  type ReminderFacts,
+  reminderText,
+  type ReminderText,
+} from './reminder-text.js';
 export { Notification } from './notification.entity.js';
 export { ChannelsModule } from './channels.module.js';

@@ -8,3 +8,10 @@ export {
 } from './reminder.entity.js';
 export { RemindersModule } from './reminders.module.js';
 export { type CalendarDeadline, deadlineCalendar } from './calendar.js';
+export { ReminderDeliveryModule } from './delivery/reminder-delivery.module.js';
+export {
+  type DeliveryOutcome,
+  ReminderDeliveryService,
+  TransientDeliveryError,
+} from './delivery/reminder-delivery.service.js';
+export { ReminderSweeper } from './delivery/reminder-sweeper.service.js';
