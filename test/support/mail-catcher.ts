@@ -11,9 +11,9 @@ export type Answer = 'accept' | { code: number; message: string };
  */
 export class MailCatcher {
   readonly messages: ParsedMail[] = [];
-  /** Raw messages in the order accepted, before parsing finishes. */
-  accepted = 0;
   answer: Answer = 'accept';
+  /** How long the server takes over each message before accepting it: a run of sends a test can interrupt. */
+  delayMs = 0;
   private readonly server: SMTPServer;
   private port = 0;
 
@@ -30,8 +30,8 @@ export class MailCatcher {
       },
       onData: (stream, _session, callback) => {
         simpleParser(stream)
-          .then((mail) => {
-            this.accepted++;
+          .then(async (mail) => {
+            if (this.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, this.delayMs));
             this.messages.push(mail);
             callback();
           })
