@@ -192,3 +192,62 @@ describe('Reminder delivery', () => {
     expect(mail.messages.filter((m) => m.messageId?.startsWith(`<${reminder}@`))).toHaveLength(0);
   });
 });
+
+describe('Reminder dispatch through the in-flight window', () => {
+  let vault: RunningVault;
+  let scheduler: RunningApp;
+  let mail: MailCatcher;
+
+  beforeAll(async () => {
+    mail = await new MailCatcher().start();
+    vault = await startVault('reminderwindow');
+  });
+  afterAll(async () => {
+    await scheduler?.close();
+    await vault?.close();
+    await mail?.stop();
+  });
+
+  it('holds at most the window in Redis, and refills it as it drains rather than once per sweep', async () => {
+    const auth = await vault.auth('wren');
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(auth)
+      .send({ value: 'wren@example.ca' })
+      .expect(200);
+    const citizenId = await citizenWithPreferences(vault.db.url, 'wren', {
+      language: 'fr',
+      channels: { email: true, sms: false, portal: false },
+    });
+    const reminders = await seedReminders(vault.db.url, { citizenId, count: 200 });
+    scheduler = await startApp(
+      SchedulerAppModule.forRoot(
+        testEnv(vault.db, vault.idp, {
+          SMTP_URL: mail.url,
+          REMINDER_SWEEP_SECONDS: '30',
+          REMINDER_IN_FLIGHT: '10',
+          REMINDER_CONCURRENCY: '4',
+        }),
+      ),
+    );
+    const queues = scheduler.app.get(QueueService);
+    let peak = 0;
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        peak = Math.max(peak, await queues.unfinished(JOBS.sendReminder));
+        await sleep(10);
+      }
+    })();
+    // The first sweep comes within one period; after it, 200 reminders through a window of 10 take
+    // 20 windows: one window per 30 s sweep would take ten minutes.
+    const rows = await settled(vault.db.url, reminders, 45_000);
+    sampling = false;
+    await sampler;
+    expect(rows.every((row) => row.status === 'sent')).toBe(true);
+    expect(new Set(mail.messageIds()).size).toBe(200);
+    // The sweep itself is a job of the same queue: one more than the window.
+    expect(peak).toBeGreaterThan(1);
+    expect(peak).toBeLessThanOrEqual(11);
+  }, 90_000);
+});
