@@ -196,6 +196,7 @@ describe('Reminder delivery', () => {
 describe('Reminder dispatch through the in-flight window', () => {
   let vault: RunningVault;
   let scheduler: RunningApp;
+  let second: RunningApp;
   let mail: MailCatcher;
 
   beforeAll(async () => {
@@ -203,6 +204,7 @@ describe('Reminder dispatch through the in-flight window', () => {
     vault = await startVault('reminderwindow');
   });
   afterAll(async () => {
+    await second?.close();
     await scheduler?.close();
     await vault?.close();
     await mail?.stop();
@@ -249,5 +251,28 @@ describe('Reminder dispatch through the in-flight window', () => {
     // The sweep itself is a job of the same queue: one more than the window.
     expect(peak).toBeGreaterThan(1);
     expect(peak).toBeLessThanOrEqual(11);
+  }, 90_000);
+
+  it('shares the work between two schedulers, each reminder sent once', async () => {
+    const citizenId = await citizenWithPreferences(vault.db.url, 'wren', {
+      language: 'fr',
+      channels: { email: true, sms: false, portal: false },
+    });
+    second = await startApp(
+      SchedulerAppModule.forRoot(
+        testEnv(vault.db, vault.idp, {
+          SMTP_URL: mail.url,
+          REMINDER_SWEEP_SECONDS: '1',
+          REMINDER_IN_FLIGHT: '10',
+        }),
+      ),
+    );
+    const before = mail.messages.length;
+    const reminders = await seedReminders(vault.db.url, { citizenId, count: 100 });
+    const rows = await settled(vault.db.url, reminders, 45_000);
+    expect(rows.every((row) => row.status === 'sent' && row.attempts === 1)).toBe(true);
+    const ids = mail.messageIds().slice(before);
+    expect(ids).toHaveLength(100);
+    expect(new Set(ids)).toEqual(new Set(reminders.map((id) => `<${id}@une-fois.localhost>`)));
   }, 90_000);
 });
