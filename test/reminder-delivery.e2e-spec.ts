@@ -139,7 +139,7 @@ describe('Reminder delivery', () => {
     const [none] = await seedReminders(db.url, { citizenId, count: 1 });
     expect((await settled(db.url, [none]))[0]).toMatchObject({
       status: 'suppressed',
-      reason: 'no channel enabled in the citizen’s preferences',
+      reason: "no channel enabled in the citizen's preferences",
     });
   });
 

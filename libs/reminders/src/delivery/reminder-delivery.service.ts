@@ -92,15 +92,13 @@ export class ReminderDeliveryService {
     const reminder = await this.start(reminderId);
     if (!reminder) return 'skipped';
     const citizen = await this.citizens.get(reminder.citizen_id);
+    if (citizen.erasedAt) return this.finish(reminder, 'suppressed', "the citizen's data was erased");
+    const enabled = this.channels.filter((channel) => citizen.channels[channel.name]);
+    if (enabled.length === 0) {
+      return this.finish(reminder, 'suppressed', "no channel enabled in the citizen's preferences");
+    }
     const done = new Set(reminder.done.map((row) => row.channel));
     const results: ChannelResult[] = [...reminder.done];
-    const enabled = this.channels.filter((channel) => citizen.channels[channel.name]);
-    if (citizen.erasedAt) {
-      return this.finish(reminder, 'suppressed', 'the citizen’s data was erased');
-    }
-    if (enabled.length === 0) {
-      return this.finish(reminder, 'suppressed', 'no channel enabled in the citizen’s preferences');
-    }
     const pending = enabled.filter((channel) => !done.has(channel.name));
     const contacts = pending.length > 0 ? await this.contacts(reminder.citizen_id) : null;
     let message: ReminderMessage | null = null;
