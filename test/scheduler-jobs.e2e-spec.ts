@@ -54,10 +54,10 @@ describe('The scheduler’s jobs', () => {
   it('refuses to boot, naming the job, when a job has no handler', async () => {
     const catalogue: JobCatalogue = {
       ...JOB_CATALOGUE,
-      'send-reminder': { queue: '{reminders}', parse: (data) => data },
+      'relay-metrics': { queue: '{metrics}', parse: (data) => data },
     };
     await expect(boot(schedulerWithJobs(env, catalogue))).rejects.toThrow(
-      'Job handlers: job send-reminder has no handler',
+      'Job handlers: job relay-metrics has no handler',
     );
   });
 

@@ -1,18 +1,22 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccessLogModule } from '#libs/access-log';
+import { CatalogueModule } from '#libs/catalogue';
 import { ConfigModule } from '#libs/config';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
 import { OutboxModule } from '#libs/outbox';
 import { QueuesModule } from '#libs/queues';
+import { ReminderDeliveryModule } from '#libs/reminders';
 import { CheckpointPublisher } from './access-log/checkpoint-publisher.js';
+import { ReminderWorker } from './reminders/reminder-worker.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
 
 /**
- * Workers: webhook delivery from the outbox and the access log's signed
- * checkpoints (reminders and the metric relay come with their issues).
- * Serves health and metrics only.
+ * Workers: the reminder sweep and delivery, webhook delivery from the
+ * outbox and the access log's signed checkpoints. Serves health and metrics
+ * only. The only process that sends reminders: production refuses to boot
+ * it without SMTP_URL.
  */
 @Module({})
 export class SchedulerAppModule {
@@ -20,16 +24,18 @@ export class SchedulerAppModule {
     return {
       module: SchedulerAppModule,
       imports: [
-        ConfigModule.forRoot(env),
+        ConfigModule.forRoot(env, { sendsReminders: true }),
         DatabaseModule.forApp(),
         CryptoModule,
+        CatalogueModule,
         HttpPlatformModule.forRoot({ redis: 'required' }),
         OutboxModule,
         AccessLogModule,
+        ReminderDeliveryModule,
         // Runs every job handler of the scheduler; refuses to boot while a job has none.
         QueuesModule.forWorkers(),
       ],
-      providers: [WebhookWorker, CheckpointPublisher],
+      providers: [WebhookWorker, CheckpointPublisher, ReminderWorker],
     };
   }
 }

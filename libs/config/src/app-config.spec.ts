@@ -135,6 +135,55 @@ describe(AppConfig.name, () => {
     expect(() => AppConfig.fromEnvironment({ NODE_ENV: 'prod' })).toThrow(/NODE_ENV/);
   });
 
+  describe('reminders', () => {
+    const SCHEDULER = { sendsReminders: true };
+
+    it('sweeps every 15 s with a bounded window of queued reminders by default, and no SMS provider', () => {
+      expect(AppConfig.fromEnvironment(DEVELOPMENT).reminders).toEqual({
+        sweepMs: 15_000,
+        concurrency: 16,
+        inFlight: 2000,
+        attempts: 6,
+        backoffMs: 30_000,
+        leaseMs: 120_000,
+        sendTimeoutMs: 15_000,
+        smtpUrl: null,
+        mailFrom: 'Une fois <no-reply@une-fois.localhost>',
+        sms: null,
+      });
+    });
+
+    it('refuses a production scheduler without SMTP_URL, naming it; other apps do not need it', () => {
+      expect(configProblems(productionEnv(), SCHEDULER)).toEqual([
+        'SMTP_URL: required when NODE_ENV=production',
+      ]);
+      expect(() => AppConfig.fromEnvironment(productionEnv())).not.toThrow();
+      const config = AppConfig.fromEnvironment(productionEnv({ SMTP_URL: 'smtp://mail:25' }), SCHEDULER);
+      expect(config.reminders.smtpUrl).toBe('smtp://mail:25');
+    });
+
+    it('takes an SMS provider only whole: URL and key together', () => {
+      expect(configProblems({ ...DEVELOPMENT, SMS_PROVIDER_URL: 'https://sms.example/send' })).toEqual([
+        'SMS_PROVIDER_URL and SMS_PROVIDER_KEY: set both (an SMS provider) or neither (no SMS)',
+      ]);
+      const config = AppConfig.fromEnvironment({
+        ...DEVELOPMENT,
+        SMS_PROVIDER_URL: 'https://sms.example/send',
+        SMS_PROVIDER_KEY: 'k',
+      });
+      expect(config.reminders.sms).toEqual({ url: 'https://sms.example/send', key: 'k' });
+    });
+
+    it('names a bad window or sweep period', () => {
+      expect(configProblems({ ...DEVELOPMENT, REMINDER_IN_FLIGHT: '0' })).toEqual([
+        expect.stringMatching(/^REMINDER_IN_FLIGHT: /),
+      ]);
+      expect(configProblems({ ...DEVELOPMENT, REMINDER_SWEEP_SECONDS: 'often' })).toEqual([
+        'REMINDER_SWEEP_SECONDS: must be a whole number (got "often")',
+      ]);
+    });
+  });
+
   describe('with NODE_ENV unset', () => {
     it('is production: refuses to start without secrets, naming each variable and why', () => {
       expect(configProblems({}, BROKER)).toEqual([

@@ -7,6 +7,21 @@ export interface MasterKey {
   key: Buffer;
 }
 
+/** How reminders leave: the sweep, the window of queued work, retries, and the channels' settings. */
+export interface ReminderConfig {
+  sweepMs: number;
+  concurrency: number;
+  inFlight: number;
+  attempts: number;
+  backoffMs: number;
+  leaseMs: number;
+  sendTimeoutMs: number;
+  smtpUrl: string | null;
+  mailFrom: string;
+  /** Null when no SMS provider is configured: the SMS channel is then unusable, and says so. */
+  sms: { url: string; key: string } | null;
+}
+
 export interface CitizenIssuerConfig {
   issuer: string;
   audience: string;
@@ -41,6 +56,7 @@ export class AppConfig {
   readonly webhookConcurrencyPerService: number;
   readonly webhookTimeoutMs: number;
   readonly accessLogCheckpointMs: number;
+  readonly reminders: ReminderConfig;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
   /** Signs the platform's outputs: responses, receipts, webhooks, checkpoints. */
@@ -65,6 +81,8 @@ export class AppConfig {
         // The access tokens' audience and the assertions' `aud`: never a `localhost` every deployment shares.
         'BROKER_URL',
         'VAULT_URL',
+        // Reminders would all be recorded as suppressed: refused at boot instead.
+        ...(options.sendsReminders ? (['SMTP_URL'] as const) : []),
       ].filter((key) => !env[key as keyof Env]);
       for (const key of missing) problems.push(`${key}: required when NODE_ENV=production`);
       if (missing.length > 0 && !nodeEnvSet) {
@@ -116,6 +134,24 @@ export class AppConfig {
     this.webhookConcurrencyPerService = env.WEBHOOK_CONCURRENCY_PER_SERVICE;
     this.webhookTimeoutMs = env.WEBHOOK_TIMEOUT_SECONDS * 1000;
     this.accessLogCheckpointMs = env.ACCESS_LOG_CHECKPOINT_MINUTES * 60_000;
+    if (!!env.SMS_PROVIDER_URL !== !!env.SMS_PROVIDER_KEY) {
+      problems.push('SMS_PROVIDER_URL and SMS_PROVIDER_KEY: set both (an SMS provider) or neither (no SMS)');
+    }
+    this.reminders = {
+      sweepMs: env.REMINDER_SWEEP_SECONDS * 1000,
+      concurrency: env.REMINDER_CONCURRENCY,
+      inFlight: env.REMINDER_IN_FLIGHT,
+      attempts: env.REMINDER_ATTEMPTS,
+      backoffMs: env.REMINDER_BACKOFF_SECONDS * 1000,
+      leaseMs: env.REMINDER_LEASE_SECONDS * 1000,
+      sendTimeoutMs: env.REMINDER_SEND_TIMEOUT_SECONDS * 1000,
+      smtpUrl: env.SMTP_URL ?? null,
+      mailFrom: env.MAIL_FROM,
+      sms:
+        env.SMS_PROVIDER_URL && env.SMS_PROVIDER_KEY
+          ? { url: env.SMS_PROVIDER_URL, key: env.SMS_PROVIDER_KEY }
+          : null,
+    };
     this.masterKeys = env.MASTER_KEYS
       ? parseMasterKeys(env.MASTER_KEYS, problems)
       : [{ id: 'dev', version: 1, key: devSecret('master-key') }];

@@ -101,6 +101,27 @@ export class Env {
   /** Overall deadline of one delivery attempt: connect, send and the whole answer. Below the 60 s claim lease. */
   @IsInt() @Min(1) @Max(30) WEBHOOK_TIMEOUT_SECONDS = 10;
 
+  /** How often the scheduler looks for due reminders (a reminder leaves within about this of its time). */
+  @IsInt() @Min(1) @Max(3600) REMINDER_SWEEP_SECONDS = 15;
+
+  /** How many reminders one scheduler process sends at once. */
+  @IsInt() @Min(1) @Max(256) REMINDER_CONCURRENCY = 16;
+
+  /** How many reminders may be queued in Redis at once, over every scheduler: Redis holds this window, never the future reminders. */
+  @IsInt() @Min(1) @Max(100_000) REMINDER_IN_FLIGHT = 2000;
+
+  /** Attempts of one reminder before it is recorded as failed. */
+  @IsInt() @Min(1) @Max(30) REMINDER_ATTEMPTS = 6;
+
+  /** Wait before the second attempt; doubled before each next one. */
+  @IsInt() @Min(1) @Max(3600) REMINDER_BACKOFF_SECONDS = 30;
+
+  /** How long a queued reminder is taken to be in Redis; past it, a sweep queues it again if its job is gone. */
+  @IsInt() @Min(1) @Max(86_400) REMINDER_LEASE_SECONDS = 120;
+
+  /** Overall deadline of one send on one channel (SMTP dialogue, SMS provider's answer). */
+  @IsInt() @Min(1) @Max(60) REMINDER_SEND_TIMEOUT_SECONDS = 15;
+
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
@@ -133,12 +154,21 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'WEBHOOK_CONCURRENCY',
   'WEBHOOK_CONCURRENCY_PER_SERVICE',
   'WEBHOOK_TIMEOUT_SECONDS',
+  'REMINDER_SWEEP_SECONDS',
+  'REMINDER_CONCURRENCY',
+  'REMINDER_IN_FLIGHT',
+  'REMINDER_ATTEMPTS',
+  'REMINDER_BACKOFF_SECONDS',
+  'REMINDER_LEASE_SECONDS',
+  'REMINDER_SEND_TIMEOUT_SECONDS',
 ];
 
 /** Which process reads the environment, for the variables only one process may hold. */
 export interface ConfigOptions {
   /** The broker: the only process that reads ACCESS_TOKEN_SIGNING_KEYS; any other refuses it. */
   issuesAccessTokens?: boolean;
+  /** The scheduler: sends reminders, so production needs its SMTP server. */
+  sendsReminders?: boolean;
 }
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */

@@ -1,4 +1,10 @@
-export { AppConfig, devEd25519Jwk, type CitizenIssuerConfig, type MasterKey } from './app-config.js';
+export {
+  AppConfig,
+  devEd25519Jwk,
+  type CitizenIssuerConfig,
+  type MasterKey,
+  type ReminderConfig,
+} from './app-config.js';
 export { ConfigError, Env, validateEnv, type ConfigOptions } from './env.js';
 export { type AppModuleOptions, ConfigModule } from './config.module.js';
 export { Clock, ManualClock } from './clock.js';

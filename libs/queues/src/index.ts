@@ -7,11 +7,21 @@ export {
   type JobPayloads,
   JOBS,
   parseDeliverWebhookJob,
+  parseSendReminderJob,
+  parseSweepRemindersJob,
   type QueueName,
   QUEUES,
+  type SendReminderJob,
+  type SweepRemindersJob,
 } from './jobs.js';
 export { JobWorkers } from './job-workers.js';
 export { OnJob } from './on-job.decorator.js';
 export { PeriodicTask } from './periodic-task.js';
-export { JOB_CATALOGUE_TOKEN, KEEP_FINISHED_JOBS, type NewJob, QueueService } from './queue.service.js';
+export {
+  JOB_CATALOGUE_TOKEN,
+  type JobState,
+  KEEP_FINISHED_JOBS,
+  type NewJob,
+  QueueService,
+} from './queue.service.js';
 export { QueuesModule } from './queues.module.js';

@@ -19,7 +19,9 @@ type Handler = (payload: unknown, job: Job) => Promise<unknown>;
 
 /** Jobs one worker process runs at once, per queue. */
 function concurrencyOf(queue: string, config: AppConfig): number {
-  return queue === QUEUES.webhooks ? config.webhookConcurrency : 1;
+  if (queue === QUEUES.webhooks) return config.webhookConcurrency;
+  if (queue === QUEUES.reminders) return config.reminders.concurrency;
+  return 1;
 }
 
 /**

@@ -5,12 +5,16 @@
  */
 export const QUEUES = {
   webhooks: '{webhooks}',
+  reminders: '{reminders}',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
   deliverWebhook: 'deliver-webhook',
+  /** Fired by the reminders queue's job scheduler: moves due reminder rows into the queue. */
+  sweepReminders: 'sweep-reminders',
+  sendReminder: 'send-reminder',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
@@ -25,9 +29,18 @@ export interface DeliverWebhookJob {
   claim: string;
 }
 
+export interface SendReminderJob {
+  reminderId: string;
+}
+
+/** The sweep carries nothing: what is due is read from the rows. */
+export type SweepRemindersJob = Record<string, never>;
+
 /** What each job carries. */
 export interface JobPayloads {
   [JOBS.deliverWebhook]: DeliverWebhookJob;
+  [JOBS.sweepReminders]: SweepRemindersJob;
+  [JOBS.sendReminder]: SendReminderJob;
 }
 
 export interface JobDefinition<Payload = unknown> {
@@ -41,7 +54,34 @@ export type JobCatalogue = Record<string, JobDefinition>;
 
 export const JOB_CATALOGUE: { [Name in JobName]: JobDefinition<JobPayloads[Name]> } = {
   [JOBS.deliverWebhook]: { queue: QUEUES.webhooks, parse: parseDeliverWebhookJob },
+  [JOBS.sweepReminders]: { queue: QUEUES.reminders, parse: parseSweepRemindersJob },
+  [JOBS.sendReminder]: { queue: QUEUES.reminders, parse: parseSendReminderJob },
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Refuses anything but an object holding exactly `keys`. */
+function onlyKeys(job: string, data: unknown, keys: string[]): Record<string, unknown> {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new Error(`${job} job data must be an object`);
+  }
+  const extra = Object.keys(data).filter((key) => !keys.includes(key));
+  if (extra.length > 0) throw new Error(`${job} job with unexpected fields: ${extra.join(', ')}`);
+  return data as Record<string, unknown>;
+}
+
+export function parseSendReminderJob(data: unknown): SendReminderJob {
+  const { reminderId } = onlyKeys(JOBS.sendReminder, data, ['reminderId']);
+  if (typeof reminderId !== 'string' || !UUID.test(reminderId)) {
+    throw new Error(`${JOBS.sendReminder} job without a valid reminderId`);
+  }
+  return { reminderId };
+}
+
+export function parseSweepRemindersJob(data: unknown): SweepRemindersJob {
+  onlyKeys(JOBS.sweepReminders, data, []);
+  return {};
+}
 
 export function parseDeliverWebhookJob(data: unknown): DeliverWebhookJob {
   const { eventId, claim } = (data ?? {}) as { eventId?: unknown; claim?: unknown };

@@ -18,7 +18,12 @@ export interface NewJob<Name extends JobName> {
   data: JobPayloads[Name];
   /** Deterministic, so the same job added twice runs once. */
   jobId: string;
+  /** Runs at most this many times; between runs BullMQ waits `backoffMs`, doubled each time. */
+  retry?: { attempts: number; backoffMs: number };
 }
+
+/** What Redis says of a job: BullMQ's state, or `unknown` when it holds no job of that id. */
+export type JobState = Awaited<ReturnType<Queue['getJobState']>>;
 
 /** Adds jobs to their queue, by job name; the catalogue says which queue. */
 @Injectable()
@@ -39,7 +44,17 @@ export class QueueService implements OnApplicationShutdown {
     }
     for (const [queue, batch] of byQueue) {
       await queue.addBulk(
-        batch.map((job) => ({ name: job.name, data: job.data, opts: { jobId: job.jobId } })),
+        batch.map((job) => ({
+          name: job.name,
+          data: job.data,
+          opts: {
+            jobId: job.jobId,
+            ...(job.retry && {
+              attempts: job.retry.attempts,
+              backoff: { type: 'exponential', delay: job.retry.backoffMs },
+            }),
+          },
+        })),
       );
     }
   }
@@ -47,6 +62,42 @@ export class QueueService implements OnApplicationShutdown {
   /** Jobs of that job's queue not yet finished: waiting to start, or running. */
   async backlog(name: JobName): Promise<number> {
     return this.queue(this.catalogue[name].queue).getJobCountByTypes('waiting', 'prioritized', 'active');
+  }
+
+  /** Jobs of that job's queue Redis holds unfinished: waiting, running, or delayed before a retry. */
+  async unfinished(name: JobName): Promise<number> {
+    return this.queue(this.catalogue[name].queue).getJobCountByTypes(
+      'waiting',
+      'prioritized',
+      'active',
+      'delayed',
+    );
+  }
+
+  /** The state of each of these jobs of that job's queue. */
+  async states(name: JobName, jobIds: string[]): Promise<Map<string, JobState>> {
+    const queue = this.queue(this.catalogue[name].queue);
+    const states = await Promise.all(jobIds.map((id) => queue.getJobState(id)));
+    return new Map(jobIds.map((id, index) => [id, states[index]]));
+  }
+
+  /** Removes finished jobs, so their ids can be used again. */
+  async remove(name: JobName, jobIds: string[]): Promise<void> {
+    const queue = this.queue(this.catalogue[name].queue);
+    await Promise.all(jobIds.map((id) => queue.remove(id)));
+  }
+
+  /**
+   * Has Redis run that job every `everyMs`, one run at a time over every
+   * process: BullMQ's job scheduler, keyed by the job's name, so calling this
+   * again (from every replica, or after Redis lost it) changes nothing.
+   */
+  async every<Name extends JobName>(name: Name, everyMs: number, data: JobPayloads[Name]): Promise<void> {
+    await this.queue(this.catalogue[name].queue).upsertJobScheduler(
+      name,
+      { every: everyMs },
+      { name, data, opts: KEEP_FINISHED_JOBS },
+    );
   }
 
   private queue(name: string): Queue {

@@ -12,6 +12,8 @@ import { JOB_CATALOGUE_TOKEN, QueueService } from './queue.service.js';
 export class QueuesModule {
   static forRoot(catalogue: JobCatalogue = JOB_CATALOGUE): DynamicModule {
     return {
+      // Global: a lib's service (the reminder sweeper) adds jobs through the app's one QueueService.
+      global: true,
       module: QueuesModule,
       providers: [{ provide: JOB_CATALOGUE_TOKEN, useValue: catalogue }, QueueService],
       exports: [QueueService],

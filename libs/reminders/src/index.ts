@@ -24,3 +24,10 @@ export {
   type QuietWindow,
   replanReminder,
 } from './planning.js';
+export { ReminderDeliveryModule } from './delivery/reminder-delivery.module.js';
+export {
+  type DeliveryOutcome,
+  ReminderDeliveryService,
+  TransientDeliveryError,
+} from './delivery/reminder-delivery.service.js';
+export { ReminderSweeper } from './delivery/reminder-sweeper.service.js';

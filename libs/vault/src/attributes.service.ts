@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource, type EntityManager, In } from 'typeorm';
 import { checkAttributeValue, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
 import { DomainError } from '#libs/errors';
 import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
@@ -49,6 +49,20 @@ export class AttributesService {
       source: sourceOf(row.sourceKind, row.sourceOrganisationId),
       updatedAt: row.updatedAt.toISOString(),
     }));
+  }
+
+  /** The values held of these attributes only, opened; the others are not read. */
+  async values(
+    citizenId: string,
+    codes: string[],
+    em: EntityManager = this.dataSource.manager,
+  ): Promise<Map<string, JsonValue>> {
+    const rows = await em.find(AttributeValue, { where: { citizenId, attribute: In(codes) } });
+    if (rows.length === 0) return new Map();
+    const key = await this.requireKey(em, citizenId);
+    return new Map(
+      rows.map((row) => [row.attribute, decrypt(key, row.ciphertext, citizenId, row.attribute)]),
+    );
   }
 
   /** Which of these attributes the vault holds a value of, without opening any. */

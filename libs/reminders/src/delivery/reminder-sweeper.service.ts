@@ -1,0 +1,143 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { AppConfig, Clock } from '#libs/config';
+import { type JobState, JOBS, QueueService } from '#libs/queues';
+
+/** Rows claimed per statement: short transactions, however much is due. */
+const CLAIM_BATCH = 500;
+
+/** Job states in which Redis still holds work for the reminder: its lease is renewed, nothing is added. */
+const UNFINISHED: ReadonlySet<JobState> = new Set<JobState>([
+  'waiting',
+  'active',
+  'delayed',
+  'prioritized',
+  'waiting-children',
+]);
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Moves due reminder rows into the queue (rule 6: PostgreSQL holds every
+ * reminder, Redis only the window being sent). A sweep claims, with FOR
+ * UPDATE SKIP LOCKED so several schedulers share the work, the reminders
+ * whose time has come and those queued earlier whose lease ran out (their
+ * job lost with Redis or a killed worker), and queues one `send-reminder`
+ * job per reminder, its id the reminder's. It claims no more than the
+ * in-flight window leaves room for, so Redis holds at most
+ * REMINDER_IN_FLIGHT reminders however many are planned, and refills the
+ * window as it drains while due rows remain, for at most one sweep period.
+ */
+@Injectable()
+export class ReminderSweeper {
+  private readonly logger = new Logger(ReminderSweeper.name);
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly config: AppConfig,
+    private readonly clock: Clock,
+    private readonly queues: QueueService,
+  ) {}
+
+  /**
+   * The one place the sweep is scheduled: BullMQ's job scheduler fires a
+   * sweep every REMINDER_SWEEP_SECONDS, once for the whole deployment.
+   * Idempotent: every scheduler calls it at boot and again periodically, so a
+   * Redis that lost it gets it back.
+   */
+  async schedule(): Promise<void> {
+    await this.queues.every(JOBS.sweepReminders, this.config.reminders.sweepMs, {});
+  }
+
+  /** One sweep; how many reminders it queued. */
+  async sweep(): Promise<number> {
+    const { inFlight, sweepMs } = this.config.reminders;
+    // Wall-clock time bounds the loop; the planning clock decides only what is due.
+    const stopAt = Date.now() + sweepMs;
+    let queued = 0;
+    for (;;) {
+      const room = inFlight - (await this.queues.unfinished(JOBS.sendReminder));
+      if (room <= 0) {
+        if (Date.now() >= stopAt || !(await this.anyDue())) break;
+        await sleep(100);
+        continue;
+      }
+      const limit = Math.min(room, CLAIM_BATCH);
+      const claimed = await this.claimAndQueue(limit);
+      queued += claimed;
+      if (claimed < limit || Date.now() >= stopAt) break;
+    }
+    if (queued > 0) this.logger.log({ queued }, 'reminders queued');
+    return queued;
+  }
+
+  /** Claims up to `limit` reminders and queues their jobs; how many it claimed. */
+  async claimAndQueue(limit: number): Promise<number> {
+    const ids = await this.claim(limit);
+    if (ids.length === 0) return 0;
+    // A job kept in Redis under the same id (finished, or from before the reminder was moved) would
+    // swallow the new one: removed first. One still waiting or running keeps the reminder.
+    const states = await this.queues.states(JOBS.sendReminder, ids);
+    const finished = ids.filter((id) => states.get(id) === 'completed' || states.get(id) === 'failed');
+    if (finished.length > 0) await this.queues.remove(JOBS.sendReminder, finished);
+    const { attempts, backoffMs } = this.config.reminders;
+    await this.queues.addBulk(
+      ids
+        .filter((id) => !UNFINISHED.has(states.get(id)!))
+        .map((reminderId) => ({
+          name: JOBS.sendReminder,
+          data: { reminderId },
+          jobId: reminderId,
+          retry: { attempts, backoffMs },
+        })),
+    );
+    return ids.length;
+  }
+
+  /**
+   * Marks due reminders queued, and renews the lease of queued ones whose
+   * lease ran out, in one short transaction; their ids. Queued after the
+   * commit: a crash in between leaves leases that run out, and the reminders
+   * come back on a later sweep.
+   */
+  private async claim(limit: number): Promise<string[]> {
+    const now = this.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.config.reminders.leaseMs);
+    return this.dataSource.transaction(async (em) => {
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
+      const lost: { id: string }[] = await em.query(
+        `WITH claimed AS (
+           SELECT citizen_id, id FROM reminder
+           WHERE status = 'queued' AND lease_until < $1
+           ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED),
+         renewed AS (
+           UPDATE reminder r SET lease_until = $3 FROM claimed c
+           WHERE r.citizen_id = c.citizen_id AND r.id = c.id RETURNING r.id)
+         SELECT id FROM renewed`,
+        [now, limit, leaseUntil],
+      );
+      const due: { id: string }[] = await em.query(
+        `WITH claimed AS (
+           SELECT citizen_id, id FROM reminder
+           WHERE status = 'scheduled' AND send_at <= $1
+           ORDER BY send_at LIMIT $2 FOR UPDATE SKIP LOCKED),
+         queued AS (
+           UPDATE reminder r SET status = 'queued', queued_at = $1, lease_until = $3 FROM claimed c
+           WHERE r.citizen_id = c.citizen_id AND r.id = c.id RETURNING r.id)
+         SELECT id FROM queued`,
+        [now, limit - lost.length, leaseUntil],
+      );
+      return [...lost, ...due].map((row) => row.id);
+    });
+  }
+
+  private async anyDue(): Promise<boolean> {
+    const now = this.clock.now();
+    const [row]: { due: boolean }[] = await this.dataSource.query(
+      `SELECT EXISTS (SELECT 1 FROM reminder WHERE status = 'scheduled' AND send_at <= $1)
+           OR EXISTS (SELECT 1 FROM reminder WHERE status = 'queued' AND lease_until < $1) AS due`,
+      [now],
+    );
+    return row.due;
+  }
+}

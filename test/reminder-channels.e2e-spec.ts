@@ -1,0 +1,179 @@
+import { randomUUID } from 'node:crypto';
+import ICAL from 'ical.js';
+import { DataSource } from 'typeorm';
+import {
+  type Contacts,
+  EmailChannel,
+  PermanentChannelError,
+  PortalChannel,
+  type ReminderMessage,
+  SmsChannel,
+} from '#libs/channels';
+import { AppConfig } from '#libs/config';
+import { dataSourceOptions } from '#libs/database';
+import { deadlineCalendar } from '#libs/reminders';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { MailCatcher } from './support/mail-catcher.js';
+import { TestSmsProvider } from './support/sms-provider.js';
+
+const contacts: Contacts = { email: 'camille@exemple.ca', phone: '+15145550123' };
+
+function message(overrides: Partial<ReminderMessage> = {}): ReminderMessage {
+  const deadlineId = randomUUID();
+  return {
+    reminderId: randomUUID(),
+    citizenId: randomUUID(),
+    deadlineId,
+    language: 'fr',
+    subject: 'Rappel : Renouvelez votre permis de conduire — dans 7 jours',
+    text: 'Bonjour,\n\nRenouvelez votre permis de conduire (dans 7 jours).',
+    html: '<p>Bonjour,</p>',
+    sms: 'Une fois : Renouvelez votre permis de conduire avant le 14 déc. 2026 (dans 7 jours).',
+    actionUrl: 'https://saaq.gouv.qc.ca/permis',
+    calendar: deadlineCalendar(
+      [
+        {
+          id: deadlineId,
+          title: { fr: 'Renouveler le permis', en: 'Renew the licence' },
+          dueAt: new Date('2026-12-14T17:00:00Z'),
+          actionUrl: 'https://saaq.gouv.qc.ca/permis',
+          status: 'open',
+          updatedAt: new Date('2026-11-01T12:00:00Z'),
+        },
+      ],
+      'fr',
+    ),
+    ...overrides,
+  };
+}
+
+const config = (extra: Record<string, string> = {}) =>
+  AppConfig.fromEnvironment({ NODE_ENV: 'test', REMINDER_SEND_TIMEOUT_SECONDS: '1', ...extra });
+
+describe(EmailChannel.name, () => {
+  let mail: MailCatcher;
+  let channel: EmailChannel;
+
+  beforeAll(async () => {
+    mail = await new MailCatcher().start();
+    channel = new EmailChannel(
+      config({ SMTP_URL: mail.url, MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' }),
+    );
+  });
+  afterAll(async () => {
+    channel.onModuleDestroy();
+    await mail.stop();
+  });
+  beforeEach(() => (mail.answer = 'accept'));
+
+  it('sends the text, the HTML and the deadline as an .ics event, under a Message-ID from the reminder id', async () => {
+    const sent = message();
+    await expect(channel.send(sent, contacts)).resolves.toMatchObject({ status: 'sent' });
+    const [received] = await mail.waitFor(1);
+    expect(received.messageId).toBe(`<${sent.reminderId}@une-fois.quebec>`);
+    expect(received.from?.value).toEqual([{ name: 'Une fois', address: 'rappels@une-fois.quebec' }]);
+    expect(received.subject).toBe(sent.subject);
+    expect(received.headers.get('content-language')).toBe('fr');
+    expect(received.text).toContain('Renouvelez votre permis de conduire');
+    expect(received.html).toContain('<p>Bonjour,</p>');
+    const ics = received.attachments.find((part) => part.contentType === 'text/calendar');
+    expect(ics?.filename).toBe('echeance.ics');
+    const calendar = new ICAL.Component(ICAL.parse(ics!.content.toString('utf8')));
+    expect(calendar.getFirstPropertyValue('method')).toBe('PUBLISH');
+    const event = calendar.getFirstSubcomponent('vevent')!;
+    expect(event.getFirstPropertyValue('uid')).toBe(`${sent.deadlineId}@une-fois`);
+    expect(event.getFirstPropertyValue('summary')).toBe('Renouveler le permis');
+  });
+
+  it('takes a 5xx refusal as permanent and a 4xx one as transient', async () => {
+    mail.answer = { code: 550, message: 'No such mailbox' };
+    await expect(channel.send(message(), contacts)).rejects.toBeInstanceOf(PermanentChannelError);
+    mail.answer = { code: 451, message: 'Try again later' };
+    const transient = await channel.send(message(), contacts).catch((error: Error) => error);
+    expect(transient).toBeInstanceOf(Error);
+    expect(transient).not.toBeInstanceOf(PermanentChannelError);
+  });
+
+  it('says why it cannot reach a citizen: no address, or no SMTP server', () => {
+    expect(channel.unusable({ email: null, phone: null })).toBe('no e-mail address in the vault');
+    expect(channel.unusable(contacts)).toBeNull();
+    expect(new EmailChannel(config()).unusable(contacts)).toBe('no SMTP server configured');
+  });
+});
+
+describe(SmsChannel.name, () => {
+  let provider: TestSmsProvider;
+  let channel: SmsChannel;
+
+  beforeAll(async () => {
+    provider = await new TestSmsProvider().start();
+    channel = new SmsChannel(config({ SMS_PROVIDER_URL: provider.url, SMS_PROVIDER_KEY: 'sms-key' }));
+  });
+  afterAll(() => provider.stop());
+
+  it('posts {to, body} with the key and the reminder id as Idempotency-Key', async () => {
+    provider.answer = { status: 202, body: { id: 'prov-7', status: 'queued' } };
+    const sent = message();
+    await expect(channel.send(sent, contacts)).resolves.toEqual({ status: 'sent', providerRef: 'prov-7' });
+    const request = provider.requests.at(-1)!;
+    expect(request.headers.authorization).toBe('Bearer sms-key');
+    expect(request.headers['idempotency-key']).toBe(sent.reminderId);
+    expect(request.headers['content-type']).toBe('application/json');
+    expect(request.body).toEqual({ to: '+15145550123', body: sent.sms });
+  });
+
+  it('reports delivered when the provider says so', async () => {
+    provider.answer = { status: 200, body: { id: 'prov-8', status: 'delivered' } };
+    await expect(channel.send(message(), contacts)).resolves.toEqual({
+      status: 'delivered',
+      providerRef: 'prov-8',
+    });
+  });
+
+  it('takes a 4xx as permanent; a 5xx or no answer in time as transient', async () => {
+    provider.answer = { status: 422, body: { error: 'invalid number' } };
+    await expect(channel.send(message(), contacts)).rejects.toBeInstanceOf(PermanentChannelError);
+    for (const answer of [{ status: 503 }, 'hang'] as const) {
+      provider.answer = answer;
+      const error = await channel.send(message(), contacts).catch((caught: Error) => caught);
+      expect(error).toBeInstanceOf(Error);
+      expect(error).not.toBeInstanceOf(PermanentChannelError);
+    }
+  });
+
+  it('says why it cannot reach a citizen: no phone, or no provider configured', () => {
+    expect(channel.unusable({ email: 'a@b.ca', phone: null })).toBe('no phone number in the vault');
+    expect(new SmsChannel(config()).unusable(contacts)).toBe('no SMS provider configured');
+  });
+});
+
+describe(PortalChannel.name, () => {
+  let db: TestDatabase;
+  let dataSource: DataSource;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('reminder-channels');
+    dataSource = await new DataSource(dataSourceOptions(db.url)).initialize();
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await db?.drop();
+  });
+
+  it('writes the notification once, under the reminder id, however often it is sent', async () => {
+    const citizenId = randomUUID();
+    await dataSource.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'test', $2)`, [
+      citizenId,
+      citizenId,
+    ]);
+    const channel = new PortalChannel(dataSource);
+    const sent = message({ citizenId });
+    await expect(channel.send(sent)).resolves.toEqual({ status: 'delivered' });
+    await expect(channel.send({ ...sent, subject: 'again' })).resolves.toEqual({ status: 'delivered' });
+    const rows = await dataSource.query(`SELECT id, subject, language, action_url FROM notification`);
+    expect(rows).toEqual([
+      { id: sent.reminderId, subject: sent.subject, language: 'fr', action_url: sent.actionUrl },
+    ]);
+    expect(channel.unusable()).toBeNull();
+  });
+});

@@ -1,0 +1,158 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { Redis } from 'ioredis';
+import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
+import { type RunningApp, startApp } from './support/apps.js';
+import { MailCatcher } from './support/mail-catcher.js';
+import { citizenWithPreferences, seedReminders, settled } from './support/reminders.js';
+import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
+
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const MAIL_FROM = 'Une fois <rappels@une-fois.quebec>';
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** What a dedicated Redis loses to FLUSHALL, limited to this test's own prefix: every key under it. */
+async function deleteEveryKey(prefix: string): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  let deleted = 0;
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) deleted += await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return deleted;
+}
+
+/** A citizen of the vault with an e-mail address and only e-mail reminders; their id. */
+async function emailCitizen(vault: RunningVault, subject: string): Promise<string> {
+  const auth = await vault.auth(subject);
+  await vault.http
+    .put('/v1/me/attributes/contact.email')
+    .set(auth)
+    .send({ value: `${subject}@example.ca` })
+    .expect(200);
+  return citizenWithPreferences(vault.db.url, subject, {
+    language: 'fr',
+    channels: { email: true, sms: false, portal: false },
+  });
+}
+
+async function waitUntil(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await sleep(20);
+  }
+}
+
+/** Every due reminder arrived, once per distinct Message-ID derived from its id; the duplicates. */
+function checkArrivals(mail: MailCatcher, reminders: string[]): number {
+  const ids = mail.messageIds();
+  expect(new Set(ids)).toEqual(new Set(reminders.map((id) => `<${id}@une-fois.quebec>`)));
+  return ids.length - new Set(ids).size;
+}
+
+const settings = (mail: MailCatcher) => ({
+  SMTP_URL: mail.url,
+  MAIL_FROM,
+  REMINDER_SWEEP_SECONDS: '1',
+  REMINDER_LEASE_SECONDS: '3',
+  REMINDER_BACKOFF_SECONDS: '1',
+  // One send at a time: a kill can then fall between the server's acceptance and the status write of one reminder at most.
+  REMINDER_CONCURRENCY: '1',
+  REMINDER_IN_FLIGHT: '20',
+});
+
+describe('Reminder faults: Redis emptied in the middle of a run', () => {
+  let vault: RunningVault;
+  let scheduler: RunningApp;
+  let mail: MailCatcher;
+
+  beforeAll(async () => {
+    mail = await new MailCatcher().start();
+    mail.delayMs = 30;
+    vault = await startVault('reminderflush');
+  });
+  afterAll(async () => {
+    await scheduler?.close();
+    await vault?.close();
+    await mail?.stop();
+  });
+
+  it('loses no reminder and sends none twice: the sweeper queues again what was queued and lost', async () => {
+    const citizenId = await emailCitizen(vault, 'flora');
+    const reminders = await seedReminders(vault.db.url, { citizenId, count: 60 });
+    scheduler = await startApp(SchedulerAppModule.forRoot(testEnv(vault.db, vault.idp, settings(mail))));
+
+    await waitUntil(() => mail.messages.length >= 15);
+    expect(await deleteEveryKey(vault.db.name)).toBeGreaterThan(0);
+    const sentBefore = mail.messages.length;
+    expect(sentBefore).toBeLessThan(60);
+
+    const rows = await settled(vault.db.url, reminders, 90_000);
+    expect(rows.every((row) => row.status === 'sent')).toBe(true);
+    expect(checkArrivals(mail, reminders)).toBe(0);
+  }, 150_000);
+});
+
+describe('Reminder faults: the scheduler killed with SIGKILL in the middle of a run of sends', () => {
+  let vault: RunningVault;
+  let mail: MailCatcher;
+  let child: ChildProcess | null = null;
+
+  beforeAll(async () => {
+    // The scheduler runs as `npm run start:scheduler` does: from the build, in a process of its own.
+    execFileSync('npm', ['run', '--silent', 'build'], { stdio: 'inherit' });
+    mail = await new MailCatcher().start();
+    mail.delayMs = 30;
+    vault = await startVault('reminderkill');
+  }, 120_000);
+  afterAll(async () => {
+    child?.kill('SIGKILL');
+    await vault?.close();
+    await mail?.stop();
+  });
+
+  function startScheduler(): ChildProcess {
+    const env = {
+      ...process.env,
+      NODE_OPTIONS: '',
+      SCHEDULER_PORT: '0',
+      ...testEnv(vault.db, vault.idp, settings(mail)),
+    };
+    const started = spawn('node', ['dist/apps/scheduler/src/main.js'], {
+      env,
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    child = started;
+    return started;
+  }
+
+  async function kill(process: ChildProcess): Promise<void> {
+    const exited = new Promise((resolve) => process.once('exit', resolve));
+    process.kill('SIGKILL');
+    await exited;
+  }
+
+  it('loses no reminder; one arrives twice only when a kill fell between acceptance and the status write', async () => {
+    const citizenId = await emailCitizen(vault, 'kim');
+    const reminders = await seedReminders(vault.db.url, { citizenId, count: 80 });
+    let kills = 0;
+    for (const at of [15, 40]) {
+      const scheduler = startScheduler();
+      await waitUntil(() => mail.messages.length >= at, 90_000);
+      await kill(scheduler);
+      kills++;
+    }
+    expect(mail.messages.length).toBeLessThan(80);
+    startScheduler();
+
+    const rows = await settled(vault.db.url, reminders, 150_000);
+    expect(rows.every((row) => row.status === 'sent')).toBe(true);
+    expect(checkArrivals(mail, reminders)).toBeLessThanOrEqual(kills);
+  }, 300_000);
+});
