@@ -20,6 +20,7 @@ const APPS = [
 ];
 // Development mode unless told otherwise: the demo runs on the development keys and issuer.
 const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', REMINDER_SWEEP_SECONDS: '5', ...process.env };
+const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
 const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois';
 
 function step(title, command, args) {
@@ -114,8 +115,6 @@ try {
   process.stderr.write(`✗ ${error.message}\n`);
   stop(1);
 }
-
-const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
 
 /** A demo service's access token: a client assertion signed with its demo key (config/demo). */
 async function serviceToken(service) {

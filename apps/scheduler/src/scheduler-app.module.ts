@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { AccessLogModule } from '#libs/access-log';
 import { CatalogueModule } from '#libs/catalogue';
-import { ConfigModule } from '#libs/config';
+import { type AppModuleOptions, ConfigModule } from '#libs/config';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
@@ -20,11 +20,11 @@ import { WebhookWorker } from './webhooks/webhook-worker.js';
  */
 @Module({})
 export class SchedulerAppModule {
-  static forRoot(env?: Record<string, string | undefined>): DynamicModule {
+  static forRoot(env?: Record<string, string | undefined>, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: SchedulerAppModule,
       imports: [
-        ConfigModule.forRoot(env, { sendsReminders: true }),
+        ConfigModule.forRoot(env, { sendsReminders: true, clock: options.clock }),
         DatabaseModule.forApp(),
         CryptoModule,
         CatalogueModule,
