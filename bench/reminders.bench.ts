@@ -9,7 +9,11 @@
  * BENCH_FIRST_WAVE (30000 reminders made due first; the rest after).
  */
 import 'reflect-metadata';
+import { execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import nodemailer from 'nodemailer';
@@ -47,7 +51,24 @@ const KIND = 'tax-filing';
 /** Keys of this run in the shared Redis: nothing else is touched, and they are removed at the end. */
 const REDIS_PREFIX = `bench-reminders-${process.pid}`;
 
-/** A sink that accepts every message and counts them, by Message-ID. */
+/**
+ * A certificate for 127.0.0.1 made for this run: a production scheduler speaks
+ * SMTP over TLS only, and trusts it through NODE_EXTRA_CA_CERTS like any CA.
+ */
+function sinkCertificate(): { keyFile: string; certFile: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'une-fois-bench-tls-'));
+  const keyFile = join(dir, 'key.pem');
+  const certFile = join(dir, 'cert.pem');
+  execSync(
+    `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 ` +
+      `-addext subjectAltName=IP:127.0.0.1 -keyout ${keyFile} -out ${certFile}`,
+    { stdio: 'ignore' },
+  );
+  return { keyFile, certFile };
+}
+const TLS = sinkCertificate();
+
+/** A sink that accepts every message (after STARTTLS) and counts them, by Message-ID. */
 async function startSink(): Promise<{
   port: number;
   received: () => number;
@@ -58,7 +79,9 @@ async function startSink(): Promise<{
   const ids = new Set<string>();
   const server = new SMTPServer({
     authOptional: true,
-    disabledCommands: ['STARTTLS'],
+    disabledCommands: ['AUTH'],
+    key: readFileSync(TLS.keyFile),
+    cert: readFileSync(TLS.certFile),
     logger: false,
     maxClients: 1000,
     onData(stream, _session, callback) {
@@ -95,10 +118,11 @@ async function seedCitizens(): Promise<string[]> {
     await dataSource.transaction(async (em) => {
       for (let i = start; i < Math.min(start + 500, CITIZENS); i++) {
         const citizenId = randomUUID();
-        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'bench', $2)`, [
-          citizenId,
-          `citizen-${i}`,
-        ]);
+        // No quiet hours: the dispatch runs whatever the time of day in Montréal.
+        await em.query(
+          `INSERT INTO citizen (id, issuer, subject, quiet_hours) VALUES ($1, 'bench', $2, '{"start": "00:00", "end": "00:00"}')`,
+          [citizenId, `citizen-${i}`],
+        );
         await attributes.write(em, citizenId, 'contact.email', `citoyen-${i}@exemple.ca`, {
           kind: 'citizen',
         });
@@ -167,7 +191,8 @@ async function bareLoop(port: number, count: number, concurrency: number): Promi
     host: '127.0.0.1',
     port,
     secure: false,
-    ignoreTLS: true,
+    requireTLS: true,
+    tls: { ca: readFileSync(TLS.certFile) },
     pool: true,
     maxConnections: concurrency,
     maxMessages: Infinity,
@@ -180,9 +205,9 @@ async function bareLoop(port: number, count: number, concurrency: number): Promi
       while (next < count) {
         const n = next++;
         await transport.sendMail({
-          from: 'Une fois <no-reply@une-fois.localhost>',
+          from: 'Une fois <rappels@une-fois.quebec>',
           to: `citoyen-${n}@exemple.ca`,
-          messageId: `<${randomUUID()}@une-fois.localhost>`,
+          messageId: `<${randomUUID()}@une-fois.quebec>`,
           subject: 'Rappel : production de la déclaration de revenus',
           text: 'Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.',
           html: '<p>Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.</p>',
@@ -287,6 +312,8 @@ async function main(): Promise<void> {
       REDIS_PREFIX,
       SCHEDULER_PORT: String(schedulerPort),
       SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+      MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+      NODE_EXTRA_CA_CERTS: TLS.certFile,
     },
   );
   const waves: Dispatch[] = [];
@@ -352,7 +379,8 @@ known to ${ORGANISATION}; ${DEADLINES.toLocaleString('en')} \`${KIND}\` deadline
 production mode, defaults) and the reminders made due by setting their send time to now — what the clock
 reaching them does — in two waves. The rate runs from the first message at the sink to the last. The
 floor sends the same number of messages of the same shape (text, HTML, an .ics part) with 16 pooled
-connections and nothing else: no database, no queue.
+connections and nothing else: no database, no queue. Both speak SMTP over STARTTLS to the sink, with a
+certificate made for the run.
 `,
   );
   log('docs/benchmarks.md written.');
