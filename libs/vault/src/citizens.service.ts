@@ -10,6 +10,12 @@ export interface Preferences {
   quietHours: QuietHours;
 }
 
+/** A live citizen, locked by lockLiveCitizenOf, with what planning their reminders needs. */
+export interface LockedCitizen {
+  id: string;
+  quietHours: QuietHours;
+}
+
 /**
  * Holds the citizen's row against erasure until the caller's transaction ends,
  * and refuses an erased citizen: nothing written after an erasure can bring
@@ -20,12 +26,26 @@ export interface Preferences {
  * inserts that only reference the citizen are not held up.
  */
 export async function lockLiveCitizen(em: EntityManager, citizenId: string): Promise<void> {
-  const rows: unknown[] = await em.query(
-    `SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR NO KEY UPDATE`,
-    [citizenId],
+  await lockLiveCitizenOf(em, '$1', [citizenId]);
+}
+
+/**
+ * lockLiveCitizen for the citizen a scalar query names (such as
+ * citizenOfPpidSql, with its parameters), in one statement that also answers
+ * the citizen's quiet hours. A query that names no one is refused like an
+ * erased citizen.
+ */
+export async function lockLiveCitizenOf(
+  em: EntityManager,
+  citizenIdQuery: string,
+  parameters: unknown[],
+): Promise<LockedCitizen> {
+  const [row]: { id: string; quiet_hours: QuietHours }[] = await em.query(
+    `SELECT id, quiet_hours FROM citizen WHERE id = (${citizenIdQuery}) AND erased_at IS NULL FOR NO KEY UPDATE`,
+    parameters,
   );
-  if (rows.length === 0)
-    throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
+  if (!row) throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
+  return { id: row.id, quietHours: row.quiet_hours };
 }
 
 @Injectable()

@@ -9,7 +9,13 @@ export {
 } from './attributes.service.js';
 export { CitizenKey } from './citizen-key.entity.js';
 export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
-export { CitizensService, lockLiveCitizen, type Preferences } from './citizens.service.js';
+export {
+  CitizensService,
+  type LockedCitizen,
+  lockLiveCitizen,
+  lockLiveCitizenOf,
+  type Preferences,
+} from './citizens.service.js';
 export { DataKeysService, type RotationResult } from './data-keys.service.js';
 export { dataKeyJsonSql, heldValuesJsonSql } from './vault-sql.js';
 export { VaultModule } from './vault.module.js';
