@@ -6,7 +6,14 @@ import { DEFAULT_OFFSETS_DAYS, type JsonValue, type Label, RegistryService } fro
 import { Clock } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { citizenOfPpidSql, type ServicePrincipal } from '#libs/identity';
-import { type LockedCitizen, lockLiveCitizenOf, type QuietHours } from '#libs/vault';
+import {
+  DEFAULT_QUIET_HOURS,
+  type LockedCitizen,
+  lockedCitizen,
+  lockLiveCitizenOf,
+  lockLiveCitizenSql,
+  type QuietHours,
+} from '#libs/vault';
 import { Deadline, type DeadlineStatus } from './deadline.entity.js';
 import { planReminders, PLANNING_ZONE, replanReminder } from './planning.js';
 import { Reminder, ReminderDelivery } from './reminder.entity.js';
@@ -48,6 +55,7 @@ export class DeadlinesService {
    * A service registers a deadline of a kind its registry entry lists, for a
    * citizen its organisation knows. The same externalRef again is the same
    * deadline (its title and actionUrl updated, moved if dueAt differs).
+   * A new deadline takes one statement (insert), a replay a transaction.
    */
   async register(service: ServicePrincipal, input: NewDeadline): Promise<Deadline> {
     const registry = this.registry.current();
@@ -61,30 +69,40 @@ export class DeadlinesService {
         `The registry entry of ${service.serviceId} does not list the deadline kind "${input.kind}".`,
       );
     this.requireFuture(input.dueAt);
+    const now = this.clock.now();
+    const deadline: Omit<Deadline, 'citizenId'> = {
+      id: randomUUID(),
+      kind: input.kind,
+      organisationId: service.organisationId,
+      serviceId: service.serviceId,
+      sourceAttribute: null,
+      externalRef: input.externalRef,
+      title: input.title,
+      actionUrl: input.actionUrl,
+      dueAt: input.dueAt,
+      status: 'open',
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
+    const citizenQuery = citizenOfPpidSql(`$${CITIZEN_PARAMETERS}`, `$${CITIZEN_PARAMETERS + 1}`);
+    // Planned first with the quiet hours most citizens keep: when the citizen's differ, nothing is
+    // written and the statement is run again with theirs.
+    let quietHours: QuietHours = DEFAULT_QUIET_HOURS;
+    for (;;) {
+      const written = await this.insert(this.dataSource.manager, deadline, quietHours, citizenQuery, [
+        service.organisationId,
+        input.ppid,
+      ]);
+      if (written.inserted) return { ...deadline, citizenId: written.citizen.id };
+      if (written.planned) break;
+      quietHours = written.citizen.quietHours;
+    }
     return this.dataSource.transaction(async (em) => {
-      // The organisation's identifier resolved and the citizen locked in one statement.
       const citizen = await lockLiveCitizenOf(em, citizenOfPpidSql('$1', '$2'), [
         service.organisationId,
         input.ppid,
       ]);
-      const now = this.clock.now();
-      const deadline: Deadline = {
-        citizenId: citizen.id,
-        id: randomUUID(),
-        kind: input.kind,
-        organisationId: service.organisationId,
-        serviceId: service.serviceId,
-        sourceAttribute: null,
-        externalRef: input.externalRef,
-        title: input.title,
-        actionUrl: input.actionUrl,
-        dueAt: input.dueAt,
-        status: 'open',
-        createdAt: now,
-        updatedAt: now,
-        closedAt: null,
-      };
-      if (await this.insert(em, deadline, citizen.quietHours)) return deadline;
       return this.replay(em, service, citizen, input);
     });
   }
@@ -138,26 +156,22 @@ export class DeadlinesService {
       .getMany();
     if (existing) return this.move(em, existing, dueAt, citizen.quietHours);
     const now = this.clock.now();
-    await this.insert(
-      em,
-      {
-        citizenId,
-        id: randomUUID(),
-        kind: kind.code,
-        organisationId: authority,
-        serviceId: null,
-        sourceAttribute: attribute,
-        externalRef: null,
-        title: kind.label,
-        actionUrl: null,
-        dueAt,
-        status: 'open',
-        createdAt: now,
-        updatedAt: now,
-        closedAt: null,
-      },
-      citizen.quietHours,
-    );
+    const deadline = {
+      id: randomUUID(),
+      kind: kind.code,
+      organisationId: authority,
+      serviceId: null,
+      sourceAttribute: attribute,
+      externalRef: null,
+      title: kind.label,
+      actionUrl: null,
+      dueAt,
+      status: 'open' as const,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
+    await this.insert(em, deadline, citizen.quietHours, `$${CITIZEN_PARAMETERS}::uuid`, [citizenId]);
   }
 
   /**
@@ -280,17 +294,31 @@ export class DeadlinesService {
   }
 
   /**
-   * The new deadline's row and its reminders, planned with its kind's offsets
-   * and the citizen's quiet hours, in one statement. False, with nothing
-   * written, when the service's externalRef already names a deadline (the
-   * unique index settles a concurrent double POST: one row).
+   * One statement, so one transaction when run on its own: the live citizen
+   * `citizenQuery` names (its parameters from $CITIZEN_PARAMETERS on) locked
+   * as lockLiveCitizen does, then, if their quiet hours are `quietHours`
+   * (`planned`), the deadline's row and its reminders planned with them. A
+   * query that names no live citizen is refused as lockLiveCitizen does. Not
+   * `inserted`, with nothing written, when the quiet hours differ or when the
+   * service's externalRef already names a deadline (the unique index settles
+   * a concurrent double POST: one row).
    */
-  private async insert(em: EntityManager, deadline: Deadline, quietHours: QuietHours): Promise<boolean> {
-    const inserted: unknown[] = await em.query(
-      `WITH d AS (
+  private async insert(
+    em: EntityManager,
+    deadline: Omit<Deadline, 'citizenId'>,
+    quietHours: QuietHours,
+    citizenQuery: string,
+    citizenParameters: unknown[],
+  ): Promise<{ citizen: LockedCitizen; planned: boolean; inserted: boolean }> {
+    const rows: { id: string; quiet_hours: QuietHours; planned: boolean; inserted: boolean }[] =
+      await em.query(
+        `WITH c AS (${lockLiveCitizenSql(citizenQuery)}),
+       d AS (
          INSERT INTO deadline (citizen_id, id, kind, organisation_id, service_id, source_attribute, external_ref, title,
                                action_url, due_at, status, created_at, updated_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $11)
+         SELECT c.id, $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::timestamptz,
+                'open', $10::timestamptz, $10::timestamptz
+         FROM c WHERE c.quiet_hours = $11::jsonb
          ON CONFLICT (service_id, external_ref) WHERE service_id IS NOT NULL AND external_ref IS NOT NULL
          DO NOTHING RETURNING citizen_id, id
        ), reminders AS (
@@ -298,23 +326,24 @@ export class DeadlinesService {
          SELECT d.citizen_id, r.id, d.id, r.offset_days, r.planned_at, r.send_at, r.status, r.reason
          FROM d, ${PLANNED_ROWS(12)}
        )
-       SELECT id FROM d`,
-      [
-        deadline.citizenId,
-        deadline.id,
-        deadline.kind,
-        deadline.organisationId,
-        deadline.serviceId,
-        deadline.sourceAttribute,
-        deadline.externalRef,
-        JSON.stringify(deadline.title),
-        deadline.actionUrl,
-        deadline.dueAt,
-        deadline.createdAt,
-        ...this.plan(deadline, quietHours),
-      ],
-    );
-    return inserted.length > 0;
+       SELECT c.id, c.quiet_hours, c.quiet_hours = $11::jsonb AS planned, EXISTS (SELECT FROM d) AS inserted FROM c`,
+        [
+          deadline.id,
+          deadline.kind,
+          deadline.organisationId,
+          deadline.serviceId,
+          deadline.sourceAttribute,
+          deadline.externalRef,
+          JSON.stringify(deadline.title),
+          deadline.actionUrl,
+          deadline.dueAt,
+          deadline.createdAt,
+          JSON.stringify(quietHours),
+          ...this.plan(deadline, quietHours),
+          ...citizenParameters,
+        ],
+      );
+    return { citizen: lockedCitizen(rows), planned: rows[0].planned, inserted: rows[0].inserted };
   }
 
   /** Reminder rows for the deadline as unnest arrays (PLANNED_ROWS), each with a new id. */
@@ -383,6 +412,9 @@ const CANCEL_PENDING = `cancelled AS (
   UPDATE reminder SET status = 'cancelled', reason = $3, cancelled_at = $4, lease_until = NULL
   WHERE citizen_id = $1 AND deadline_id = $2 AND status IN ('scheduled', 'queued')
 )`;
+
+/** The first parameter of the query naming the citizen in DeadlinesService.insert, after the deadline's and the plan's. */
+const CITIZEN_PARAMETERS = 18;
 
 /** The arrays of DeadlinesService.plan, from parameter $first on, as rows `r`. */
 const PLANNED_ROWS = (first: number) =>

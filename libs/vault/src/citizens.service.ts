@@ -30,6 +30,15 @@ export async function lockLiveCitizen(em: EntityManager, citizenId: string): Pro
 }
 
 /**
+ * The statement of lockLiveCitizenOf, for a caller that makes it the first
+ * item of a WITH of its own: the live citizen's id and quiet_hours, locked,
+ * or no row.
+ */
+export function lockLiveCitizenSql(citizenIdQuery: string): string {
+  return `SELECT id, quiet_hours FROM citizen WHERE id = (${citizenIdQuery}) AND erased_at IS NULL FOR NO KEY UPDATE`;
+}
+
+/**
  * lockLiveCitizen for the citizen a scalar query names (such as
  * citizenOfPpidSql, with its parameters), in one statement that also answers
  * the citizen's quiet hours. A query that names no one is refused like an
@@ -40,10 +49,12 @@ export async function lockLiveCitizenOf(
   citizenIdQuery: string,
   parameters: unknown[],
 ): Promise<LockedCitizen> {
-  const [row]: { id: string; quiet_hours: QuietHours }[] = await em.query(
-    `SELECT id, quiet_hours FROM citizen WHERE id = (${citizenIdQuery}) AND erased_at IS NULL FOR NO KEY UPDATE`,
-    parameters,
-  );
+  return lockedCitizen(await em.query(lockLiveCitizenSql(citizenIdQuery), parameters));
+}
+
+/** The citizen in the rows of a statement that began with lockLiveCitizenSql; none is refused as lockLiveCitizen does. */
+export function lockedCitizen(rows: { id: string; quiet_hours: QuietHours }[]): LockedCitizen {
+  const [row] = rows;
   if (!row) throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
   return { id: row.id, quietHours: row.quiet_hours };
 }
