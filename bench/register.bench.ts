@@ -1,5 +1,5 @@
 /**
- * node dist/bench/register.bench.js — the creation half of bench:reminders on
+ * npm run bench:register — the creation half of bench:reminders on
  * its own, quick to repeat: BENCH_DEADLINES deadlines (5000) registered through
  * POST /v1/deadlines by BENCH_CONNECTIONS connections (50), for BENCH_CITIZENS
  * citizens (1000) known to the service's organisation. Prints the rate; writes
@@ -12,7 +12,8 @@ import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { createHmac } from 'node:crypto';
+import { PairwiseIds } from '#libs/identity';
+import { domainContext } from '../apps/cli/src/domain-context.js';
 import {
   accessToken,
   BROKER_SECRETS,
@@ -32,12 +33,12 @@ const SERVICE = 'rq-credits';
 const ORGANISATION = 'RQ';
 const KIND = 'tax-filing';
 
-/** Citizens known to the organisation, by the pairwise ids the broker would issue (PairwiseIds.of). */
+/** Citizens known to the organisation: their pairwise ids, as the broker issues them, recorded. */
 async function seedCitizens(db: pg.Client): Promise<string[]> {
   const ids = Array.from({ length: CITIZENS }, () => randomUUID());
-  const ppids = ids.map((id) =>
-    createHmac('sha256', SECRETS.PAIRWISE_SECRET).update(`${ORGANISATION}\u001f${id}`).digest('base64url'),
-  );
+  const app = await domainContext({ ...env, ...SECRETS, DATABASE_URL });
+  const ppids = ids.map((id) => app.get(PairwiseIds).of(ORGANISATION, id));
+  await app.close();
   await db.query(
     `INSERT INTO citizen (id, issuer, subject) SELECT id, 'bench', id::text FROM unnest($1::uuid[]) AS u (id)`,
     [ids],
