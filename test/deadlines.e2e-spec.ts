@@ -5,7 +5,7 @@ import { ManualClock } from '#libs/config';
 import { PairwiseIds } from '#libs/identity';
 import { seedDemo } from '../apps/cli/src/demo-seed.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { type RunningVault, startVault } from './support/vault-app.js';
 
@@ -525,6 +525,39 @@ describe('Deadlines and their reminders', () => {
       expect(await deadlines()).toEqual(deadlinesBefore);
       expect(await reminders()).toEqual(remindersBefore);
     });
+
+    it('refuses a citizen whose erasure went through while the registration waited for them, writing nothing', async () => {
+      const erased = randomUUID();
+      const erasedPpid = await broker.dataSource.transaction(async (em) => {
+        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'test', $2)`, [erased, erased]);
+        return broker.app.get(PairwiseIds).issue(em, 'SAAQ', erased);
+      });
+      const before = await counts();
+      const response = await withClient(db.url, async (erasure) => {
+        await erasure.query('BEGIN');
+        await erasure.query('SELECT 1 FROM citizen WHERE id = $1 FOR NO KEY UPDATE', [erased]);
+        const registering = post(
+          licence({ citizen: { ppid: erasedPpid }, externalRef: 'permit-erased' }),
+        ).then((r) => r);
+        // The registration has resolved the identifier and waits for the citizen's row.
+        for (let waited = 0; ; waited += 20) {
+          const waiting = await query(
+            `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          );
+          if (waiting.length > 0) break;
+          if (waited > 5000) throw new Error('the registration never waited for the citizen');
+          await new Promise((resolve) => setTimeout(resolve, 20));
+        }
+        await erasure.query('UPDATE citizen SET subject = NULL, erased_at = now() WHERE id = $1', [erased]);
+        await erasure.query('DELETE FROM pairwise_id WHERE citizen_id = $1', [erased]);
+        await erasure.query('COMMIT');
+        return registering;
+      });
+      expect(response.status).toBe(404);
+      expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+      expect(response.body.code).toBe('citizen_not_found');
+      expect(await counts()).toEqual(before);
+    });
   });
 
   describe('from an expiring attribute', () => {
@@ -831,6 +864,27 @@ describe('Deadlines and their reminders', () => {
       ]);
       // Back to the defaults for the tests that follow.
       await setQuietHours('21:00', '08:00');
+    });
+
+    it('plans a new deadline with the citizen’s own quiet hours', async () => {
+      await setQuietHours('09:30', '12:00');
+      try {
+        const first = await post(licence({ externalRef: 'permit-own-quiet' })).expect(201);
+        const planned = [
+          // 10:00 is in the citizen's quiet hours, which end at 12:00.
+          [30, 'scheduled', '2026-06-01 12:00'],
+          [7, 'scheduled', '2026-06-24 12:00'],
+          [1, 'scheduled', '2026-06-30 12:00'],
+        ];
+        const rows = await remindersOf(first.body.id);
+        expect(rows.map((r) => [r.offset_days, r.status, localWall(r.send_at)])).toEqual(planned);
+        // The same externalRef again: the same deadline, its reminders as they were.
+        const again = await post(licence({ externalRef: 'permit-own-quiet' })).expect(201);
+        expect(again.body).toEqual(first.body);
+        expect(await remindersOf(first.body.id)).toEqual(rows);
+      } finally {
+        await setQuietHours('21:00', '08:00');
+      }
     });
 
     it('never loses a reminder to a change of quiet hours: one whose new time is past goes now', async () => {

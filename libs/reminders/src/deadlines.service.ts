@@ -5,8 +5,15 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { DEFAULT_OFFSETS_DAYS, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
 import { Clock } from '#libs/config';
 import { DomainError } from '#libs/errors';
-import { PairwiseIds, type ServicePrincipal } from '#libs/identity';
-import { CitizensService, lockLiveCitizen, type QuietHours } from '#libs/vault';
+import { citizenOfPpidSql, type ServicePrincipal } from '#libs/identity';
+import {
+  DEFAULT_QUIET_HOURS,
+  type LockedCitizen,
+  lockedCitizen,
+  lockLiveCitizenOf,
+  lockLiveCitizenSql,
+  type QuietHours,
+} from '#libs/vault';
 import { Deadline, type DeadlineStatus } from './deadline.entity.js';
 import { planReminders, PLANNING_ZONE, replanReminder } from './planning.js';
 import { Reminder, ReminderDelivery } from './reminder.entity.js';
@@ -41,8 +48,6 @@ export class DeadlinesService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly registry: RegistryService,
-    private readonly pairwise: PairwiseIds,
-    private readonly citizens: CitizensService,
     private readonly clock: Clock,
   ) {}
 
@@ -50,6 +55,7 @@ export class DeadlinesService {
    * A service registers a deadline of a kind its registry entry lists, for a
    * citizen its organisation knows. The same externalRef again is the same
    * deadline (its title and actionUrl updated, moved if dueAt differs).
+   * A new deadline takes one statement (insert), a replay a transaction.
    */
   async register(service: ServicePrincipal, input: NewDeadline): Promise<Deadline> {
     const registry = this.registry.current();
@@ -63,53 +69,41 @@ export class DeadlinesService {
         `The registry entry of ${service.serviceId} does not list the deadline kind "${input.kind}".`,
       );
     this.requireFuture(input.dueAt);
+    const now = this.clock.now();
+    const deadline: Omit<Deadline, 'citizenId'> = {
+      id: randomUUID(),
+      kind: input.kind,
+      organisationId: service.organisationId,
+      serviceId: service.serviceId,
+      sourceAttribute: null,
+      externalRef: input.externalRef,
+      title: input.title,
+      actionUrl: input.actionUrl,
+      dueAt: input.dueAt,
+      status: 'open',
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
+    const citizenQuery = citizenOfPpidSql(`$${CITIZEN_PARAMETERS}`, `$${CITIZEN_PARAMETERS + 1}`);
+    // Planned first with the quiet hours most citizens keep: when the citizen's differ, nothing is
+    // written and the statement is run again with theirs.
+    let quietHours: QuietHours = DEFAULT_QUIET_HOURS;
+    for (;;) {
+      const written = await this.insert(this.dataSource.manager, deadline, quietHours, citizenQuery, [
+        service.organisationId,
+        input.ppid,
+      ]);
+      if (written.inserted) return { ...deadline, citizenId: written.citizen.id };
+      if (written.planned) break;
+      quietHours = written.citizen.quietHours;
+    }
     return this.dataSource.transaction(async (em) => {
-      const citizenId = await this.pairwise.require(em, service.organisationId, input.ppid);
-      await lockLiveCitizen(em, citizenId);
-      const id = randomUUID();
-      const now = this.clock.now();
-      if (input.externalRef !== null) {
-        // The unique index on (service_id, external_ref) settles a concurrent double POST: one row.
-        const inserted: unknown[] = await em.query(
-          `INSERT INTO deadline (citizen_id, id, kind, organisation_id, service_id, external_ref, title, action_url, due_at,
-                                 created_at, updated_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-           ON CONFLICT (service_id, external_ref) WHERE service_id IS NOT NULL AND external_ref IS NOT NULL
-           DO NOTHING RETURNING id`,
-          [
-            citizenId,
-            id,
-            input.kind,
-            service.organisationId,
-            service.serviceId,
-            input.externalRef,
-            JSON.stringify(input.title),
-            input.actionUrl,
-            input.dueAt,
-            now,
-          ],
-        );
-        if (inserted.length === 0) return this.replay(em, service, citizenId, input);
-      } else {
-        await em.insert(Deadline, {
-          citizenId,
-          id,
-          kind: input.kind,
-          organisationId: service.organisationId,
-          serviceId: service.serviceId,
-          sourceAttribute: null,
-          externalRef: null,
-          title: input.title,
-          actionUrl: input.actionUrl,
-          dueAt: input.dueAt,
-          status: 'open',
-          createdAt: now,
-          updatedAt: now,
-        });
-      }
-      const deadline = { citizenId, id, kind: input.kind, dueAt: input.dueAt } as Deadline;
-      await this.planFor(em, deadline);
-      return this.load(em, deadline);
+      const citizen = await lockLiveCitizenOf(em, citizenOfPpidSql('$1', '$2'), [
+        service.organisationId,
+        input.ppid,
+      ]);
+      return this.replay(em, service, citizen, input);
     });
   }
 
@@ -122,17 +116,24 @@ export class DeadlinesService {
   async change(service: ServicePrincipal, id: string, change: DeadlineChange): Promise<Deadline> {
     if ('dueAt' in change) this.requireFuture(change.dueAt);
     return this.dataSource.transaction(async (em) => {
-      const found = await em.findOneBy(Deadline, { id, serviceId: service.serviceId });
-      if (!found)
-        throw new DomainError('deadline_not_found', 'No such deadline among those of your service.');
-      await lockLiveCitizen(em, found.citizenId);
-      const deadline = await this.lock(em, found);
+      // The service's deadline found and its citizen locked in one statement; on refusal, which of the two.
+      const ofService = `SELECT citizen_id FROM deadline WHERE id = $1 AND service_id = $2`;
+      const citizen = await lockLiveCitizenOf(em, ofService, [id, service.serviceId]).catch(
+        async (error: unknown) => {
+          if (!(error instanceof DomainError)) throw error;
+          const found: unknown[] = await em.query(ofService, [id, service.serviceId]);
+          if (found.length === 0)
+            throw new DomainError('deadline_not_found', 'No such deadline among those of your service.');
+          throw error;
+        },
+      );
+      const deadline = await this.lock(em, { citizenId: citizen.id, id });
       if ('status' in change && change.status === deadline.status) return deadline;
       if (deadline.status !== 'open')
         throw new DomainError('deadline_closed', `This deadline is already ${deadline.status}.`);
-      if ('dueAt' in change) await this.move(em, deadline, change.dueAt);
+      if ('dueAt' in change) await this.move(em, deadline, change.dueAt, citizen.quietHours);
       else await this.close(em, deadline, change.status);
-      return this.load(em, deadline);
+      return deadline;
     });
   }
 
@@ -147,33 +148,30 @@ export class DeadlinesService {
     const authority = registry.attribute(attribute)?.authority;
     if (!kind || !authority || typeof value !== 'string') return;
     const dueAt = DateTime.fromISO(value, { zone: PLANNING_ZONE }).startOf('day').toJSDate();
-    await lockLiveCitizen(em, citizenId);
+    const citizen = await lockLiveCitizenOf(em, '$1', [citizenId]);
     const [existing] = await em
       .createQueryBuilder(Deadline, 'd')
       .setLock('pessimistic_write')
       .where('d.citizen_id = :citizenId AND d.source_attribute = :attribute', { citizenId, attribute })
       .getMany();
-    if (!existing) {
-      const deadline = em.create(Deadline, {
-        citizenId,
-        id: randomUUID(),
-        kind: kind.code,
-        organisationId: authority,
-        serviceId: null,
-        sourceAttribute: attribute,
-        externalRef: null,
-        title: kind.label,
-        actionUrl: null,
-        dueAt,
-        status: 'open',
-        createdAt: this.clock.now(),
-        updatedAt: this.clock.now(),
-      });
-      await em.insert(Deadline, deadline);
-      await this.planFor(em, deadline);
-    } else {
-      await this.move(em, existing, dueAt);
-    }
+    if (existing) return this.move(em, existing, dueAt, citizen.quietHours);
+    const now = this.clock.now();
+    const deadline = {
+      id: randomUUID(),
+      kind: kind.code,
+      organisationId: authority,
+      serviceId: null,
+      sourceAttribute: attribute,
+      externalRef: null,
+      title: kind.label,
+      actionUrl: null,
+      dueAt,
+      status: 'open' as const,
+      createdAt: now,
+      updatedAt: now,
+      closedAt: null,
+    };
+    await this.insert(em, deadline, citizen.quietHours, `$${CITIZEN_PARAMETERS}::uuid`, [citizenId]);
   }
 
   /**
@@ -251,14 +249,14 @@ export class DeadlinesService {
   private async replay(
     em: EntityManager,
     service: ServicePrincipal,
-    citizenId: string,
+    citizen: LockedCitizen,
     input: NewDeadline,
   ): Promise<Deadline> {
     const existing = await em.findOneByOrFail(Deadline, {
       serviceId: service.serviceId,
       externalRef: input.externalRef!,
     });
-    if (existing.citizenId !== citizenId || existing.kind !== input.kind)
+    if (existing.citizenId !== citizen.id || existing.kind !== input.kind)
       throw new DomainError(
         'deadline_ref_conflict',
         `externalRef "${input.externalRef}" already names a deadline of another citizen or kind.`,
@@ -269,14 +267,20 @@ export class DeadlinesService {
     if (
       JSON.stringify(deadline.title) !== JSON.stringify(input.title) ||
       deadline.actionUrl !== input.actionUrl
-    )
+    ) {
+      Object.assign(deadline, {
+        title: input.title,
+        actionUrl: input.actionUrl,
+        updatedAt: this.clock.now(),
+      });
       await em.update(
         Deadline,
         { citizenId: deadline.citizenId, id: deadline.id },
-        { title: input.title, actionUrl: input.actionUrl, updatedAt: this.clock.now() },
+        { title: deadline.title, actionUrl: deadline.actionUrl, updatedAt: deadline.updatedAt },
       );
-    if (deadline.status === 'open') await this.move(em, deadline, input.dueAt);
-    return this.load(em, deadline);
+    }
+    if (deadline.status === 'open') await this.move(em, deadline, input.dueAt, citizen.quietHours);
+    return deadline;
   }
 
   /** The deadline's row, locked for the rest of the transaction, as it is now. */
@@ -289,72 +293,131 @@ export class DeadlinesService {
     return locked;
   }
 
-  /** New reminder rows for the deadline, planned with its kind's offsets and the citizen's quiet hours. */
-  private async planFor(em: EntityManager, deadline: Deadline): Promise<void> {
-    const citizen = await this.citizens.get(deadline.citizenId, em);
+  /**
+   * One statement, so one transaction when run on its own: the live citizen
+   * `citizenQuery` names (its parameters from $CITIZEN_PARAMETERS on) locked
+   * as lockLiveCitizen does, then, if their quiet hours are `quietHours`
+   * (`planned`), the deadline's row and its reminders planned with them. A
+   * query that names no live citizen is refused as lockLiveCitizen does. Not
+   * `inserted`, with nothing written, when the quiet hours differ or when the
+   * service's externalRef already names a deadline (the unique index settles
+   * a concurrent double POST: one row).
+   */
+  private async insert(
+    em: EntityManager,
+    deadline: Omit<Deadline, 'citizenId'>,
+    quietHours: QuietHours,
+    citizenQuery: string,
+    citizenParameters: unknown[],
+  ): Promise<{ citizen: LockedCitizen; planned: boolean; inserted: boolean }> {
+    const rows: { id: string; quiet_hours: QuietHours; planned: boolean; inserted: boolean }[] =
+      await em.query(
+        `WITH c AS (${lockLiveCitizenSql(citizenQuery)}),
+       d AS (
+         INSERT INTO deadline (citizen_id, id, kind, organisation_id, service_id, source_attribute, external_ref, title,
+                               action_url, due_at, status, created_at, updated_at)
+         SELECT c.id, $1::uuid, $2::text, $3::text, $4::text, $5::text, $6::text, $7::jsonb, $8::text, $9::timestamptz,
+                'open', $10::timestamptz, $10::timestamptz
+         FROM c WHERE c.quiet_hours = $11::jsonb
+         ON CONFLICT (service_id, external_ref) WHERE service_id IS NOT NULL AND external_ref IS NOT NULL
+         DO NOTHING RETURNING citizen_id, id
+       ), reminders AS (
+         INSERT INTO reminder (citizen_id, id, deadline_id, offset_days, planned_at, send_at, status, reason)
+         SELECT d.citizen_id, r.id, d.id, r.offset_days, r.planned_at, r.send_at, r.status, r.reason
+         FROM d, ${PLANNED_ROWS(12)}
+       )
+       SELECT c.id, c.quiet_hours, c.quiet_hours = $11::jsonb AS planned, EXISTS (SELECT FROM d) AS inserted FROM c`,
+        [
+          deadline.id,
+          deadline.kind,
+          deadline.organisationId,
+          deadline.serviceId,
+          deadline.sourceAttribute,
+          deadline.externalRef,
+          JSON.stringify(deadline.title),
+          deadline.actionUrl,
+          deadline.dueAt,
+          deadline.createdAt,
+          JSON.stringify(quietHours),
+          ...this.plan(deadline, quietHours),
+          ...citizenParameters,
+        ],
+      );
+    return { citizen: lockedCitizen(rows), planned: rows[0].planned, inserted: rows[0].inserted };
+  }
+
+  /** Reminder rows for the deadline as unnest arrays (PLANNED_ROWS), each with a new id. */
+  private plan(deadline: Pick<Deadline, 'kind' | 'dueAt'>, quietHours: QuietHours): unknown[] {
     const kind = this.registry.current().deadlineKind(deadline.kind);
     const planned = planReminders({
       dueAt: deadline.dueAt,
       // A deadline outlives a catalogue change: a kind no longer listed keeps the default policy.
       offsetsDays: kind?.offsetsDays ?? DEFAULT_OFFSETS_DAYS,
-      quietHours: citizen.quietHours,
+      quietHours,
       now: this.clock.now(),
     });
-    if (planned.length === 0) return;
-    await em.insert(
-      Reminder,
-      planned.map((p) => ({
-        citizenId: deadline.citizenId,
-        id: randomUUID(),
-        deadlineId: deadline.id,
-        offsetDays: p.offsetDays,
-        plannedAt: p.plannedAt,
-        sendAt: p.sendAt,
-        status: p.status,
-        reason: p.reason ?? null,
-        attempts: 0,
-      })),
-    );
+    return [
+      planned.map(() => randomUUID()),
+      planned.map((p) => p.offsetDays),
+      planned.map((p) => p.plannedAt),
+      planned.map((p) => p.sendAt),
+      planned.map((p) => p.status),
+      planned.map((p) => p.reason ?? null),
+    ];
   }
 
   /**
    * Reminders not yet gone are cancelled as rescheduled, and a fresh set is
-   * planned; sent ones stay. An open deadline already due at `dueAt` is left
-   * as it is: nothing is cancelled.
+   * planned, in one statement; sent ones stay. An open deadline already due
+   * at `dueAt` is left as it is: nothing is cancelled.
    */
-  private async move(em: EntityManager, deadline: Deadline, dueAt: Date): Promise<void> {
+  private async move(em: EntityManager, deadline: Deadline, dueAt: Date, quietHours: QuietHours) {
     if (deadline.status === 'open' && deadline.dueAt.getTime() === dueAt.getTime()) return;
-    await this.cancelPending(em, deadline, 'rescheduled');
-    deadline.dueAt = dueAt;
-    deadline.status = 'open';
-    deadline.closedAt = null;
-    await em.update(
-      Deadline,
-      { citizenId: deadline.citizenId, id: deadline.id },
-      { dueAt, status: 'open', closedAt: null, updatedAt: this.clock.now() },
+    Object.assign(deadline, { dueAt, status: 'open', closedAt: null, updatedAt: this.clock.now() });
+    await em.query(
+      `WITH ${CANCEL_PENDING}, moved AS (
+         UPDATE deadline SET due_at = $5, status = 'open', closed_at = NULL, updated_at = $4
+         WHERE citizen_id = $1 AND id = $2
+       )
+       INSERT INTO reminder (citizen_id, id, deadline_id, offset_days, planned_at, send_at, status, reason)
+       SELECT $1, r.id, $2, r.offset_days, r.planned_at, r.send_at, r.status, r.reason FROM ${PLANNED_ROWS(6)}`,
+      [
+        deadline.citizenId,
+        deadline.id,
+        'rescheduled',
+        deadline.updatedAt,
+        dueAt,
+        ...this.plan(deadline, quietHours),
+      ],
     );
-    await this.planFor(em, deadline);
   }
 
+  /** Reminders not yet gone are cancelled with the deadline, in one statement. */
   private async close(em: EntityManager, deadline: Deadline, status: Exclude<DeadlineStatus, 'open'>) {
     const now = this.clock.now();
-    await this.cancelPending(em, deadline, `deadline ${status}`);
-    await em.update(
-      Deadline,
-      { citizenId: deadline.citizenId, id: deadline.id },
-      { status, closedAt: now, updatedAt: now },
-    );
-  }
-
-  private async cancelPending(em: EntityManager, deadline: Deadline, reason: string): Promise<void> {
+    Object.assign(deadline, { status, closedAt: now, updatedAt: now });
     await em.query(
-      `UPDATE reminder SET status = 'cancelled', reason = $3, cancelled_at = $4, lease_until = NULL
-       WHERE citizen_id = $1 AND deadline_id = $2 AND status IN ('scheduled', 'queued')`,
-      [deadline.citizenId, deadline.id, reason, this.clock.now()],
+      `WITH ${CANCEL_PENDING}
+       UPDATE deadline SET status = $5, closed_at = $4, updated_at = $4 WHERE citizen_id = $1 AND id = $2`,
+      [deadline.citizenId, deadline.id, `deadline ${status}`, now, status],
     );
-  }
-
-  private load(em: EntityManager, deadline: Pick<Deadline, 'citizenId' | 'id'>): Promise<Deadline> {
-    return em.findOneByOrFail(Deadline, { citizenId: deadline.citizenId, id: deadline.id });
   }
 }
+
+/**
+ * A data-modifying WITH item: the reminders of deadline $2 (citizen $1) not
+ * yet gone are cancelled with reason $3 at $4.
+ */
+const CANCEL_PENDING = `cancelled AS (
+  UPDATE reminder SET status = 'cancelled', reason = $3, cancelled_at = $4, lease_until = NULL
+  WHERE citizen_id = $1 AND deadline_id = $2 AND status IN ('scheduled', 'queued')
+)`;
+
+/** The first parameter of the query naming the citizen in DeadlinesService.insert, after the deadline's and the plan's. */
+const CITIZEN_PARAMETERS = 18;
+
+/** The arrays of DeadlinesService.plan, from parameter $first on, as rows `r`. */
+const PLANNED_ROWS = (first: number) =>
+  `unnest(${['uuid', 'integer', 'timestamptz', 'timestamptz', 'text', 'text']
+    .map((type, i) => `$${first + i}::${type}[]`)
+    .join(', ')}) AS r (id, offset_days, planned_at, send_at, status, reason)`;

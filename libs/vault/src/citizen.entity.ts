@@ -11,6 +11,9 @@ export interface QuietHours {
   end: string;
 }
 
+/** The quiet hours of a citizen who never set theirs (the column's default). */
+export const DEFAULT_QUIET_HOURS: Readonly<QuietHours> = { start: '21:00', end: '08:00' };
+
 @Entity('citizen')
 export class Citizen {
   @PrimaryColumn('uuid') id: string;

@@ -10,6 +10,12 @@ export interface Preferences {
   quietHours: QuietHours;
 }
 
+/** A live citizen, locked by lockLiveCitizenOf, with what planning their reminders needs. */
+export interface LockedCitizen {
+  id: string;
+  quietHours: QuietHours;
+}
+
 /**
  * Holds the citizen's row against erasure until the caller's transaction ends,
  * and refuses an erased citizen: nothing written after an erasure can bring
@@ -20,12 +26,37 @@ export interface Preferences {
  * inserts that only reference the citizen are not held up.
  */
 export async function lockLiveCitizen(em: EntityManager, citizenId: string): Promise<void> {
-  const rows: unknown[] = await em.query(
-    `SELECT 1 FROM citizen WHERE id = $1 AND erased_at IS NULL FOR NO KEY UPDATE`,
-    [citizenId],
-  );
-  if (rows.length === 0)
-    throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
+  await lockLiveCitizenOf(em, '$1', [citizenId]);
+}
+
+/**
+ * The statement of lockLiveCitizenOf, for a caller that makes it the first
+ * item of a WITH of its own: the live citizen's id and quiet_hours, locked,
+ * or no row.
+ */
+export function lockLiveCitizenSql(citizenIdQuery: string): string {
+  return `SELECT id, quiet_hours FROM citizen WHERE id = (${citizenIdQuery}) AND erased_at IS NULL FOR NO KEY UPDATE`;
+}
+
+/**
+ * lockLiveCitizen for the citizen a scalar query names (such as
+ * citizenOfPpidSql, with its parameters), in one statement that also answers
+ * the citizen's quiet hours. A query that names no one is refused like an
+ * erased citizen.
+ */
+export async function lockLiveCitizenOf(
+  em: EntityManager,
+  citizenIdQuery: string,
+  parameters: unknown[],
+): Promise<LockedCitizen> {
+  return lockedCitizen(await em.query(lockLiveCitizenSql(citizenIdQuery), parameters));
+}
+
+/** The citizen in the rows of a statement that began with lockLiveCitizenSql; none is refused as lockLiveCitizen does. */
+export function lockedCitizen(rows: { id: string; quiet_hours: QuietHours }[]): LockedCitizen {
+  const [row] = rows;
+  if (!row) throw new DomainError('citizen_not_found', 'No such citizen (or their data was erased).');
+  return { id: row.id, quietHours: row.quiet_hours };
 }
 
 @Injectable()

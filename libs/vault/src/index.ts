@@ -8,8 +8,16 @@ export {
   type Writer,
 } from './attributes.service.js';
 export { CitizenKey } from './citizen-key.entity.js';
-export { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
-export { CitizensService, lockLiveCitizen, type Preferences } from './citizens.service.js';
+export { Citizen, type Channels, DEFAULT_QUIET_HOURS, type QuietHours } from './citizen.entity.js';
+export {
+  CitizensService,
+  type LockedCitizen,
+  lockedCitizen,
+  lockLiveCitizen,
+  lockLiveCitizenOf,
+  lockLiveCitizenSql,
+  type Preferences,
+} from './citizens.service.js';
 export { DataKeysService, type RotationResult } from './data-keys.service.js';
 export { dataKeyJsonSql, heldValuesJsonSql } from './vault-sql.js';
 export { VaultModule } from './vault.module.js';
