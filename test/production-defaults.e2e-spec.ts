@@ -86,7 +86,7 @@ describe('An unset NODE_ENV', () => {
 
   it.each([
     ['vault', () => VaultAppModule.forRoot(forgotten()), PRODUCTION_VARIABLES],
-    ['scheduler', () => SchedulerAppModule.forRoot(forgotten()), [...PRODUCTION_VARIABLES, 'SMTP_URL']],
+    ['scheduler', () => SchedulerAppModule.forRoot(forgotten()), [...PRODUCTION_VARIABLES, 'SMTP_URL', 'MAIL_FROM']],
     [
       'broker',
       () => BrokerAppModule.forRoot(forgotten()),
