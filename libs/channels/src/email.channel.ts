@@ -23,22 +23,34 @@ export function reminderMessageId(reminderId: string, mailFrom: string): string 
  */
 const TRANSIENT_SMTP_CODES = new Set([454, 530, 535]);
 
+/** nodemailer's codes for a failed login (EAUTH) or TLS upgrade (ETLS): the server's setup, not the message. */
+const TRANSIENT_NODEMAILER_CODES = new Set(['EAUTH', 'ETLS']);
+
 /**
  * An SMTP failure as a category and codes only (`SMTP 450 4.1.1`, `SMTP
  * ETIMEDOUT`): nodemailer's texts quote the recipient's address. 5xx answers
  * are permanent but for TRANSIENT_SMTP_CODES; 4xx answers, authentication
- * failures, timeouts and lost connections are transient.
+ * and STARTTLS failures, timeouts and lost connections are transient.
  */
 export function smtpError(error: unknown): PermanentChannelError | TransientChannelError {
-  const { responseCode, response, code } = error as { responseCode?: unknown; response?: unknown; code?: unknown };
+  const { responseCode, response, code } = error as {
+    responseCode?: unknown;
+    response?: unknown;
+    code?: unknown;
+  };
   if (typeof responseCode === 'number') {
-    const enhanced = typeof response === 'string' ? /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] : undefined;
+    const enhanced =
+      typeof response === 'string' ? /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] : undefined;
     const category = `SMTP ${responseCode}${enhanced ? ` ${enhanced}` : ''}`;
-    return responseCode >= 500 && !TRANSIENT_SMTP_CODES.has(responseCode) && code !== 'EAUTH'
+    return responseCode >= 500 &&
+      !TRANSIENT_SMTP_CODES.has(responseCode) &&
+      !TRANSIENT_NODEMAILER_CODES.has(code as string)
       ? new PermanentChannelError(category)
       : new TransientChannelError(category);
   }
-  return new TransientChannelError(`SMTP ${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'error'}`);
+  return new TransientChannelError(
+    `SMTP ${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'error'}`,
+  );
 }
 
 /**
