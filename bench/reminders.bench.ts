@@ -287,6 +287,10 @@ async function main(): Promise<void> {
       REDIS_PREFIX,
       SCHEDULER_PORT: String(schedulerPort),
       SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+      MAIL_FROM: 'Une fois <rappels@bench.example>',
+      // The sink speaks plain SMTP on loopback, which a production scheduler refuses (STARTTLS
+      // required): this one runs in development mode, with the run's secrets all the same.
+      NODE_ENV: 'development',
     },
   );
   const waves: Dispatch[] = [];

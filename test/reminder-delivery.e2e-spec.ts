@@ -185,7 +185,11 @@ describe('Reminder delivery', () => {
       const [reminder] = await seedReminders(db.url, { citizenId, count: 1 });
       const started = Date.now();
       const [row] = await settled(db.url, [reminder]);
-      expect(row).toMatchObject({ status: 'failed', attempts: 3, reason: 'email: last attempt: SMTP 451 4.7.1' });
+      expect(row).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        reason: 'email: last attempt: SMTP 451 4.7.1',
+      });
       // Backoff of 1 s then 2 s between the three attempts.
       expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
       expect(mail.messages.filter((m) => m.messageId?.startsWith(`<${reminder}@`))).toHaveLength(0);
@@ -207,9 +211,10 @@ describe('Reminder delivery', () => {
     );
     // The wrapped data key no longer opens: the contact details cannot be read.
     await withClient(db.url, (client) =>
-      client.query(`UPDATE citizen_key SET wrapped_key = decode(md5(random()::text) || md5(random()::text), 'hex') WHERE citizen_id = $1`, [
-        citizenId,
-      ]),
+      client.query(
+        `UPDATE citizen_key SET wrapped_key = decode(md5(random()::text) || md5(random()::text), 'hex') WHERE citizen_id = $1`,
+        [citizenId],
+      ),
     );
     const [reminder] = await seedReminders(db.url, { citizenId, count: 1 });
     const [row] = await settled(db.url, [reminder], 30_000);
@@ -228,9 +233,10 @@ describe('Reminder delivery', () => {
     const [reminder] = await seedReminders(db.url, { citizenId, count: 1, status: 'queued' });
     // Its third attempt started, then the worker died: no job in Redis, the lease past.
     await withClient(db.url, (client) =>
-      client.query(`UPDATE reminder SET attempts = 3, lease_until = now() - interval '1 minute' WHERE id = $1`, [
-        reminder,
-      ]),
+      client.query(
+        `UPDATE reminder SET attempts = 3, lease_until = now() - interval '1 minute' WHERE id = $1`,
+        [reminder],
+      ),
     );
     const [row] = await settled(db.url, [reminder]);
     expect(row).toMatchObject({ status: 'failed', attempts: 3, reason: NO_ATTEMPT_LEFT });
@@ -256,7 +262,9 @@ describe('Reminder delivery', () => {
       });
       expect(await queue.getJobState(reminder)).toBe('unknown');
       await withClient(db.url, (client) =>
-        client.query(`UPDATE reminder SET lease_until = now() - interval '1 minute' WHERE id = $1`, [reminder]),
+        client.query(`UPDATE reminder SET lease_until = now() - interval '1 minute' WHERE id = $1`, [
+          reminder,
+        ]),
       );
       const [row] = await settled(db.url, [reminder], 20_000);
       expect(row).toMatchObject({ status: 'sent', attempts: 1 });
@@ -484,7 +492,10 @@ describe('Reminder delivery inside quiet hours', () => {
         return rows[0] as { status: string; send_at: Date; attempts: number };
       });
     // Back to scheduled at 08:00 the next morning (13:00 UTC), not sent.
-    const deferred = await waitFor(sendAt, (row) => row.send_at.getTime() !== Date.parse('2026-11-26T01:00:00Z'));
+    const deferred = await waitFor(
+      sendAt,
+      (row) => row.send_at.getTime() !== Date.parse('2026-11-26T01:00:00Z'),
+    );
     expect(deferred).toEqual({ status: 'scheduled', send_at: new Date('2026-11-26T13:00:00Z'), attempts: 0 });
     await sleep(2500);
     expect(await sendAt()).toEqual(deferred);

@@ -171,7 +171,10 @@ describe(AppConfig.name, () => {
     it('fails closed on a production scheduler’s mail and SMS settings: no .localhost sender, TLS only', () => {
       const mail = { SMTP_URL: 'smtp://mail:587', MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>' };
       expect(
-        configProblems(productionEnv({ ...mail, SMS_PROVIDER_URL: 'http://sms:8080/send', SMS_PROVIDER_KEY: 'k' }), SCHEDULER),
+        configProblems(
+          productionEnv({ ...mail, SMS_PROVIDER_URL: 'http://sms:8080/send', SMS_PROVIDER_KEY: 'k' }),
+          SCHEDULER,
+        ),
       ).toEqual([
         'MAIL_FROM: a .localhost sender in production; give the deployment’s own domain',
         'SMS_PROVIDER_URL: must be an https:// URL in production',
@@ -180,8 +183,8 @@ describe(AppConfig.name, () => {
       // smtp:// must be upgraded with STARTTLS in production; smtps:// is TLS already.
       expect(AppConfig.fromEnvironment(productionEnv(own), SCHEDULER).reminders.smtpRequireTls).toBe(true);
       expect(
-        AppConfig.fromEnvironment(productionEnv({ ...own, SMTP_URL: 'smtps://mail:465' }), SCHEDULER).reminders
-          .smtpRequireTls,
+        AppConfig.fromEnvironment(productionEnv({ ...own, SMTP_URL: 'smtps://mail:465' }), SCHEDULER)
+          .reminders.smtpRequireTls,
       ).toBe(false);
       expect(AppConfig.fromEnvironment({ ...DEVELOPMENT, ...own }).reminders.smtpRequireTls).toBe(false);
     });

@@ -25,9 +25,7 @@ import type { DeliveryStatus, ReminderStatus } from '../reminder.entity.js';
  * or a TransientDeliveryError thrown (tried again).
  */
 export type DeliveryOutcome =
-  | Extract<ReminderStatus, 'sent' | 'delivered' | 'failed' | 'suppressed'>
-  | 'deferred'
-  | 'skipped';
+  Extract<ReminderStatus, 'sent' | 'delivered' | 'failed' | 'suppressed'> | 'deferred' | 'skipped';
 
 /**
  * Thrown when the reminder failed for now and attempts are left: BullMQ tries
