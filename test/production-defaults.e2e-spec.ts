@@ -11,12 +11,14 @@ import { runCli } from '../apps/cli/src/commands.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
 import { RegistryService } from '#libs/catalogue';
+import { EmailChannel, TransientChannelError } from '#libs/channels';
 import { AppConfig } from '#libs/config';
 import { PlatformSigner } from '#libs/crypto';
 import { type RunningApp, startApp, testEnv } from './support/apps.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
+import { MailCatcher } from './support/mail-catcher.js';
 import { TestService } from './support/services.js';
 
 const BROKER_URL = 'http://broker.test';
@@ -71,6 +73,23 @@ afterAll(async () => {
   await db.drop();
 });
 
+/** A production environment with every secret a deployment gives, made for this run. */
+const production = () => ({
+  NODE_ENV: 'production',
+  DATABASE_URL: db.url,
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  REDIS_PREFIX: db.name,
+  MASTER_KEYS: `main:1:${randomBytes(32).toString('base64')}`,
+  PAIRWISE_SECRET: randomBytes(32).toString('hex'),
+  SIGNING_KEYS: privateJwkJson('platform-1').json,
+  CITIZEN_ISSUER: idp.issuer,
+  CITIZEN_JWKS_URI: idp.jwksUri,
+  CITIZEN_AUDIENCE: idp.audience,
+  VAULT_URL: 'https://coffre.example',
+  BROKER_URL: 'https://courtier.example',
+  LOG_LEVEL: 'silent',
+});
+
 describe('An unset NODE_ENV', () => {
   /** What a deployment that forgot everything but its database passes. */
   const forgotten = () => ({ DATABASE_URL: db.url, REDIS_URL: 'redis://127.0.0.1:6379' });
@@ -86,7 +105,11 @@ describe('An unset NODE_ENV', () => {
 
   it.each([
     ['vault', () => VaultAppModule.forRoot(forgotten()), PRODUCTION_VARIABLES],
-    ['scheduler', () => SchedulerAppModule.forRoot(forgotten()), [...PRODUCTION_VARIABLES, 'SMTP_URL']],
+    [
+      'scheduler',
+      () => SchedulerAppModule.forRoot(forgotten()),
+      [...PRODUCTION_VARIABLES, 'SMTP_URL', 'MAIL_FROM'],
+    ],
     [
       'broker',
       () => BrokerAppModule.forRoot(forgotten()),
@@ -209,22 +232,6 @@ describe('Keys by role', () => {
 });
 
 describe('The demo registry in production', () => {
-  const production = () => ({
-    NODE_ENV: 'production',
-    DATABASE_URL: db.url,
-    REDIS_URL: 'redis://127.0.0.1:6379',
-    REDIS_PREFIX: db.name,
-    MASTER_KEYS: `main:1:${randomBytes(32).toString('base64')}`,
-    PAIRWISE_SECRET: randomBytes(32).toString('hex'),
-    SIGNING_KEYS: privateJwkJson('platform-1').json,
-    CITIZEN_ISSUER: idp.issuer,
-    CITIZEN_JWKS_URI: idp.jwksUri,
-    CITIZEN_AUDIENCE: idp.audience,
-    VAULT_URL: 'https://coffre.example',
-    BROKER_URL: 'https://courtier.example',
-    LOG_LEVEL: 'silent',
-  });
-
   it('is refused by registry:apply, naming each demo service and the reason, and nothing is written', async () => {
     const before = await registryVersions(db.url);
     const result = await cli(['registry:apply', 'config/registry.yaml'], production());
@@ -369,6 +376,57 @@ describe('A registry applied by the CLI', () => {
     } finally {
       warn.mockRestore();
       await restarted.close();
+    }
+  });
+});
+
+describe('A production scheduler’s mail and SMS', () => {
+  const scheduler = (extra: Record<string, string>) => () =>
+    SchedulerAppModule.forRoot({ ...production(), SMTP_URL: 'smtps://mail.example:465', ...extra });
+
+  it('refuses to boot on a .localhost sender or an SMS provider in clear, naming the variable', () => {
+    expect(scheduler({ MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>' })).toThrow(
+      'MAIL_FROM: a .localhost sender in production',
+    );
+    expect(
+      scheduler({
+        MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+        SMS_PROVIDER_URL: 'http://sms.example/send',
+        SMS_PROVIDER_KEY: 'sms-key',
+      }),
+    ).toThrow('SMS_PROVIDER_URL: must be an https:// URL in production');
+  });
+
+  it('sends no e-mail in clear: an smtp:// server without STARTTLS gets nothing', async () => {
+    const mail = await new MailCatcher().start();
+    const config = AppConfig.fromEnvironment(
+      { ...production(), SMTP_URL: mail.url, MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' },
+      { sendsReminders: true },
+    );
+    const channel = new EmailChannel(config);
+    try {
+      const error = await channel
+        .send(
+          {
+            reminderId: randomUUID(),
+            citizenId: randomUUID(),
+            deadlineId: randomUUID(),
+            language: 'fr',
+            subject: 'Rappel',
+            text: 'Bonjour',
+            html: '<p>Bonjour</p>',
+            sms: 'Bonjour',
+            actionUrl: null,
+            calendar: 'BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n',
+          },
+          { email: 'camille@exemple.ca', phone: null },
+        )
+        .catch((caught: Error) => caught);
+      expect(error).toBeInstanceOf(TransientChannelError);
+      expect(mail.messages).toHaveLength(0);
+    } finally {
+      channel.onModuleDestroy();
+      await mail.stop();
     }
   });
 });

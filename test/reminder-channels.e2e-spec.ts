@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { createServer, type Server, type Socket } from 'node:net';
 import ICAL from 'ical.js';
 import { DataSource } from 'typeorm';
 import {
@@ -8,6 +9,8 @@ import {
   PortalChannel,
   type ReminderMessage,
   SmsChannel,
+  smtpError,
+  TransientChannelError,
 } from '#libs/channels';
 import { AppConfig } from '#libs/config';
 import { dataSourceOptions } from '#libs/database';
@@ -85,19 +88,91 @@ describe(EmailChannel.name, () => {
     expect(event.getFirstPropertyValue('summary')).toBe('Renouveler le permis');
   });
 
-  it('takes a 5xx refusal as permanent and a 4xx one as transient', async () => {
-    mail.answer = { code: 550, message: 'No such mailbox' };
-    await expect(channel.send(message(), contacts)).rejects.toBeInstanceOf(PermanentChannelError);
-    mail.answer = { code: 451, message: 'Try again later' };
+  it('takes a 5xx refusal as permanent and a 4xx one as transient, saying only the codes', async () => {
+    // Servers quote the recipient in their answers: the error keeps the codes only.
+    mail.answer = { code: 550, message: `5.1.1 <${contacts.email}>: No such mailbox` };
+    const permanent = await channel.send(message(), contacts).catch((error: Error) => error);
+    expect(permanent).toBeInstanceOf(PermanentChannelError);
+    expect(permanent).toMatchObject({ message: 'SMTP 550 5.1.1' });
+    mail.answer = { code: 451, message: `4.7.1 <${contacts.email}>: Try again later` };
     const transient = await channel.send(message(), contacts).catch((error: Error) => error);
-    expect(transient).toBeInstanceOf(Error);
-    expect(transient).not.toBeInstanceOf(PermanentChannelError);
+    expect(transient).toBeInstanceOf(TransientChannelError);
+    expect(transient).toMatchObject({ message: 'SMTP 451 4.7.1' });
+    expect(JSON.stringify({ ...transient, stack: (transient as Error).stack })).not.toContain('@');
+  });
+
+  it('takes authentication answers (530, 535, 454) as transient: the server’s credentials get fixed', async () => {
+    for (const code of [530, 535, 454]) {
+      mail.answer = { code, message: 'Authentication required' };
+      await expect(channel.send(message(), contacts)).rejects.toBeInstanceOf(TransientChannelError);
+    }
+    // nodemailer's EAUTH, when the login itself is refused.
+    expect(smtpError({ code: 'EAUTH', responseCode: 535, response: '535 5.7.8 Bad credentials' })).toEqual(
+      new TransientChannelError('SMTP 535 5.7.8'),
+    );
+    expect(smtpError({ code: 'ECONNECTION', message: 'connect ECONNREFUSED' })).toEqual(
+      new TransientChannelError('SMTP ECONNECTION'),
+    );
   });
 
   it('says why it cannot reach a citizen: no address, or no SMTP server', () => {
     expect(channel.unusable({ email: null, phone: null })).toBe('no e-mail address in the vault');
     expect(channel.unusable(contacts)).toBeNull();
     expect(new EmailChannel(config()).unusable(contacts)).toBe('no SMTP server configured');
+  });
+});
+
+describe(`${EmailChannel.name} against a server that trickles its answers`, () => {
+  let server: Server;
+  const sockets: Socket[] = [];
+  const closed: number[] = [];
+
+  beforeAll(async () => {
+    // A prompt greeting, then the answer to EHLO one byte a second: the connection never goes quiet
+    // long enough for a socket timeout, and the greeting's own timeout has passed.
+    server = createServer((socket) => {
+      sockets.push(socket);
+      socket.write('220 slow.example ESMTP ready\r\n');
+      const answer = Buffer.from('250-slow.example at your service\r\n250 8BITMIME\r\n');
+      let sent = -1;
+      const timer = setInterval(() => {
+        if (sent >= 0 && sent < answer.length) socket.write(answer.subarray(sent, ++sent));
+      }, 1000);
+      socket.once('data', () => (sent = 0));
+      socket.on('error', () => undefined);
+      socket.on('close', () => {
+        clearInterval(timer);
+        closed.push(Date.now());
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it('gives up within REMINDER_SEND_TIMEOUT_SECONDS overall, closing the connection, and tries a new one next time', async () => {
+    const { port } = server.address() as { port: number };
+    const channel = new EmailChannel(
+      config({ SMTP_URL: `smtp://127.0.0.1:${port}`, REMINDER_SEND_TIMEOUT_SECONDS: '2' }),
+    );
+    try {
+      for (const attempt of [1, 2]) {
+        const started = Date.now();
+        const error = await channel.send(message(), contacts).catch((caught: Error) => caught);
+        const elapsed = Date.now() - started;
+        expect(error).toBeInstanceOf(TransientChannelError);
+        expect(error).toMatchObject({ message: 'SMTP no answer within 2000 ms' });
+        expect(elapsed).toBeLessThan(3000);
+        // The connection is gone, not left to the server.
+        for (let i = 0; i < 20 && closed.length < attempt; i++) await new Promise((r) => setTimeout(r, 50));
+        expect(closed).toHaveLength(attempt);
+        expect(sockets).toHaveLength(attempt);
+      }
+    } finally {
+      channel.onModuleDestroy();
+    }
   });
 });
 
@@ -130,15 +205,24 @@ describe(SmsChannel.name, () => {
     });
   });
 
-  it('takes a 4xx as permanent; a 5xx or no answer in time as transient', async () => {
-    provider.answer = { status: 422, body: { error: 'invalid number' } };
-    await expect(channel.send(message(), contacts)).rejects.toBeInstanceOf(PermanentChannelError);
-    for (const answer of [{ status: 503 }, 'hang'] as const) {
+  it('takes a 4xx as permanent but for 401, 403, 408, 409, 425 and 429; a 5xx or no answer in time as transient', async () => {
+    for (const status of [400, 404, 422]) {
+      provider.answer = { status, body: { error: `invalid number ${contacts.phone}` } };
+      const error = await channel.send(message(), contacts).catch((caught: Error) => caught);
+      expect(error).toBeInstanceOf(PermanentChannelError);
+      expect(error).toMatchObject({ message: `SMS provider: HTTP ${status}` });
+    }
+    // 409: the same Idempotency-Key still in flight at the provider, not a refusal.
+    for (const answer of [401, 403, 408, 409, 425, 429, 503].map((status) => ({ status }))) {
       provider.answer = answer;
       const error = await channel.send(message(), contacts).catch((caught: Error) => caught);
-      expect(error).toBeInstanceOf(Error);
-      expect(error).not.toBeInstanceOf(PermanentChannelError);
+      expect(error).toBeInstanceOf(TransientChannelError);
+      expect(error).toMatchObject({ message: `SMS provider: HTTP ${answer.status}` });
     }
+    provider.answer = 'hang';
+    const error = await channel.send(message(), contacts).catch((caught: Error) => caught);
+    expect(error).toBeInstanceOf(TransientChannelError);
+    expect(error).toMatchObject({ message: 'SMS provider: no answer' });
   });
 
   it('says why it cannot reach a citizen: no phone, or no provider configured', () => {

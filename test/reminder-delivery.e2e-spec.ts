@@ -1,4 +1,8 @@
-import { JOBS, QueueService } from '#libs/queues';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ManualClock } from '#libs/config';
+import { JOBS, QUEUES, QueueService } from '#libs/queues';
+import { NO_ATTEMPT_LEFT, ReminderSweeper } from '#libs/reminders';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { type RunningApp, startApp } from './support/apps.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
@@ -9,6 +13,30 @@ import { TestSmsProvider } from './support/sms-provider.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+/** A BullMQ queue of the test's own prefix, to look at what the scheduler left in Redis. */
+function queueOf(prefix: string, name: string): { queue: Queue; close: () => Promise<void> } {
+  const connection = new Redis(REDIS_URL, { maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection, prefix });
+  return {
+    queue,
+    close: async () => {
+      await queue.close();
+      connection.disconnect();
+    },
+  };
+}
+
+async function waitFor<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > end) throw new Error(`still ${JSON.stringify(value)}`);
+    await sleep(100);
+  }
+}
 
 describe('Reminder delivery', () => {
   let db: TestDatabase;
@@ -64,7 +92,8 @@ describe('Reminder delivery', () => {
           SMS_PROVIDER_URL: sms.url,
           SMS_PROVIDER_KEY: 'test-sms-key',
           REMINDER_SWEEP_SECONDS: '1',
-          REMINDER_LEASE_SECONDS: '3',
+          // The shortest lease three channels of 2 s allow.
+          REMINDER_LEASE_SECONDS: '11',
           REMINDER_BACKOFF_SECONDS: '1',
           REMINDER_ATTEMPTS: '3',
           REMINDER_SEND_TIMEOUT_SECONDS: '2',
@@ -149,18 +178,152 @@ describe('Reminder delivery', () => {
       { email: 'casey@example.ca' },
       { language: 'fr', channels: { email: true, sms: false, portal: false } },
     );
-    mail.answer = { code: 451, message: 'Greylisted, try again later' };
+    // The server quotes the address, as many do: it stays out of the row, Redis and the logs.
+    mail.answer = { code: 451, message: '4.7.1 <casey@example.ca>: Greylisted, try again later' };
+    const { queue, close } = queueOf(db.name, QUEUES.reminders);
     try {
       const [reminder] = await seedReminders(db.url, { citizenId, count: 1 });
       const started = Date.now();
       const [row] = await settled(db.url, [reminder]);
-      expect(row).toMatchObject({ status: 'failed', attempts: 3 });
-      expect(row.reason).toMatch(/^email: last attempt: .*Greylisted/);
+      expect(row).toMatchObject({
+        status: 'failed',
+        attempts: 3,
+        reason: 'email: last attempt: SMTP 451 4.7.1',
+      });
       // Backoff of 1 s then 2 s between the three attempts.
       expect(Date.now() - started).toBeGreaterThanOrEqual(3000);
       expect(mail.messages.filter((m) => m.messageId?.startsWith(`<${reminder}@`))).toHaveLength(0);
+      const job = await queue.getJob(reminder);
+      expect(job?.attemptsMade).toBe(3);
+      expect(job?.failedReason).toBe('reminder not sent yet: email: SMTP 451 4.7.1');
+      expect(JSON.stringify([job?.failedReason, job?.stacktrace, job?.returnvalue])).not.toContain('@');
     } finally {
       mail.answer = 'accept';
+      await close();
+    }
+  });
+
+  it('records a reminder that fails for any reason (here its citizen’s data key) as failed after the last attempt', async () => {
+    const citizenId = await citizen(
+      'ellis',
+      { email: 'ellis@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: true } },
+    );
+    // The wrapped data key no longer opens: the contact details cannot be read.
+    await withClient(db.url, (client) =>
+      client.query(
+        `UPDATE citizen_key SET wrapped_key = decode(md5(random()::text) || md5(random()::text), 'hex') WHERE citizen_id = $1`,
+        [citizenId],
+      ),
+    );
+    const [reminder] = await seedReminders(db.url, { citizenId, count: 1 });
+    const [row] = await settled(db.url, [reminder], 30_000);
+    expect(row).toMatchObject({ status: 'failed', attempts: 3 });
+    expect(row.reason).toMatch(/^last attempt: unexpected error: \w+/);
+    expect(row.reason).not.toContain('@');
+    expect(await deliveries(reminder)).toEqual([]);
+  });
+
+  it('records failed, not queued again, a reminder whose lease ran out after its last attempt', async () => {
+    const citizenId = await citizen(
+      'flynn',
+      { email: 'flynn@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: false } },
+    );
+    const [reminder] = await seedReminders(db.url, { citizenId, count: 1, status: 'queued' });
+    // Its third attempt started, then the worker died: no job in Redis, the lease past.
+    await withClient(db.url, (client) =>
+      client.query(
+        `UPDATE reminder SET attempts = 3, lease_until = now() - interval '1 minute' WHERE id = $1`,
+        [reminder],
+      ),
+    );
+    const [row] = await settled(db.url, [reminder]);
+    expect(row).toMatchObject({ status: 'failed', attempts: 3, reason: NO_ATTEMPT_LEFT });
+    expect(mail.messages.filter((m) => m.messageId?.startsWith(`<${reminder}@`))).toHaveLength(0);
+  });
+
+  it('queues again a reminder whose job hash was left outside every list of the queue', async () => {
+    const citizenId = await citizen(
+      'gale',
+      { email: 'gale@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: false } },
+    );
+    const [reminder] = await seedReminders(db.url, { citizenId, count: 1, status: 'queued' });
+    const redis = new Redis(REDIS_URL);
+    const { queue, close } = queueOf(db.name, QUEUES.reminders);
+    try {
+      // A job's hash with no place in any list: BullMQ would take an add under its id as a duplicate.
+      await redis.hset(`${db.name}:${QUEUES.reminders}:${reminder}`, {
+        name: JOBS.sendReminder,
+        data: JSON.stringify({ reminderId: reminder }),
+        opts: '{}',
+        timestamp: String(Date.now()),
+      });
+      expect(await queue.getJobState(reminder)).toBe('unknown');
+      await withClient(db.url, (client) =>
+        client.query(`UPDATE reminder SET lease_until = now() - interval '1 minute' WHERE id = $1`, [
+          reminder,
+        ]),
+      );
+      const [row] = await settled(db.url, [reminder], 20_000);
+      expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+      expect(mail.messages.filter((m) => m.messageId === `<${reminder}@une-fois.quebec>`)).toHaveLength(1);
+    } finally {
+      redis.disconnect();
+      await close();
+    }
+  });
+
+  it('does not send again when the status write fails for a moment after the server accepted', async () => {
+    const citizenId = await citizen(
+      'hale',
+      { email: 'hale@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: false } },
+    );
+    const [reminder] = await seedReminders(db.url, {
+      citizenId,
+      count: 1,
+      sendAt: new Date(Date.now() + 3600_000),
+    });
+    // The first two writes of its result fail, as in a database blip (a sequence is not rolled back).
+    await withClient(db.url, (client) =>
+      client.query(
+        `CREATE SEQUENCE blip_seq;
+         CREATE FUNCTION blip() RETURNS trigger LANGUAGE plpgsql AS $$
+           BEGIN IF nextval('blip_seq') <= 2 THEN RAISE EXCEPTION 'blip'; END IF; RETURN NEW; END $$;
+         CREATE TRIGGER blip BEFORE INSERT ON reminder_delivery FOR EACH ROW
+           WHEN (NEW.reminder_id = '${reminder}') EXECUTE FUNCTION blip();
+         UPDATE reminder SET send_at = now() - interval '1 minute' WHERE id = '${reminder}';`,
+      ),
+    );
+    try {
+      const [row] = await settled(db.url, [reminder]);
+      expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+      expect(mail.messages.filter((m) => m.messageId === `<${reminder}@une-fois.quebec>`)).toHaveLength(1);
+      expect(await deliveries(reminder)).toEqual([{ channel: 'email', status: 'sent', reason: null }]);
+    } finally {
+      await withClient(db.url, (client) =>
+        client.query(`DROP TRIGGER blip ON reminder_delivery; DROP FUNCTION blip(); DROP SEQUENCE blip_seq`),
+      );
+    }
+  });
+
+  it('sweeps from a queue of its own, and leaves the job scheduler alone while its period is right', async () => {
+    const sweeps = queueOf(db.name, QUEUES.reminderSweeps);
+    const sends = queueOf(db.name, QUEUES.reminders);
+    try {
+      const before = await sweeps.queue.getJobScheduler(JOBS.sweepReminders);
+      expect(before).toMatchObject({ every: 1000 });
+      expect(await sends.queue.getJobScheduler(JOBS.sweepReminders)).toBeUndefined();
+      // Every replica calls it again and again: the next run is not pushed back.
+      expect(await scheduler.app.get(ReminderSweeper).schedule()).toBe(false);
+      const after = await sweeps.queue.getJobScheduler(JOBS.sweepReminders);
+      expect(after?.next).toBe((await sweeps.queue.getJobScheduler(JOBS.sweepReminders))?.next);
+      expect(Number(after?.next)).toBeGreaterThanOrEqual(Number(before?.next));
+    } finally {
+      await sweeps.close();
+      await sends.close();
     }
   });
 
@@ -248,12 +411,12 @@ describe('Reminder dispatch through the in-flight window', () => {
     await sampler;
     expect(rows.every((row) => row.status === 'sent')).toBe(true);
     expect(new Set(mail.messageIds()).size).toBe(200);
-    // The sweep itself is a job of the same queue: one more than the window.
+    // The sweep has a queue of its own: the window alone.
     expect(peak).toBeGreaterThan(1);
-    expect(peak).toBeLessThanOrEqual(11);
+    expect(peak).toBeLessThanOrEqual(10);
   }, 90_000);
 
-  it('shares the work between two schedulers, each reminder sent once', async () => {
+  it('shares the work between two schedulers whose sweeps race, each reminder sent once', async () => {
     const citizenId = await citizenWithPreferences(vault.db.url, 'wren', {
       language: 'fr',
       channels: { email: true, sms: false, portal: false },
@@ -262,17 +425,85 @@ describe('Reminder dispatch through the in-flight window', () => {
       SchedulerAppModule.forRoot(
         testEnv(vault.db, vault.idp, {
           SMTP_URL: mail.url,
-          REMINDER_SWEEP_SECONDS: '1',
+          REMINDER_SWEEP_SECONDS: '30',
           REMINDER_IN_FLIGHT: '10',
+          REMINDER_CONCURRENCY: '4',
         }),
       ),
     );
     const before = mail.messages.length;
     const reminders = await seedReminders(vault.db.url, { citizenId, count: 100 });
+    // Both claim at the same moment, each refilling the window as it drains.
+    await Promise.all([scheduler, second].map((app) => app.app.get(ReminderSweeper).sweep()));
     const rows = await settled(vault.db.url, reminders, 45_000);
     expect(rows.every((row) => row.status === 'sent' && row.attempts === 1)).toBe(true);
     const ids = mail.messageIds().slice(before);
     expect(ids).toHaveLength(100);
     expect(new Set(ids)).toEqual(new Set(reminders.map((id) => `<${id}@une-fois.localhost>`)));
   }, 90_000);
+});
+
+describe('Reminder delivery inside quiet hours', () => {
+  // 23:00 in Montréal (UTC−5 in November): inside the citizen's quiet hours, 21:00 to 08:00.
+  const clock = new ManualClock(new Date('2026-11-26T04:00:00Z'));
+  let vault: RunningVault;
+  let scheduler: RunningApp;
+  let mail: MailCatcher;
+
+  beforeAll(async () => {
+    mail = await new MailCatcher().start();
+    vault = await startVault('reminderquiet');
+    scheduler = await startApp(
+      SchedulerAppModule.forRoot(
+        testEnv(vault.db, vault.idp, { SMTP_URL: mail.url, REMINDER_SWEEP_SECONDS: '1' }),
+        { clock },
+      ),
+    );
+  });
+  afterAll(async () => {
+    await scheduler?.close();
+    await vault?.close();
+    await mail?.stop();
+  });
+
+  it('puts a reminder reaching a worker in quiet hours back to scheduled at their end, no attempt counted', async () => {
+    const auth = await vault.auth('iris');
+    await vault.http
+      .put('/v1/me/attributes/contact.email')
+      .set(auth)
+      .send({ value: 'iris@example.ca' })
+      .expect(200);
+    const citizenId = await citizenWithPreferences(vault.db.url, 'iris', {
+      language: 'fr',
+      channels: { email: true, sms: false, portal: false },
+      quietHours: { start: '21:00', end: '08:00' },
+    });
+    // Due since 20:00, before the quiet hours began: a backlog the scheduler reaches only at 23:00.
+    const [reminder] = await seedReminders(vault.db.url, {
+      citizenId,
+      count: 1,
+      sendAt: new Date('2026-11-26T01:00:00Z'),
+    });
+    const sendAt = () =>
+      withClient(vault.db.url, async (client) => {
+        const { rows } = await client.query(`SELECT status, send_at, attempts FROM reminder WHERE id = $1`, [
+          reminder,
+        ]);
+        return rows[0] as { status: string; send_at: Date; attempts: number };
+      });
+    // Back to scheduled at 08:00 the next morning (13:00 UTC), not sent.
+    const deferred = await waitFor(
+      sendAt,
+      (row) => row.send_at.getTime() !== Date.parse('2026-11-26T01:00:00Z'),
+    );
+    expect(deferred).toEqual({ status: 'scheduled', send_at: new Date('2026-11-26T13:00:00Z'), attempts: 0 });
+    await sleep(2500);
+    expect(await sendAt()).toEqual(deferred);
+    expect(mail.messages).toHaveLength(0);
+
+    clock.set(new Date('2026-11-26T13:00:00Z'));
+    const [row] = await settled(vault.db.url, [reminder], 20_000);
+    expect(row).toMatchObject({ status: 'sent', attempts: 1 });
+    expect(mail.messageIds()).toEqual([`<${reminder}@une-fois.localhost>`]);
+  });
 });

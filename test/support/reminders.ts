@@ -92,16 +92,29 @@ export async function settled(
   }
 }
 
-/** The citizen behind a subject of the test identity provider, with these preferences. */
+/**
+ * The citizen behind a subject of the test identity provider, with these
+ * preferences. No quiet hours unless given (a window from a time to itself is
+ * none), so a test on the wall clock sends at any hour it runs.
+ */
 export async function citizenWithPreferences(
   databaseUrl: string,
   subject: string,
-  preferences: { language: 'fr' | 'en'; channels: { email: boolean; sms: boolean; portal: boolean } },
+  preferences: {
+    language: 'fr' | 'en';
+    channels: { email: boolean; sms: boolean; portal: boolean };
+    quietHours?: { start: string; end: string };
+  },
 ): Promise<string> {
   return withClient(databaseUrl, async (client) => {
     const { rows } = await client.query(
-      `UPDATE citizen SET language = $2, channels = $3 WHERE subject = $1 RETURNING id`,
-      [subject, preferences.language, JSON.stringify(preferences.channels)],
+      `UPDATE citizen SET language = $2, channels = $3, quiet_hours = $4 WHERE subject = $1 RETURNING id`,
+      [
+        subject,
+        preferences.language,
+        JSON.stringify(preferences.channels),
+        JSON.stringify(preferences.quietHours ?? { start: '00:00', end: '00:00' }),
+      ],
     );
     if (rows.length !== 1) throw new Error(`no citizen ${subject}`);
     return (rows[0] as { id: string }).id;

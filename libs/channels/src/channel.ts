@@ -41,17 +41,33 @@ export interface ReminderChannel {
   unusable(contacts: Contacts): string | null;
   /**
    * Sends, idempotently on `message.reminderId`. Throws PermanentChannelError
-   * when the channel refuses the message for good; any other error is
-   * transient, and the send is tried again later.
+   * when the channel refuses the message for good, TransientChannelError when
+   * another attempt may succeed; both carry a category and codes only (no
+   * address, no provider text). Any other error is taken as transient too.
    */
   send(message: ReminderMessage, contacts: Contacts): Promise<ChannelReceipt>;
 }
 
+/**
+ * A channel's failure, described by a category and codes only (`SMTP 450
+ * 4.1.1`, `HTTP 503`, `timeout`): it ends up in job records in Redis, in logs
+ * and in the reminder's row, none of which may hold an address.
+ */
+export abstract class ChannelError extends Error {}
+
 /** A refusal that another attempt would not change (an address rejected, a request the provider will never take). */
-export class PermanentChannelError extends Error {
+export class PermanentChannelError extends ChannelError {
   constructor(message: string) {
     super(message);
     this.name = 'PermanentChannelError';
+  }
+}
+
+/** A failure for now (a server busy, unreachable or too slow): the send is tried again later. */
+export class TransientChannelError extends ChannelError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransientChannelError';
   }
 }
 

@@ -2,7 +2,7 @@ import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
 import { AppConfig } from '#libs/config';
 import type { ChannelReceipt, Contacts, ReminderChannel, ReminderMessage } from './channel.js';
-import { PermanentChannelError } from './channel.js';
+import { PermanentChannelError, TransientChannelError } from './channel.js';
 
 /** The domain of MAIL_FROM (`Name <local@domain>` or `local@domain`), which Message-IDs are under. */
 export function mailDomain(mailFrom: string): string {
@@ -16,10 +16,50 @@ export function reminderMessageId(reminderId: string, mailFrom: string): string 
 }
 
 /**
+ * SMTP answers that say "not now" although 5xx, or that concern our own
+ * access rather than the message: authentication required (530), refused
+ * (535) or temporarily unavailable (454). Tried again: fixing the server's
+ * credentials must not have failed every reminder meanwhile.
+ */
+const TRANSIENT_SMTP_CODES = new Set([454, 530, 535]);
+
+/** nodemailer's codes for a failed login (EAUTH) or TLS upgrade (ETLS): the server's setup, not the message. */
+const TRANSIENT_NODEMAILER_CODES = new Set(['EAUTH', 'ETLS']);
+
+/**
+ * An SMTP failure as a category and codes only (`SMTP 450 4.1.1`, `SMTP
+ * ETIMEDOUT`): nodemailer's texts quote the recipient's address. 5xx answers
+ * are permanent but for TRANSIENT_SMTP_CODES; 4xx answers, authentication
+ * and STARTTLS failures, timeouts and lost connections are transient.
+ */
+export function smtpError(error: unknown): PermanentChannelError | TransientChannelError {
+  const { responseCode, response, code } = error as {
+    responseCode?: unknown;
+    response?: unknown;
+    code?: unknown;
+  };
+  if (typeof responseCode === 'number') {
+    const enhanced =
+      typeof response === 'string' ? /^\d{3}[ -](\d\.\d{1,3}\.\d{1,3})\b/.exec(response)?.[1] : undefined;
+    const category = `SMTP ${responseCode}${enhanced ? ` ${enhanced}` : ''}`;
+    return responseCode >= 500 &&
+      !TRANSIENT_SMTP_CODES.has(responseCode) &&
+      !TRANSIENT_NODEMAILER_CODES.has(code as string)
+      ? new PermanentChannelError(category)
+      : new TransientChannelError(category);
+  }
+  return new TransientChannelError(
+    `SMTP ${typeof code === 'string' && /^[A-Z_]+$/.test(code) ? code : 'error'}`,
+  );
+}
+
+/**
  * E-mail over SMTP (SMTP_URL, from MAIL_FROM): a text and an HTML part, and
- * the deadline as an .ics event. Pooled connections, each step bounded by
- * REMINDER_SEND_TIMEOUT_SECONDS. A 5xx answer of the server is permanent;
- * a 4xx, a timeout or a lost connection is tried again.
+ * the deadline as an .ics event. Pooled connections; a send has
+ * REMINDER_SEND_TIMEOUT_SECONDS overall, however slowly the server answers:
+ * past it the pool is torn down (its other sends fail for now and are tried
+ * again) and a fresh one serves the next send. In production an smtp:// server
+ * must offer STARTTLS (smtps:// is TLS from the start).
  */
 @Injectable()
 export class EmailChannel implements ReminderChannel, OnModuleDestroy {
@@ -35,46 +75,70 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
   }
 
   async send(message: ReminderMessage, contacts: Contacts): Promise<ChannelReceipt> {
-    const { mailFrom } = this.config.reminders;
+    const { mailFrom, sendTimeoutMs } = this.config.reminders;
+    const transport = this.transporter();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        this.drop(transport);
+        reject(new TransientChannelError(`SMTP no answer within ${sendTimeoutMs} ms`));
+      }, sendTimeoutMs);
+    });
+    const sending = transport.sendMail({
+      from: mailFrom,
+      to: contacts.email!,
+      subject: message.subject,
+      text: message.text,
+      html: message.html,
+      messageId: reminderMessageId(message.reminderId, mailFrom),
+      headers: { 'Content-Language': message.language },
+      attachments: [
+        {
+          filename: message.language === 'fr' ? 'echeance.ics' : 'deadline.ics',
+          content: message.calendar,
+          contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
+        },
+      ],
+    }) as Promise<{ response?: string }>;
+    // Settled after the deadline too (the pool torn down rejects it): never an unhandled rejection.
+    sending.catch(() => undefined);
     try {
-      const info = (await this.transporter().sendMail({
-        from: mailFrom,
-        to: contacts.email!,
-        subject: message.subject,
-        text: message.text,
-        html: message.html,
-        messageId: reminderMessageId(message.reminderId, mailFrom),
-        headers: { 'Content-Language': message.language },
-        attachments: [
-          {
-            filename: message.language === 'fr' ? 'echeance.ics' : 'deadline.ics',
-            content: message.calendar,
-            contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
-          },
-        ],
-      })) as { response?: string };
+      const info = await Promise.race([sending, deadline]);
       return { status: 'sent', providerRef: info.response?.slice(0, 200) };
     } catch (error) {
-      const { responseCode, message: text } = error as { responseCode?: number; message: string };
-      if (responseCode !== undefined && responseCode >= 500) throw new PermanentChannelError(text);
-      throw error;
+      throw error instanceof TransientChannelError ? error : smtpError(error);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
   private transporter(): Transporter {
-    const { smtpUrl, sendTimeoutMs, concurrency } = this.config.reminders;
+    const { smtpUrl, smtpRequireTls, sendTimeoutMs, concurrency } = this.config.reminders;
     this.transport ??= nodemailer.createTransport({
       url: smtpUrl!,
       pool: true,
       maxConnections: Math.min(concurrency, 16),
+      requireTLS: smtpRequireTls,
       connectionTimeout: sendTimeoutMs,
       greetingTimeout: sendTimeoutMs,
       socketTimeout: sendTimeoutMs,
+      // Closing destroys the sockets at once: a server that trickles bytes keeps nothing open.
+      socketCloseTimeout: 0,
     } as Parameters<typeof nodemailer.createTransport>[0]);
     return this.transport;
   }
 
+  /**
+   * Tears down the pool a send overran, the connections busy sending too
+   * (nodemailer's `force`, typed in @types/nodemailer without it); the next
+   * send opens a new pool.
+   */
+  private drop(transport: Transporter): void {
+    if (this.transport === transport) this.transport = null;
+    (transport.close as (options?: { force: boolean }) => void)({ force: true });
+  }
+
   onModuleDestroy(): void {
-    this.transport?.close();
+    if (this.transport) this.drop(this.transport);
   }
 }

@@ -3,12 +3,14 @@ export {
   type ChannelReceipt,
   type Contacts,
   type Language,
+  ChannelError,
   PermanentChannelError,
   REMINDER_CHANNELS,
   type ReminderChannel,
   type ReminderMessage,
+  TransientChannelError,
 } from './channel.js';
-export { EmailChannel, mailDomain, reminderMessageId } from './email.channel.js';
+export { EmailChannel, mailDomain, reminderMessageId, smtpError } from './email.channel.js';
 export { SmsChannel } from './sms.channel.js';
 export { PortalChannel } from './portal.channel.js';
 export {

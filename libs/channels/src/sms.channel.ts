@@ -2,14 +2,23 @@ import { Injectable } from '@nestjs/common';
 import { AppConfig } from '#libs/config';
 import { requestChecked } from '#libs/outbound';
 import type { ChannelReceipt, Contacts, ReminderChannel, ReminderMessage } from './channel.js';
-import { PermanentChannelError } from './channel.js';
+import { PermanentChannelError, TransientChannelError } from './channel.js';
+
+/**
+ * 4xx answers that are not about the message: our key refused or not yet
+ * valid (401, 403: the operator fixes it), too slow (408), the same
+ * Idempotency-Key still being processed (409, 425: not a failure), too many
+ * requests (429).
+ */
+const TRANSIENT_HTTP_STATUSES = new Set([401, 403, 408, 409, 425, 429]);
 
 /**
  * SMS through an HTTP provider: `POST {to, body}` to SMS_PROVIDER_URL with
  * `Authorization: Bearer <SMS_PROVIDER_KEY>` and `Idempotency-Key: <reminder
  * id>`, within REMINDER_SEND_TIMEOUT_SECONDS. 2xx: sent (delivered when the
- * answer's `status` says so); 4xx: refused for good; anything else, a timeout
- * included: tried again, under the same key.
+ * answer's `status` says so); a 4xx of TRANSIENT_HTTP_STATUSES, a 5xx, no
+ * answer in time: tried again, under the same key; any other answer: refused
+ * for good.
  */
 @Injectable()
 export class SmsChannel implements ReminderChannel {
@@ -39,12 +48,16 @@ export class SmsChannel implements ReminderChannel {
       },
       // The operator's own provider, which may sit on a private network: not a third party's URL.
       { production: false, timeoutMs: this.config.reminders.sendTimeoutMs },
-    );
-    if (answer.status >= 400 && answer.status < 500) {
-      throw new PermanentChannelError(`SMS provider refused the message: HTTP ${answer.status}`);
+    ).catch((error: { code?: unknown }) => {
+      // A category only: the error's text is never passed on.
+      const code = typeof error.code === 'string' && /^[A-Z_]+$/.test(error.code) ? error.code : 'no answer';
+      throw new TransientChannelError(`SMS provider: ${code}`);
+    });
+    if (answer.status >= 400 && answer.status < 500 && !TRANSIENT_HTTP_STATUSES.has(answer.status)) {
+      throw new PermanentChannelError(`SMS provider: HTTP ${answer.status}`);
     }
     if (answer.status < 200 || answer.status >= 300) {
-      throw new Error(`SMS provider answered HTTP ${answer.status}`);
+      throw new TransientChannelError(`SMS provider: HTTP ${answer.status}`);
     }
     const { id, status } = parseAnswer(answer.body);
     return { status: status === 'delivered' ? 'delivered' : 'sent', providerRef: id };

@@ -148,18 +148,45 @@ describe(AppConfig.name, () => {
         leaseMs: 120_000,
         sendTimeoutMs: 15_000,
         smtpUrl: null,
+        smtpRequireTls: false,
         mailFrom: 'Une fois <no-reply@une-fois.localhost>',
         sms: null,
       });
     });
 
-    it('refuses a production scheduler without SMTP_URL, naming it; other apps do not need it', () => {
+    it('refuses a production scheduler without SMTP_URL and MAIL_FROM, naming them; other apps do not need them', () => {
       expect(configProblems(productionEnv(), SCHEDULER)).toEqual([
         'SMTP_URL: required when NODE_ENV=production',
+        'MAIL_FROM: required when NODE_ENV=production',
       ]);
       expect(() => AppConfig.fromEnvironment(productionEnv())).not.toThrow();
-      const config = AppConfig.fromEnvironment(productionEnv({ SMTP_URL: 'smtp://mail:25' }), SCHEDULER);
+      const config = AppConfig.fromEnvironment(
+        productionEnv({ SMTP_URL: 'smtp://mail:25', MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' }),
+        SCHEDULER,
+      );
       expect(config.reminders.smtpUrl).toBe('smtp://mail:25');
+      expect(config.reminders.mailFrom).toBe('Une fois <rappels@une-fois.quebec>');
+    });
+
+    it('fails closed on a production scheduler’s mail and SMS settings: no .localhost sender, TLS only', () => {
+      const mail = { SMTP_URL: 'smtp://mail:587', MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>' };
+      expect(
+        configProblems(
+          productionEnv({ ...mail, SMS_PROVIDER_URL: 'http://sms:8080/send', SMS_PROVIDER_KEY: 'k' }),
+          SCHEDULER,
+        ),
+      ).toEqual([
+        'MAIL_FROM: a .localhost sender in production; give the deployment’s own domain',
+        'SMS_PROVIDER_URL: must be an https:// URL in production',
+      ]);
+      const own = { ...mail, MAIL_FROM: 'rappels@une-fois.quebec' };
+      // smtp:// must be upgraded with STARTTLS in production; smtps:// is TLS already.
+      expect(AppConfig.fromEnvironment(productionEnv(own), SCHEDULER).reminders.smtpRequireTls).toBe(true);
+      expect(
+        AppConfig.fromEnvironment(productionEnv({ ...own, SMTP_URL: 'smtps://mail:465' }), SCHEDULER)
+          .reminders.smtpRequireTls,
+      ).toBe(false);
+      expect(AppConfig.fromEnvironment({ ...DEVELOPMENT, ...own }).reminders.smtpRequireTls).toBe(false);
     });
 
     it('takes an SMS provider only whole: URL and key together', () => {

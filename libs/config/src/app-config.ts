@@ -17,6 +17,8 @@ export interface ReminderConfig {
   leaseMs: number;
   sendTimeoutMs: number;
   smtpUrl: string | null;
+  /** An smtp:// server must offer STARTTLS (production); smtps:// is TLS from the start. */
+  smtpRequireTls: boolean;
   mailFrom: string;
   /** Null when no SMS provider is configured: the SMS channel is then unusable, and says so. */
   sms: { url: string; key: string } | null;
@@ -82,7 +84,7 @@ export class AppConfig {
         'BROKER_URL',
         'VAULT_URL',
         // Reminders would all be recorded as suppressed: refused at boot instead.
-        ...(options.sendsReminders ? (['SMTP_URL'] as const) : []),
+        ...(options.sendsReminders ? (['SMTP_URL', 'MAIL_FROM'] as const) : []),
       ].filter((key) => !env[key as keyof Env]);
       for (const key of missing) problems.push(`${key}: required when NODE_ENV=production`);
       if (missing.length > 0 && !nodeEnvSet) {
@@ -137,6 +139,16 @@ export class AppConfig {
     if (!!env.SMS_PROVIDER_URL !== !!env.SMS_PROVIDER_KEY) {
       problems.push('SMS_PROVIDER_URL and SMS_PROVIDER_KEY: set both (an SMS provider) or neither (no SMS)');
     }
+    const mailFrom = env.MAIL_FROM ?? 'Une fois <no-reply@une-fois.localhost>';
+    if (this.production && options.sendsReminders) {
+      // Mail from a .localhost domain is junk to every receiver, and a plain-text hop exposes citizens' addresses.
+      if (env.MAIL_FROM && /[.@]localhost>?$/i.test(env.MAIL_FROM.trim())) {
+        problems.push('MAIL_FROM: a .localhost sender in production; give the deployment’s own domain');
+      }
+      if (env.SMS_PROVIDER_URL && !env.SMS_PROVIDER_URL.startsWith('https://')) {
+        problems.push('SMS_PROVIDER_URL: must be an https:// URL in production');
+      }
+    }
     this.reminders = {
       sweepMs: env.REMINDER_SWEEP_SECONDS * 1000,
       concurrency: env.REMINDER_CONCURRENCY,
@@ -146,7 +158,8 @@ export class AppConfig {
       leaseMs: env.REMINDER_LEASE_SECONDS * 1000,
       sendTimeoutMs: env.REMINDER_SEND_TIMEOUT_SECONDS * 1000,
       smtpUrl: env.SMTP_URL ?? null,
-      mailFrom: env.MAIL_FROM,
+      smtpRequireTls: this.production && !!env.SMTP_URL?.startsWith('smtp://'),
+      mailFrom,
       sms:
         env.SMS_PROVIDER_URL && env.SMS_PROVIDER_KEY
           ? { url: env.SMS_PROVIDER_URL, key: env.SMS_PROVIDER_KEY }

@@ -73,7 +73,8 @@ export class Env {
   @IsOptional() @IsString() ACCESS_TOKEN_SIGNING_KEYS?: string;
 
   @IsOptional() @Matches(/^smtps?:\/\/.+/, { message: 'must be an smtp:// URL' }) SMTP_URL?: string;
-  @IsString() MAIL_FROM = 'Une fois <no-reply@une-fois.localhost>';
+  /** The reminders' sender; outside production, `Une fois <no-reply@une-fois.localhost>` when unset. */
+  @IsOptional() @IsString() MAIL_FROM?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) SMS_PROVIDER_URL?: string;
   @IsOptional() @IsString() SMS_PROVIDER_KEY?: string;
 

@@ -6,13 +6,15 @@
 export const QUEUES = {
   webhooks: '{webhooks}',
   reminders: '{reminders}',
+  /** The reminder sweep alone, one at a time: it never waits behind sends nor takes a send's slot. */
+  reminderSweeps: '{reminder-sweeps}',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
 
 export const JOBS = {
   deliverWebhook: 'deliver-webhook',
-  /** Fired by the reminders queue's job scheduler: moves due reminder rows into the queue. */
+  /** Fired by the reminder-sweeps queue's job scheduler: moves due reminder rows into the reminders queue. */
   sweepReminders: 'sweep-reminders',
   sendReminder: 'send-reminder',
 } as const;
@@ -54,7 +56,7 @@ export type JobCatalogue = Record<string, JobDefinition>;
 
 export const JOB_CATALOGUE: { [Name in JobName]: JobDefinition<JobPayloads[Name]> } = {
   [JOBS.deliverWebhook]: { queue: QUEUES.webhooks, parse: parseDeliverWebhookJob },
-  [JOBS.sweepReminders]: { queue: QUEUES.reminders, parse: parseSweepRemindersJob },
+  [JOBS.sweepReminders]: { queue: QUEUES.reminderSweeps, parse: parseSweepRemindersJob },
   [JOBS.sendReminder]: { queue: QUEUES.reminders, parse: parseSendReminderJob },
 };
 

@@ -81,7 +81,7 @@ export class QueueService implements OnApplicationShutdown {
     return new Map(jobIds.map((id, index) => [id, states[index]]));
   }
 
-  /** Removes finished jobs, so their ids can be used again. */
+  /** Removes jobs that are not running (finished, or a hash left outside every list), so their ids can be used again. */
   async remove(name: JobName, jobIds: string[]): Promise<void> {
     const queue = this.queue(this.catalogue[name].queue);
     await Promise.all(jobIds.map((id) => queue.remove(id)));
@@ -89,15 +89,17 @@ export class QueueService implements OnApplicationShutdown {
 
   /**
    * Has Redis run that job every `everyMs`, one run at a time over every
-   * process: BullMQ's job scheduler, keyed by the job's name, so calling this
-   * again (from every replica, or after Redis lost it) changes nothing.
+   * process: BullMQ's job scheduler, keyed by the job's name. Written only
+   * when Redis has none or one of another period, so replicas calling this
+   * again (periodically, or after Redis lost it) do not move its next run
+   * back. Whether it wrote one.
    */
-  async every<Name extends JobName>(name: Name, everyMs: number, data: JobPayloads[Name]): Promise<void> {
-    await this.queue(this.catalogue[name].queue).upsertJobScheduler(
-      name,
-      { every: everyMs },
-      { name, data, opts: KEEP_FINISHED_JOBS },
-    );
+  async every<Name extends JobName>(name: Name, everyMs: number, data: JobPayloads[Name]): Promise<boolean> {
+    const queue = this.queue(this.catalogue[name].queue);
+    const current = await queue.getJobScheduler(name);
+    if (current && Number(current.every) === everyMs) return false;
+    await queue.upsertJobScheduler(name, { every: everyMs }, { name, data, opts: KEEP_FINISHED_JOBS });
+    return true;
   }
 
   private queue(name: string): Queue {

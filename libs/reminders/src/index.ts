@@ -27,7 +27,8 @@ export {
 export { ReminderDeliveryModule } from './delivery/reminder-delivery.module.js';
 export {
   type DeliveryOutcome,
+  errorCategory,
   ReminderDeliveryService,
   TransientDeliveryError,
 } from './delivery/reminder-delivery.service.js';
-export { ReminderSweeper } from './delivery/reminder-sweeper.service.js';
+export { NO_ATTEMPT_LEFT, ReminderSweeper } from './delivery/reminder-sweeper.service.js';

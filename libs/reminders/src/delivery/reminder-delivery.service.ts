@@ -3,6 +3,7 @@ import { Counter } from 'prom-client';
 import { DataSource } from 'typeorm';
 import { type Label, RegistryService } from '#libs/catalogue';
 import {
+  ChannelError,
   type ChannelName,
   type Contacts,
   PermanentChannelError,
@@ -11,17 +12,26 @@ import {
   type ReminderMessage,
   reminderText,
 } from '#libs/channels';
-import { AppConfig, Clock } from '#libs/config';
+import { AppConfig, Clock, ConfigError } from '#libs/config';
 import { AttributesService, CitizensService } from '#libs/vault';
 import { deadlineCalendar } from '../calendar.js';
 import type { DeadlineStatus } from '../deadline.entity.js';
+import { inQuietHours, placeOutOfQuietHours } from '../planning.js';
 import type { DeliveryStatus, ReminderStatus } from '../reminder.entity.js';
 
-/** What became of one job: the reminder's final status, `retry` (thrown), or `skipped` (no longer queued). */
+/**
+ * What became of one job: the reminder's final status, `deferred` (back to
+ * scheduled, out of the citizen's quiet hours), `skipped` (no longer queued),
+ * or a TransientDeliveryError thrown (tried again).
+ */
 export type DeliveryOutcome =
-  Extract<ReminderStatus, 'sent' | 'delivered' | 'failed' | 'suppressed'> | 'skipped';
+  Extract<ReminderStatus, 'sent' | 'delivered' | 'failed' | 'suppressed'> | 'deferred' | 'skipped';
 
-/** Thrown when a channel failed for now and attempts are left: BullMQ tries the job again after its backoff. */
+/**
+ * Thrown when the reminder failed for now and attempts are left: BullMQ tries
+ * the job again after its backoff. Its message is what BullMQ keeps in Redis
+ * and the worker logs: categories and codes only, never an address.
+ */
 export class TransientDeliveryError extends Error {
   constructor(readonly reasons: string[]) {
     super(`reminder not sent yet: ${reasons.join('; ')}`);
@@ -51,6 +61,26 @@ interface ChannelResult {
 }
 
 const CONTACT_ATTRIBUTES = { email: 'contact.email', phone: 'contact.phone' } as const;
+
+/** What a send needs beyond the channels' own timeouts: the vault, rendering, the status writes. */
+const LEASE_MARGIN_MS = 5_000;
+
+/** Writes of a channel's result, when the database fails: a provider that accepted is not asked again for a blip. */
+const RECORD_TRIES = 4;
+const RECORD_RETRY_MS = 250;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * An unexpected error as its class and code only (`QueryFailedError 57P01`,
+ * `Error ERR_CRYPTO_INVALID_TAG`): its text may quote personal data.
+ */
+export function errorCategory(error: unknown): string {
+  if (error instanceof ChannelError) return error.message;
+  const name = error instanceof Error && /^\w+$/.test(error.name) ? error.name : 'error';
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^[\w.-]{1,40}$/.test(code) ? `${name} ${code}` : name;
+}
 
 /**
  * Sends one reminder through each channel the citizen enabled (rule 6). The
@@ -86,13 +116,57 @@ export class ReminderDeliveryService {
     private readonly citizens: CitizensService,
     private readonly attributes: AttributesService,
     @Inject(REMINDER_CHANNELS) private readonly channels: ReminderChannel[],
-  ) {}
+  ) {
+    // A send still running when its lease ends would be queued again by a sweep, and sent twice.
+    const { leaseMs, sendTimeoutMs } = config.reminders;
+    const needed = channels.length * sendTimeoutMs + LEASE_MARGIN_MS;
+    if (leaseMs < needed) {
+      throw new ConfigError([
+        `REMINDER_LEASE_SECONDS: must be at least ${Math.ceil(needed / 1000)} (${channels.length} channels × ` +
+          `REMINDER_SEND_TIMEOUT_SECONDS + ${LEASE_MARGIN_MS / 1000} s), so that a send ends within its lease`,
+      ]);
+    }
+  }
 
+  /**
+   * One attempt at the reminder. Whatever fails (a channel, the vault, the
+   * database, rendering) is tried again while attempts are left, and
+   * recorded as `failed` at the last one: no reminder stays queued for ever.
+   */
   async deliver(reminderId: string): Promise<DeliveryOutcome> {
-    const reminder = await this.start(reminderId);
+    let reminder: StartedReminder | null;
+    try {
+      reminder = await this.start(reminderId);
+    } catch (error) {
+      // Not counted: the sweep queues the reminder again when its lease runs out.
+      throw new TransientDeliveryError([errorCategory(error)]);
+    }
     if (!reminder) return 'skipped';
+    try {
+      return await this.attempt(reminder);
+    } catch (error) {
+      if (error instanceof TransientDeliveryError) throw error;
+      const reason = `unexpected error: ${errorCategory(error)}`;
+      this.logger.warn({ reminderId, attempt: reminder.attempts, reason }, 'reminder attempt failed');
+      if (reminder.attempts < this.config.reminders.attempts) throw new TransientDeliveryError([reason]);
+      try {
+        return await this.finish(reminder, 'failed', `last attempt: ${reason}`);
+      } catch (failure) {
+        // The lease runs out and the sweep, seeing no attempt left, records the failure.
+        throw new TransientDeliveryError([reason, errorCategory(failure)]);
+      }
+    }
+  }
+
+  private async attempt(reminder: StartedReminder): Promise<DeliveryOutcome> {
     const citizen = await this.citizens.get(reminder.citizen_id);
     if (citizen.erasedAt) return this.finish(reminder, 'suppressed', "the citizen's data was erased");
+    // A backlog after an outage, or a retry, can fall in the citizen's quiet hours: it waits for their end.
+    const now = this.clock.now();
+    if (inQuietHours(now, citizen.quietHours)) {
+      const sendAt = placeOutOfQuietHours(now, citizen.quietHours, new Date(reminder.due_at));
+      if (sendAt.getTime() > now.getTime()) return this.defer(reminder, sendAt);
+    }
     const enabled = this.channels.filter((channel) => citizen.channels[channel.name]);
     if (enabled.length === 0) {
       return this.finish(reminder, 'suppressed', "no channel enabled in the citizen's preferences");
@@ -114,7 +188,7 @@ export class ReminderDeliveryService {
         const receipt = await channel.send(message, contacts!);
         results.push(await this.record(reminder, channel.name, receipt.status, null, receipt.providerRef));
       } catch (error) {
-        const reason = (error as Error).message.slice(0, 500);
+        const reason = errorCategory(error);
         if (error instanceof PermanentChannelError) {
           results.push(await this.record(reminder, channel.name, 'failed', reason));
         } else {
@@ -206,7 +280,11 @@ export class ReminderDeliveryService {
     };
   }
 
-  /** One channel's result, written once: a row already there (a concurrent attempt's) is kept. */
+  /**
+   * One channel's result, written once: a row already there (a concurrent
+   * attempt's) is kept. Tried a few times before giving up: a send whose
+   * result is not recorded is sent again.
+   */
   private async record(
     reminder: StartedReminder,
     channel: ChannelName,
@@ -214,12 +292,24 @@ export class ReminderDeliveryService {
     reason: string | null,
     providerRef?: string,
   ): Promise<ChannelResult> {
-    await this.dataSource.query(
-      `INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
-       ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING`,
-      [reminder.citizen_id, reminder.id, channel, status, reason, providerRef ?? null, this.clock.now()],
-    );
+    for (let tries = 1; ; tries++) {
+      try {
+        await this.dataSource.query(
+          `INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7)
+           ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING`,
+          [reminder.citizen_id, reminder.id, channel, status, reason, providerRef ?? null, this.clock.now()],
+        );
+        break;
+      } catch (error) {
+        if (tries >= RECORD_TRIES) throw error;
+        this.logger.warn(
+          { reminderId: reminder.id, channel, error: errorCategory(error) },
+          'channel result not recorded yet',
+        );
+        await sleep(RECORD_RETRY_MS * tries);
+      }
+    }
     this.sends.inc({ channel, status });
     return { channel, status, reason };
   }
@@ -244,10 +334,27 @@ export class ReminderDeliveryService {
     return this.finish(reminder, 'suppressed', why('suppressed'));
   }
 
+  /**
+   * Back to scheduled at `sendAt`, the attempt not counted: the reminder
+   * reached a worker inside the citizen's quiet hours.
+   */
+  private async defer(reminder: StartedReminder, sendAt: Date): Promise<DeliveryOutcome> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH deferred AS (
+         UPDATE reminder SET status = 'scheduled', send_at = $3, attempts = attempts - 1,
+                queued_at = NULL, lease_until = NULL
+         WHERE citizen_id = $1 AND id = $2 AND status = 'queued'
+         RETURNING id)
+       SELECT id FROM deferred`,
+      [reminder.citizen_id, reminder.id, sendAt],
+    );
+    return rows.length === 0 ? 'skipped' : 'deferred';
+  }
+
   /** Writes the final status, only while the reminder is still queued (a cancellation meanwhile wins). */
   private async finish(
     reminder: StartedReminder,
-    status: DeliveryOutcome & ReminderStatus,
+    status: Exclude<DeliveryOutcome, 'deferred' | 'skipped'>,
     reason: string | null,
   ): Promise<DeliveryOutcome> {
     const now = this.clock.now();

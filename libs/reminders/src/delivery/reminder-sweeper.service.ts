@@ -15,7 +15,13 @@ const UNFINISHED: ReadonlySet<JobState> = new Set<JobState>([
   'waiting-children',
 ]);
 
+/** Share of the sweep period one sweep may take, so that sweeps (on any replica) never overlap. */
+const SWEEP_BUDGET = 0.8;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Why a reminder is recorded as failed when its last attempt never ended (a worker killed, a job lost). */
+export const NO_ATTEMPT_LEFT = 'no attempt left: the last attempt did not finish';
 
 /**
  * Moves due reminder rows into the queue (rule 6: PostgreSQL holds every
@@ -26,7 +32,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * job per reminder, its id the reminder's. It claims no more than the
  * in-flight window leaves room for, so Redis holds at most
  * REMINDER_IN_FLIGHT reminders however many are planned, and refills the
- * window as it drains while due rows remain, for at most one sweep period.
+ * window as it drains while due rows remain, for most of one sweep period.
+ * A queued reminder whose lease ran out after its last attempt is recorded
+ * as failed, not queued again.
  */
 @Injectable()
 export class ReminderSweeper {
@@ -43,17 +51,17 @@ export class ReminderSweeper {
    * The one place the sweep is scheduled: BullMQ's job scheduler fires a
    * sweep every REMINDER_SWEEP_SECONDS, once for the whole deployment.
    * Idempotent: every scheduler calls it at boot and again periodically, so a
-   * Redis that lost it gets it back.
+   * Redis that lost it gets it back; whether it had to be written.
    */
-  async schedule(): Promise<void> {
-    await this.queues.every(JOBS.sweepReminders, this.config.reminders.sweepMs, {});
+  schedule(): Promise<boolean> {
+    return this.queues.every(JOBS.sweepReminders, this.config.reminders.sweepMs, {});
   }
 
   /** One sweep; how many reminders it queued. */
   async sweep(): Promise<number> {
     const { inFlight, sweepMs } = this.config.reminders;
     // Wall-clock time bounds the loop; the planning clock decides only what is due.
-    const stopAt = Date.now() + sweepMs;
+    const stopAt = Date.now() + sweepMs * SWEEP_BUDGET;
     let queued = 0;
     for (;;) {
       const room = inFlight - (await this.queues.unfinished(JOBS.sendReminder));
@@ -75,11 +83,12 @@ export class ReminderSweeper {
   async claimAndQueue(limit: number): Promise<number> {
     const ids = await this.claim(limit);
     if (ids.length === 0) return 0;
-    // A job kept in Redis under the same id (finished, or from before the reminder was moved) would
-    // swallow the new one: removed first. One still waiting or running keeps the reminder.
+    // A job kept in Redis under the same id (finished, from before the reminder was moved, or a hash
+    // left outside every list, state `unknown`) would swallow the new one: removed first. One still
+    // waiting or running keeps the reminder.
     const states = await this.queues.states(JOBS.sendReminder, ids);
-    const finished = ids.filter((id) => states.get(id) === 'completed' || states.get(id) === 'failed');
-    if (finished.length > 0) await this.queues.remove(JOBS.sendReminder, finished);
+    const stale = ids.filter((id) => !UNFINISHED.has(states.get(id)!));
+    if (stale.length > 0) await this.queues.remove(JOBS.sendReminder, stale);
     const { attempts, backoffMs } = this.config.reminders;
     await this.queues.addBulk(
       ids
@@ -96,25 +105,31 @@ export class ReminderSweeper {
 
   /**
    * Marks due reminders queued, and renews the lease of queued ones whose
-   * lease ran out, in one short transaction; their ids. Queued after the
+   * lease ran out (or records them failed when no attempt is left), in one
+   * short transaction; the ids to queue. Queued after the
    * commit: a crash in between leaves leases that run out, and the reminders
    * come back on a later sweep.
    */
   private async claim(limit: number): Promise<string[]> {
     const now = this.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.config.reminders.leaseMs);
+    const { leaseMs, attempts } = this.config.reminders;
+    const leaseUntil = new Date(now.getTime() + leaseMs);
     return this.dataSource.transaction(async (em) => {
       // Wrapped in a SELECT: TypeORM answers a bare UPDATE … RETURNING with [rows, count].
       const lost: { id: string }[] = await em.query(
         `WITH claimed AS (
-           SELECT citizen_id, id FROM reminder
+           SELECT citizen_id, id, attempts FROM reminder
            WHERE status = 'queued' AND lease_until < $1
            ORDER BY lease_until LIMIT $2 FOR UPDATE SKIP LOCKED),
+         exhausted AS (
+           UPDATE reminder r SET status = 'failed', failed_at = $1, lease_until = NULL, reason = $5
+           FROM claimed c
+           WHERE r.citizen_id = c.citizen_id AND r.id = c.id AND c.attempts >= $4 RETURNING r.id),
          renewed AS (
            UPDATE reminder r SET lease_until = $3 FROM claimed c
-           WHERE r.citizen_id = c.citizen_id AND r.id = c.id RETURNING r.id)
+           WHERE r.citizen_id = c.citizen_id AND r.id = c.id AND c.attempts < $4 RETURNING r.id)
          SELECT id FROM renewed`,
-        [now, limit, leaseUntil],
+        [now, limit, leaseUntil, attempts, NO_ATTEMPT_LEFT],
       );
       const due: { id: string }[] = await em.query(
         `WITH claimed AS (
