@@ -1,22 +1,17 @@
 import { Controller, Delete, Get, Header, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsInt, IsOptional, IsUUID, Max, Min } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { RegistryService } from '#libs/catalogue';
 import { NotificationsService } from '#libs/channels';
 import { AppConfig, Clock } from '#libs/config';
 import { CalendarFeedsService, deadlineCalendar, DeadlinesService } from '#libs/reminders';
 import type { Citizen } from '#libs/vault';
 import { CurrentCitizen } from '../auth/citizen-auth.guard.js';
+import { PageLimit } from '../seq-page-query.dto.js';
 import { deadlineView, notificationView } from './dto/deadline-view.js';
 
 export class NotificationPageQueryDto {
-  @ApiPropertyOptional({ maximum: 200 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(200)
+  @PageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ description: 'Notifications older than this one (the previous page’s nextBefore)' })
