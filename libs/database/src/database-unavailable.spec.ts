@@ -31,6 +31,33 @@ async function refusedConnection(): Promise<unknown> {
   );
 }
 
+/**
+ * What a named statement sent straight to the driver (no TypeORM around it)
+ * gives when its connection is reset mid-query. The server is stood in for
+ * by a socket that accepts the startup (AuthenticationOk, ReadyForQuery) and
+ * resets at the first query.
+ */
+async function resetUnderRawQuery(): Promise<unknown> {
+  const ready = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]);
+  const server = net.createServer((socket) => {
+    socket.once('data', () => {
+      socket.write(ready);
+      socket.once('data', () => socket.resetAndDestroy());
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  const client = new DatabaseClient({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
+  client.on('error', () => undefined);
+  await client.connect();
+  const error = await client.query({ name: 'probe', text: 'SELECT 1' }).then(
+    () => new Error('a query answered by a socket that resets'),
+    (failure: unknown) => failure,
+  );
+  await new Promise((resolve) => server.close(resolve));
+  return error;
+}
+
 /** What TypeORM gives when the apps' pool cannot connect: the socket's error, passed through unwrapped. */
 async function refusedDataSource(): Promise<unknown> {
   const url = `postgres://postgres@127.0.0.1:${await closedPort()}/postgres`;
@@ -94,6 +121,12 @@ describe(isDatabaseUnavailable.name, () => {
   it('says yes to a connection of the apps’ pool refused by the server', async () => {
     const error = await refusedConnection();
     expect(error).toMatchObject({ code: 'ECONNREFUSED' });
+    expect(isDatabaseUnavailable(error)).toBe(true);
+  });
+
+  it('says yes to a connection reset under a query sent straight to the driver', async () => {
+    const error = await resetUnderRawQuery();
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
 

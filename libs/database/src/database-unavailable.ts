@@ -39,6 +39,25 @@ export class DatabaseClient extends pg.Client {
   }
 }
 
+/**
+ * A query's failure on this client is the database's too, whoever calls the
+ * driver directly (named statements bypass TypeORM and its QueryFailedError):
+ * a connection reset under a query (ECONNRESET) then reads as an outage.
+ * Promise-style calls only; callback and cursor calls are returned as they are.
+ */
+const driverQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+(DatabaseClient.prototype as unknown as { query: typeof driverQuery }).query = function (
+  this: pg.Client,
+  ...args: unknown[]
+) {
+  const result = driverQuery.apply(this, args) as PromiseLike<unknown> | undefined;
+  if (typeof result?.then !== 'function') return result;
+  return result.then(undefined, (error: unknown) => {
+    if (error && typeof error === 'object') FROM_DATABASE.add(error);
+    throw error;
+  });
+};
+
 const FROM_DATABASE = new WeakSet<object>();
 
 /** Socket-level failures between the app and PostgreSQL. */

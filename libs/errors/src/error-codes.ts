@@ -119,14 +119,22 @@ export function loggableError(error: unknown): {
   code?: string;
   stack?: string;
 } {
-  if (!(error instanceof Error)) return { type: typeof error, message: 'non-error thrown' };
+  // Error-like objects count too: an Error of another realm (a VM context) fails instanceof.
+  const errorLike =
+    error instanceof Error ||
+    (typeof error === 'object' &&
+      error !== null &&
+      typeof (error as { message?: unknown }).message === 'string' &&
+      typeof (error as { name?: unknown }).name === 'string');
+  if (!errorLike) return { type: typeof error, message: 'non-error thrown' };
+  const { name, message, stack } = error as Error;
   const code =
     (error as { code?: unknown; driverError?: { code?: unknown } }).driverError?.code ??
     (error as { code?: unknown }).code;
   return {
-    type: error.name,
-    message: error.message.slice(0, 500),
+    type: name,
+    message: message.slice(0, 500),
     ...(typeof code === 'string' ? { code } : {}),
-    ...(error.stack ? { stack: error.stack.split('\n').slice(1, 8).join('\n') } : {}),
+    ...(typeof stack === 'string' ? { stack: stack.split('\n').slice(1, 8).join('\n') } : {}),
   };
 }
