@@ -8,7 +8,13 @@ import { type RunningApp, startApp } from './support/apps.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { MailCatcher } from './support/mail-catcher.js';
-import { citizenWithPreferences, reminderRows, seedReminders, settled } from './support/reminders.js';
+import {
+  citizenWithPreferences,
+  reminderRows,
+  seedReminders,
+  settled,
+  reminderCitizen,
+} from './support/reminders.js';
 import { TestSmsProvider } from './support/sms-provider.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
@@ -46,28 +52,11 @@ describe('Reminder delivery', () => {
   let mail: MailCatcher;
   let sms: TestSmsProvider;
 
-  /** A citizen of the vault with these contact details and preferences; their id. */
-  async function citizen(
+  const citizen = (
     subject: string,
     contact: { email?: string; phone?: string },
     preferences: Parameters<typeof citizenWithPreferences>[2],
-  ): Promise<string> {
-    const auth = await vault.auth(subject);
-    await vault.http.get('/v1/me').set(auth).expect(200);
-    if (contact.email)
-      await vault.http
-        .put('/v1/me/attributes/contact.email')
-        .set(auth)
-        .send({ value: contact.email })
-        .expect(200);
-    if (contact.phone)
-      await vault.http
-        .put('/v1/me/attributes/contact.phone')
-        .set(auth)
-        .send({ value: contact.phone })
-        .expect(200);
-    return citizenWithPreferences(db.url, subject, preferences);
-  }
+  ) => reminderCitizen(vault, subject, contact, preferences);
 
   const deliveries = (reminderId: string) =>
     withClient(db.url, async (client) => {
@@ -374,16 +363,12 @@ describe('Reminder dispatch through the in-flight window', () => {
   });
 
   it('holds at most the window in Redis, and refills it as it drains rather than once per sweep', async () => {
-    const auth = await vault.auth('wren');
-    await vault.http
-      .put('/v1/me/attributes/contact.email')
-      .set(auth)
-      .send({ value: 'wren@example.ca' })
-      .expect(200);
-    const citizenId = await citizenWithPreferences(vault.db.url, 'wren', {
-      language: 'fr',
-      channels: { email: true, sms: false, portal: false },
-    });
+    const citizenId = await reminderCitizen(
+      vault,
+      'wren',
+      { email: 'wren@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: false } },
+    );
     const reminders = await seedReminders(vault.db.url, { citizenId, count: 200 });
     scheduler = await startApp(
       SchedulerAppModule.forRoot(
@@ -467,17 +452,16 @@ describe('Reminder delivery inside quiet hours', () => {
   });
 
   it('puts a reminder reaching a worker in quiet hours back to scheduled at their end, no attempt counted', async () => {
-    const auth = await vault.auth('iris');
-    await vault.http
-      .put('/v1/me/attributes/contact.email')
-      .set(auth)
-      .send({ value: 'iris@example.ca' })
-      .expect(200);
-    const citizenId = await citizenWithPreferences(vault.db.url, 'iris', {
-      language: 'fr',
-      channels: { email: true, sms: false, portal: false },
-      quietHours: { start: '21:00', end: '08:00' },
-    });
+    const citizenId = await reminderCitizen(
+      vault,
+      'iris',
+      { email: 'iris@example.ca' },
+      {
+        language: 'fr',
+        channels: { email: true, sms: false, portal: false },
+        quietHours: { start: '21:00', end: '08:00' },
+      },
+    );
     // Due since 20:00, before the quiet hours began: a backlog the scheduler reaches only at 23:00.
     const [reminder] = await seedReminders(vault.db.url, {
       citizenId,

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { type RunningApp, startApp } from './support/apps.js';
 import { MailCatcher } from './support/mail-catcher.js';
-import { citizenWithPreferences, seedReminders, settled } from './support/reminders.js';
+import { reminderCitizen, seedReminders, settled } from './support/reminders.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
 const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -32,18 +32,13 @@ async function deleteEveryKey(prefix: string): Promise<number> {
 }
 
 /** A citizen of the vault with an e-mail address and only e-mail reminders; their id. */
-async function emailCitizen(vault: RunningVault, subject: string): Promise<string> {
-  const auth = await vault.auth(subject);
-  await vault.http
-    .put('/v1/me/attributes/contact.email')
-    .set(auth)
-    .send({ value: `${subject}@example.ca` })
-    .expect(200);
-  return citizenWithPreferences(vault.db.url, subject, {
-    language: 'fr',
-    channels: { email: true, sms: false, portal: false },
-  });
-}
+const emailCitizen = (vault: RunningVault, subject: string) =>
+  reminderCitizen(
+    vault,
+    subject,
+    { email: `${subject}@example.ca` },
+    { language: 'fr', channels: { email: true, sms: false, portal: false } },
+  );
 
 async function waitUntil(condition: () => boolean, timeoutMs = 60_000): Promise<void> {
   const end = Date.now() + timeoutMs;

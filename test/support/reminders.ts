@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { withClient } from './database.js';
+import type { RunningVault } from './vault-app.js';
 
 export interface SeedOptions {
   citizenId: string;
@@ -119,4 +120,25 @@ export async function citizenWithPreferences(
     if (rows.length !== 1) throw new Error(`no citizen ${subject}`);
     return (rows[0] as { id: string }).id;
   });
+}
+
+/**
+ * A citizen of the vault with these contact details (declared through the
+ * vault, so encrypted as any other) and these preferences; their id.
+ */
+export async function reminderCitizen(
+  vault: RunningVault,
+  subject: string,
+  contact: { email?: string; phone?: string },
+  preferences: Parameters<typeof citizenWithPreferences>[2],
+): Promise<string> {
+  const auth = await vault.auth(subject);
+  await vault.http.get('/v1/me').set(auth).expect(200);
+  for (const [code, value] of [
+    ['contact.email', contact.email],
+    ['contact.phone', contact.phone],
+  ] as const) {
+    if (value) await vault.http.put(`/v1/me/attributes/${code}`).set(auth).send({ value }).expect(200);
+  }
+  return citizenWithPreferences(vault.db.url, subject, preferences);
 }
