@@ -74,4 +74,13 @@ describe(formatDue.name, () => {
     expect(formatDue(new Date('2026-07-01T13:05:00Z'), 'fr')).toBe('1 juillet 2026 à 9 h 05');
     expect(formatDue(new Date('2026-07-01T13:05:00Z'), 'en')).toBe('July 1, 2026 at 9:05 a.m.');
   });
+
+  it('dates midnight and noon in Québec time, long and short, across the change to daylight time', () => {
+    // 00:00 in Montréal on 30 April 2027 (daylight time, UTC−4); 12:00 on 1 March 2027 (standard time, UTC−5).
+    expect(formatDue(new Date('2027-04-30T04:00:00Z'), 'fr')).toBe('30 avril 2027 à 0 h 00');
+    expect(formatDue(new Date('2027-04-30T04:00:00Z'), 'en')).toBe('April 30, 2027 at 12:00 a.m.');
+    expect(formatDue(new Date('2027-03-01T17:00:00Z'), 'en')).toBe('March 1, 2027 at 12:00 p.m.');
+    expect(formatDue(new Date('2027-03-01T17:00:00Z'), 'fr', 'short')).toBe('1 mars 2027');
+    expect(formatDue(new Date('2027-03-01T17:00:00Z'), 'en', 'short')).toBe('Mar 1, 2027');
+  });
 });

@@ -1,4 +1,3 @@
-import { DateTime } from 'luxon';
 import type { Label } from '#libs/catalogue';
 import type { Language } from './channel.js';
 
@@ -62,18 +61,62 @@ const WORDS = {
   },
 } as const;
 
-/** Calendar days from `now` to `dueAt`, in Québec's time zone. */
-export function daysLeft(now: Date, dueAt: Date): number {
-  const start = DateTime.fromJSDate(now, { zone: REMINDER_ZONE }).startOf('day');
-  const end = DateTime.fromJSDate(dueAt, { zone: REMINDER_ZONE }).startOf('day');
-  return Math.round(end.diff(start, 'days').days);
+/**
+ * Formats made once and kept: building an Intl.DateTimeFormat (or a luxon
+ * DateTime per call) costs far more than formatting with one, and every
+ * reminder sent is dated this way.
+ */
+const CALENDAR_DAY = new Intl.DateTimeFormat('en-CA', {
+  timeZone: REMINDER_ZONE,
+  year: 'numeric',
+  month: 'numeric',
+  day: 'numeric',
+});
+const dueFormat = (locale: string, options: Intl.DateTimeFormatOptions) =>
+  new Intl.DateTimeFormat(locale, { timeZone: REMINDER_ZONE, year: 'numeric', day: 'numeric', ...options });
+const LONG: Intl.DateTimeFormatOptions = { month: 'long', hour: 'numeric', minute: '2-digit' };
+const DUE_FORMATS: Record<Language, Record<'long' | 'short', Intl.DateTimeFormat>> = {
+  fr: {
+    long: dueFormat('fr-CA', { ...LONG, hourCycle: 'h23' }),
+    short: dueFormat('fr-CA', { month: 'short' }),
+  },
+  en: {
+    long: dueFormat('en-CA', { ...LONG, hour12: true }),
+    short: dueFormat('en-CA', { month: 'short' }),
+  },
+};
+
+type DateParts = Partial<Record<Intl.DateTimeFormatPartTypes, string>>;
+
+function partsOf(format: Intl.DateTimeFormat, date: Date): DateParts {
+  const parts: DateParts = {};
+  for (const part of format.formatToParts(date)) parts[part.type] = part.value;
+  return parts;
 }
 
-/** The due date and time as the citizen reads it, in Québec's time zone. */
+/** The calendar day of `date` in Québec, as a day number (days since 1970-01-01). */
+function localDay(date: Date): number {
+  const { year, month, day } = partsOf(CALENDAR_DAY, date);
+  return Date.UTC(Number(year), Number(month) - 1, Number(day)) / 86_400_000;
+}
+
+/** Calendar days from `now` to `dueAt`, in Québec's time zone. */
+export function daysLeft(now: Date, dueAt: Date): number {
+  return localDay(dueAt) - localDay(now);
+}
+
+/**
+ * The due date and time as the citizen reads it, in Québec's time zone:
+ * `14 décembre 2026 à 23 h 30`, `December 14, 2026 at 11:30 p.m.`; short,
+ * `14 déc. 2026`, `Dec 14, 2026`. Assembled from the parts, so the wording
+ * does not follow a change of the locale data's patterns.
+ */
 export function formatDue(dueAt: Date, language: Language, style: 'long' | 'short' = 'long'): string {
-  const local = DateTime.fromJSDate(dueAt, { zone: REMINDER_ZONE }).setLocale(`${language}-CA`);
-  if (style === 'short') return local.toFormat(language === 'fr' ? 'd MMM yyyy' : 'MMM d, yyyy');
-  return local.toFormat(language === 'fr' ? "d MMMM yyyy 'à' H 'h' mm" : "MMMM d, yyyy 'at' h:mm a");
+  const { year, month, day, hour, minute, dayPeriod } = partsOf(DUE_FORMATS[language][style], dueAt);
+  if (style === 'short') return language === 'fr' ? `${day} ${month} ${year}` : `${month} ${day}, ${year}`;
+  return language === 'fr'
+    ? `${day} ${month} ${year} à ${hour} h ${minute}`
+    : `${month} ${day}, ${year} at ${hour}:${minute} ${dayPeriod}`;
 }
 
 /** The subject, text, HTML and SMS of a reminder, in the citizen's language. */
@@ -107,13 +150,12 @@ export function reminderText(facts: ReminderFacts): ReminderText {
     `<p>${escape(words.from(organisation))}</p>`,
     '</body></html>',
   ].join('\n');
-  return { subject, text: lines.join('\n'), html, sms: smsText(facts, action) };
+  return { subject, text: lines.join('\n'), html, sms: smsText(facts, action, when) };
 }
 
 /** `Une fois : <action> avant le <date> (<when>). <url>`, the action shortened, then the URL dropped, to fit 160. */
-function smsText(facts: ReminderFacts, action: string): string {
+function smsText(facts: ReminderFacts, action: string, when: string): string {
   const words = WORDS[facts.language];
-  const when = words.days(daysLeft(facts.now, facts.dueAt));
   const tail = ` ${words.before} ${formatDue(facts.dueAt, facts.language, 'short')} (${when}).`;
   const head = facts.language === 'fr' ? 'Une fois : ' : 'Une fois: ';
   const room = SMS_LIMIT - head.length - tail.length;
