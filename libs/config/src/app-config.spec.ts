@@ -141,7 +141,7 @@ describe(AppConfig.name, () => {
     it('sweeps every 15 s with a bounded window of queued reminders by default, and no SMS provider', () => {
       expect(AppConfig.fromEnvironment(DEVELOPMENT).reminders).toEqual({
         sweepMs: 15_000,
-        concurrency: 16,
+        concurrency: 64,
         inFlight: 2000,
         attempts: 6,
         backoffMs: 30_000,

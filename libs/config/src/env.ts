@@ -106,7 +106,7 @@ export class Env {
   @IsInt() @Min(1) @Max(3600) REMINDER_SWEEP_SECONDS = 15;
 
   /** How many reminders one scheduler process sends at once. */
-  @IsInt() @Min(1) @Max(256) REMINDER_CONCURRENCY = 16;
+  @IsInt() @Min(1) @Max(256) REMINDER_CONCURRENCY = 64;
 
   /** How many reminders may be queued in Redis at once, over every scheduler: Redis holds this window, never the future reminders. */
   @IsInt() @Min(1) @Max(100_000) REMINDER_IN_FLIGHT = 2000;

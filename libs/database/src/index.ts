@@ -2,3 +2,4 @@ export { dataSourceOptions, type StatementTimeouts } from './data-source-options
 export { DatabaseModule } from './database.module.js';
 export { isDatabaseUnavailable } from './database-unavailable.js';
 export { MIGRATIONS } from './migrations/index.js';
+export { Batcher } from './batcher.js';

@@ -13,7 +13,8 @@ import {
   reminderText,
 } from '#libs/channels';
 import { AppConfig, Clock, ConfigError } from '#libs/config';
-import { AttributesService, CitizensService } from '#libs/vault';
+import { Batcher } from '#libs/database';
+import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
 import { deadlineCalendar } from '../calendar.js';
 import type { DeadlineStatus } from '../deadline.entity.js';
 import { inQuietHours, placeOutOfQuietHours } from '../planning.js';
@@ -58,6 +59,19 @@ interface ChannelResult {
   channel: ChannelName;
   status: DeliveryStatus;
   reason: string | null;
+  providerRef?: string;
+}
+
+/** What one attempt writes at its end: the channels' new results, and the final status once there is one. */
+interface Settlement {
+  reminder: StartedReminder;
+  results: ChannelResult[];
+  final: FinalResult | null;
+}
+
+interface FinalResult {
+  status: Exclude<DeliveryOutcome, 'deferred' | 'skipped'>;
+  reason: string | null;
 }
 
 const CONTACT_ATTRIBUTES = { email: 'contact.email', phone: 'contact.phone' } as const;
@@ -65,9 +79,12 @@ const CONTACT_ATTRIBUTES = { email: 'contact.email', phone: 'contact.phone' } as
 /** What a send needs beyond the channels' own timeouts: the vault, rendering, the status writes. */
 const LEASE_MARGIN_MS = 5_000;
 
-/** Writes of a channel's result, when the database fails: a provider that accepted is not asked again for a blip. */
+/** Writes of the channels' results, when the database fails: a provider that accepted is not asked again for a blip. */
 const RECORD_TRIES = 4;
 const RECORD_RETRY_MS = 250;
+
+/** A send waits up to 2 ms at each of its statements for the sends that can share it. */
+const BATCHING = { windowMs: 2 };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -86,8 +103,9 @@ export function errorCategory(error: unknown): string {
  * Sends one reminder through each channel the citizen enabled (rule 6). The
  * job carries the reminder id only: the deadline, the citizen's language and
  * channels, and their e-mail and phone (opened in the vault) are read here.
- * Each channel's result is recorded in reminder_delivery as soon as it is
- * known, and a channel with a row is never tried again; the reminder id is
+ * Each channel's result is recorded in reminder_delivery at the end of the
+ * attempt (with the final status, or before a retry), and a channel with a
+ * row is never tried again; the reminder id is
  * the idempotency key every channel hands on (Message-ID, Idempotency-Key,
  * notification id), so a send repeated after a crash between the provider's
  * acceptance and the row is recognisable as the same message.
@@ -96,6 +114,11 @@ export function errorCategory(error: unknown): string {
  * `sent` when at least one channel took it, `suppressed` when no channel
  * could reach the citizen (the reason says why), `failed` when channels
  * refused it for good or still failed at the last attempt.
+ *
+ * The reminders being sent at once share their statements: their starts,
+ * their citizens' preferences and contact details, and their results are
+ * each read or written in one statement per batch (Batcher), so a send costs
+ * a fraction of a round trip to PostgreSQL rather than several.
  */
 @Injectable()
 export class ReminderDeliveryService {
@@ -107,6 +130,10 @@ export class ReminderDeliveryService {
     labelNames: ['channel', 'status'] as const,
     registers: [],
   });
+  private readonly starts = new Batcher((ids: string[]) => this.startMany(ids), BATCHING);
+  private readonly citizenReads = new Batcher((ids: string[]) => this.citizensOf(ids), BATCHING);
+  private readonly contactReads = new Batcher((ids: string[]) => this.contactsOf(ids), BATCHING);
+  private readonly settlements = new Batcher((items: Settlement[]) => this.settleMany(items), BATCHING);
 
   constructor(
     private readonly dataSource: DataSource,
@@ -136,7 +163,7 @@ export class ReminderDeliveryService {
   async deliver(reminderId: string): Promise<DeliveryOutcome> {
     let reminder: StartedReminder | null;
     try {
-      reminder = await this.start(reminderId);
+      reminder = await this.starts.submit(reminderId);
     } catch (error) {
       // Not counted: the sweep queues the reminder again when its lease runs out.
       throw new TransientDeliveryError([errorCategory(error)]);
@@ -150,7 +177,7 @@ export class ReminderDeliveryService {
       this.logger.warn({ reminderId, attempt: reminder.attempts, reason }, 'reminder attempt failed');
       if (reminder.attempts < this.config.reminders.attempts) throw new TransientDeliveryError([reason]);
       try {
-        return await this.finish(reminder, 'failed', `last attempt: ${reason}`);
+        return await this.finish(reminder, { status: 'failed', reason: `last attempt: ${reason}` });
       } catch (failure) {
         // The lease runs out and the sweep, seeing no attempt left, records the failure.
         throw new TransientDeliveryError([reason, errorCategory(failure)]);
@@ -159,8 +186,9 @@ export class ReminderDeliveryService {
   }
 
   private async attempt(reminder: StartedReminder): Promise<DeliveryOutcome> {
-    const citizen = await this.citizens.get(reminder.citizen_id);
-    if (citizen.erasedAt) return this.finish(reminder, 'suppressed', "the citizen's data was erased");
+    const suppress = (reason: string) => this.finish(reminder, { status: 'suppressed', reason });
+    const citizen = await this.citizenReads.submit(reminder.citizen_id);
+    if (citizen.erasedAt) return suppress("the citizen's data was erased");
     // A backlog after an outage, or a retry, can fall in the citizen's quiet hours: it waits for their end.
     const now = this.clock.now();
     if (inQuietHours(now, citizen.quietHours)) {
@@ -168,29 +196,32 @@ export class ReminderDeliveryService {
       if (sendAt.getTime() > now.getTime()) return this.defer(reminder, sendAt);
     }
     const enabled = this.channels.filter((channel) => citizen.channels[channel.name]);
-    if (enabled.length === 0) {
-      return this.finish(reminder, 'suppressed', "no channel enabled in the citizen's preferences");
-    }
+    if (enabled.length === 0) return suppress("no channel enabled in the citizen's preferences");
     const done = new Set(reminder.done.map((row) => row.channel));
-    const results: ChannelResult[] = [...reminder.done];
     const pending = enabled.filter((channel) => !done.has(channel.name));
-    const contacts = pending.length > 0 ? await this.contacts(reminder.citizen_id) : null;
+    const contacts = pending.length > 0 ? await this.contactReads.submit(reminder.citizen_id) : null;
     let message: ReminderMessage | null = null;
+    const fresh: ChannelResult[] = [];
     const transient: { channel: ChannelName; reason: string }[] = [];
     for (const channel of pending) {
       const unusable = channel.unusable(contacts!);
       if (unusable) {
-        results.push(await this.record(reminder, channel.name, 'suppressed', unusable));
+        fresh.push({ channel: channel.name, status: 'suppressed', reason: unusable });
         continue;
       }
       message ??= this.render(reminder, citizen.language);
       try {
         const receipt = await channel.send(message, contacts!);
-        results.push(await this.record(reminder, channel.name, receipt.status, null, receipt.providerRef));
+        fresh.push({
+          channel: channel.name,
+          status: receipt.status,
+          reason: null,
+          providerRef: receipt.providerRef,
+        });
       } catch (error) {
         const reason = errorCategory(error);
         if (error instanceof PermanentChannelError) {
-          results.push(await this.record(reminder, channel.name, 'failed', reason));
+          fresh.push({ channel: channel.name, status: 'failed', reason });
         } else {
           transient.push({ channel: channel.name, reason });
         }
@@ -198,27 +229,29 @@ export class ReminderDeliveryService {
     }
     if (transient.length > 0) {
       if (reminder.attempts < this.config.reminders.attempts) {
+        // What did go out is recorded now, so that the next attempt does not send it again.
+        if (fresh.length > 0) await this.record({ reminder, results: fresh, final: null });
         for (const { channel } of transient) this.sends.inc({ channel, status: 'retry' });
         throw new TransientDeliveryError(transient.map(({ channel, reason }) => `${channel}: ${reason}`));
       }
       for (const { channel, reason } of transient) {
-        results.push(await this.record(reminder, channel, 'failed', `last attempt: ${reason}`));
+        fresh.push({ channel, status: 'failed', reason: `last attempt: ${reason}` });
       }
     }
-    return this.conclude(reminder, results);
+    return this.finish(reminder, this.conclude([...reminder.done, ...fresh]), fresh);
   }
 
   /**
-   * Counts the attempt and renews the lease, if the reminder is still queued
+   * Counts the attempt and renews the lease of each reminder still queued
    * (not cancelled, not sent meanwhile); with its deadline and what each
-   * channel already did.
+   * channel already did; null for the others.
    */
-  private async start(reminderId: string): Promise<StartedReminder | null> {
+  private async startMany(reminderIds: string[]): Promise<(StartedReminder | null)[]> {
     const leaseUntil = new Date(this.clock.now().getTime() + this.config.reminders.leaseMs);
     const rows: StartedReminder[] = await this.dataSource.query(
       `WITH started AS (
          UPDATE reminder SET attempts = attempts + 1, lease_until = $2
-         WHERE id = $1 AND status = 'queued'
+         WHERE id = ANY ($1::uuid[]) AND status = 'queued'
          RETURNING citizen_id, id, deadline_id, attempts)
        SELECT s.citizen_id, s.id, s.deadline_id, s.attempts, d.kind, d.title, d.due_at, d.action_url,
               d.organisation_id, d.status AS deadline_status, d.updated_at AS deadline_updated_at,
@@ -227,19 +260,31 @@ export class ReminderDeliveryService {
                  FROM reminder_delivery rd
                 WHERE rd.citizen_id = s.citizen_id AND rd.reminder_id = s.id) AS done
        FROM started s JOIN deadline d ON d.citizen_id = s.citizen_id AND d.id = s.deadline_id`,
-      [reminderId, leaseUntil],
+      [reminderIds, leaseUntil],
     );
-    return rows[0] ?? null;
+    const started = new Map(rows.map((row) => [row.id, row]));
+    return reminderIds.map((id) => started.get(id) ?? null);
+  }
+
+  private async citizensOf(citizenIds: string[]): Promise<Citizen[]> {
+    const citizens = await this.citizens.getMany(citizenIds);
+    return citizenIds.map((id) => {
+      const citizen = citizens.get(id);
+      if (!citizen) throw new Error('reminder of a citizen with no row');
+      return citizen;
+    });
   }
 
   /** E-mail and phone from the vault, opened for this send only. */
-  private async contacts(citizenId: string): Promise<Contacts> {
-    const values = await this.attributes.values(citizenId, Object.values(CONTACT_ATTRIBUTES));
-    const text = (code: string) => {
-      const value = values.get(code);
-      return typeof value === 'string' && value.length > 0 ? value : null;
-    };
-    return { email: text(CONTACT_ATTRIBUTES.email), phone: text(CONTACT_ATTRIBUTES.phone) };
+  private async contactsOf(citizenIds: string[]): Promise<Contacts[]> {
+    const held = await this.attributes.valuesOfMany(citizenIds, Object.values(CONTACT_ATTRIBUTES));
+    return citizenIds.map((citizenId) => {
+      const text = (code: string) => {
+        const value = held.get(citizenId)?.get(code);
+        return typeof value === 'string' && value.length > 0 ? value : null;
+      };
+      return { email: text(CONTACT_ATTRIBUTES.email), phone: text(CONTACT_ATTRIBUTES.phone) };
+    });
   }
 
   private render(reminder: StartedReminder, language: 'fr' | 'en'): ReminderMessage {
@@ -280,42 +325,8 @@ export class ReminderDeliveryService {
     };
   }
 
-  /**
-   * One channel's result, written once: a row already there (a concurrent
-   * attempt's) is kept. Tried a few times before giving up: a send whose
-   * result is not recorded is sent again.
-   */
-  private async record(
-    reminder: StartedReminder,
-    channel: ChannelName,
-    status: DeliveryStatus,
-    reason: string | null,
-    providerRef?: string,
-  ): Promise<ChannelResult> {
-    for (let tries = 1; ; tries++) {
-      try {
-        await this.dataSource.query(
-          `INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING`,
-          [reminder.citizen_id, reminder.id, channel, status, reason, providerRef ?? null, this.clock.now()],
-        );
-        break;
-      } catch (error) {
-        if (tries >= RECORD_TRIES) throw error;
-        this.logger.warn(
-          { reminderId: reminder.id, channel, error: errorCategory(error) },
-          'channel result not recorded yet',
-        );
-        await sleep(RECORD_RETRY_MS * tries);
-      }
-    }
-    this.sends.inc({ channel, status });
-    return { channel, status, reason };
-  }
-
-  /** The reminder's status from its channels' results. */
-  private conclude(reminder: StartedReminder, results: ChannelResult[]): Promise<DeliveryOutcome> {
+  /** The reminder's final status from its channels' results. */
+  private conclude(results: ChannelResult[]): FinalResult {
     const used = results.filter((result) => result.status === 'sent' || result.status === 'delivered');
     const why = (status: DeliveryStatus) =>
       results
@@ -323,15 +334,89 @@ export class ReminderDeliveryService {
         .map((result) => `${result.channel}: ${result.reason}`)
         .join('; ');
     if (used.length > 0) {
-      return this.finish(
-        reminder,
-        used.every((result) => result.status === 'delivered') ? 'delivered' : 'sent',
-        null,
-      );
+      return {
+        status: used.every((result) => result.status === 'delivered') ? 'delivered' : 'sent',
+        reason: null,
+      };
     }
     if (results.some((result) => result.status === 'failed'))
-      return this.finish(reminder, 'failed', why('failed'));
-    return this.finish(reminder, 'suppressed', why('suppressed'));
+      return { status: 'failed', reason: why('failed') };
+    return { status: 'suppressed', reason: why('suppressed') };
+  }
+
+  /** Writes the final status with the channels' new results; `skipped` when the reminder is no longer queued. */
+  private async finish(
+    reminder: StartedReminder,
+    final: FinalResult,
+    results: ChannelResult[] = [],
+  ): Promise<DeliveryOutcome> {
+    if (await this.record({ reminder, results, final })) return final.status;
+    this.logger.warn({ reminderId: reminder.id }, 'reminder left the queued status while being sent');
+    return 'skipped';
+  }
+
+  /**
+   * Records the attempt's channel results (each written once: a row already
+   * there, a concurrent attempt's, is kept) and its final status if it has
+   * one, only while the reminder is still queued (a cancellation meanwhile
+   * wins); whether that status was written. Tried a few times before giving
+   * up: a send whose result is not recorded is sent again.
+   */
+  private async record(settlement: Settlement): Promise<boolean> {
+    for (let tries = 1; ; tries++) {
+      try {
+        const finished = await this.settlements.submit(settlement);
+        for (const { channel, status } of settlement.results) this.sends.inc({ channel, status });
+        return finished;
+      } catch (error) {
+        if (tries >= RECORD_TRIES) throw error;
+        this.logger.warn(
+          { reminderId: settlement.reminder.id, error: errorCategory(error) },
+          'reminder results not recorded yet',
+        );
+        await sleep(RECORD_RETRY_MS * tries);
+      }
+    }
+  }
+
+  /** The settlements of the attempts ending together, in one statement; for each, whether its final status was written. */
+  private async settleMany(settlements: Settlement[]): Promise<boolean[]> {
+    const deliveries = settlements.flatMap(({ reminder, results }) =>
+      results.map((result) => ({ reminder, ...result })),
+    );
+    const finals = settlements.filter((settlement) => settlement.final);
+    const rows: { id: string }[] = await this.dataSource.query(
+      `WITH recorded AS (
+         INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
+         SELECT d.citizen_id, d.reminder_id, d.channel, d.status, d.reason, d.provider_ref, $11::timestamptz
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS d(citizen_id, reminder_id, channel, status, reason, provider_ref)
+         ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING),
+       finished AS (
+         UPDATE reminder r SET status = f.status, reason = f.reason, lease_until = NULL,
+                sent_at = CASE WHEN f.status IN ('sent', 'delivered') THEN $11::timestamptz END,
+                delivered_at = CASE WHEN f.status = 'delivered' THEN $11::timestamptz END,
+                failed_at = CASE WHEN f.status = 'failed' THEN $11::timestamptz END
+           FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::text[]) AS f(citizen_id, id, status, reason)
+          WHERE r.citizen_id = f.citizen_id AND r.id = f.id AND r.status = 'queued'
+         RETURNING r.id)
+       SELECT id FROM finished`,
+      [
+        deliveries.map((row) => row.reminder.citizen_id),
+        deliveries.map((row) => row.reminder.id),
+        deliveries.map((row) => row.channel),
+        deliveries.map((row) => row.status),
+        deliveries.map((row) => row.reason),
+        deliveries.map((row) => row.providerRef ?? null),
+        finals.map(({ reminder }) => reminder.citizen_id),
+        finals.map(({ reminder }) => reminder.id),
+        finals.map(({ final }) => final!.status),
+        finals.map(({ final }) => final!.reason),
+        this.clock.now(),
+      ],
+    );
+    const written = new Set(rows.map((row) => row.id));
+    return settlements.map(({ reminder }) => written.has(reminder.id));
   }
 
   /**
@@ -349,30 +434,5 @@ export class ReminderDeliveryService {
       [reminder.citizen_id, reminder.id, sendAt],
     );
     return rows.length === 0 ? 'skipped' : 'deferred';
-  }
-
-  /** Writes the final status, only while the reminder is still queued (a cancellation meanwhile wins). */
-  private async finish(
-    reminder: StartedReminder,
-    status: Exclude<DeliveryOutcome, 'deferred' | 'skipped'>,
-    reason: string | null,
-  ): Promise<DeliveryOutcome> {
-    const now = this.clock.now();
-    const rows: unknown[] = await this.dataSource.query(
-      `WITH finished AS (
-         UPDATE reminder SET status = $3, reason = $4, lease_until = NULL,
-                sent_at = CASE WHEN $3 IN ('sent', 'delivered') THEN $5::timestamptz END,
-                delivered_at = CASE WHEN $3 = 'delivered' THEN $5::timestamptz END,
-                failed_at = CASE WHEN $3 = 'failed' THEN $5::timestamptz END
-         WHERE citizen_id = $1 AND id = $2 AND status = 'queued'
-         RETURNING id)
-       SELECT id FROM finished`,
-      [reminder.citizen_id, reminder.id, status, reason, now],
-    );
-    if (rows.length === 0) {
-      this.logger.warn({ reminderId: reminder.id }, 'reminder left the queued status while being sent');
-      return 'skipped';
-    }
-    return status;
   }
 }
