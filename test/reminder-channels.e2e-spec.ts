@@ -115,6 +115,28 @@ describe(EmailChannel.name, () => {
     );
   });
 
+  it('sends to an internationalised domain in IDNA form, and refuses for good an address that needs SMTPUTF8', async () => {
+    const sent = message();
+    const before = mail.messageIds().length;
+    await channel.send(sent, { ...contacts, email: 'marie@exemple-é.ca' });
+    const received = (await mail.waitFor(before + 1))[before];
+    expect(received.messageId).toBe(`<${sent.reminderId}@une-fois.quebec>`);
+    // As written on the wire (a parser shows the domain decoded again).
+    expect(received.headerLines.find((header) => header.key === 'to')?.line).toBe(
+      'To: marie@xn--exemple--i1a.ca',
+    );
+    const refused = await channel
+      .send(message(), { ...contacts, email: 'marié@exemple.ca' })
+      .catch((error: Error) => error);
+    expect(refused).toEqual(new PermanentChannelError('SMTP recipient address not sendable'));
+  });
+
+  it('refuses to boot with a MAIL_FROM mail cannot be sent from', () => {
+    expect(
+      () => new EmailChannel(config({ SMTP_URL: mail.url, MAIL_FROM: 'Une fois <pas une adresse>' })),
+    ).toThrow('MAIL_FROM: not an address mail can be sent from');
+  });
+
   it('says why it cannot reach a citizen: no address, or no SMTP server', () => {
     expect(channel.unusable({ email: null, phone: null })).toBe('no e-mail address in the vault');
     expect(channel.unusable(contacts)).toBeNull();

@@ -1,8 +1,9 @@
 import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { AppConfig } from '#libs/config';
+import { AppConfig, ConfigError } from '#libs/config';
 import type { ChannelReceipt, Contacts, ReminderChannel, ReminderMessage } from './channel.js';
 import { PermanentChannelError, TransientChannelError } from './channel.js';
+import { composeMail, mailAddress, splitMailbox, UnsendableAddressError } from './mime.js';
 
 /** The domain of MAIL_FROM (`Name <local@domain>` or `local@domain`), which Message-IDs are under. */
 export function mailDomain(mailFrom: string): string {
@@ -55,7 +56,8 @@ export function smtpError(error: unknown): PermanentChannelError | TransientChan
 
 /**
  * E-mail over SMTP (SMTP_URL, from MAIL_FROM): a text and an HTML part, and
- * the deadline as an .ics event. Pooled connections; a send has
+ * the deadline as an .ics event, composed here (composeMail) and handed to
+ * nodemailer's transport as a finished message. Pooled connections; a send has
  * REMINDER_SEND_TIMEOUT_SECONDS overall, however slowly the server answers:
  * past it the pool is torn down (its other sends fail for now and are tried
  * again) and a fresh one serves the next send. In production an smtp:// server
@@ -66,7 +68,14 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
   readonly name = 'email' as const;
   private transport: Transporter | null = null;
 
-  constructor(private readonly config: AppConfig) {}
+  constructor(private readonly config: AppConfig) {
+    const { smtpUrl, mailFrom } = config.reminders;
+    try {
+      if (smtpUrl) mailAddress(splitMailbox(mailFrom).address, 'sender');
+    } catch {
+      throw new ConfigError(['MAIL_FROM: not an address mail can be sent from (`Name <local@domain>`)']);
+    }
+  }
 
   unusable(contacts: Contacts): string | null {
     if (!this.config.reminders.smtpUrl) return 'no SMTP server configured';
@@ -76,6 +85,27 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
 
   async send(message: ReminderMessage, contacts: Contacts): Promise<ChannelReceipt> {
     const { mailFrom, sendTimeoutMs } = this.config.reminders;
+    let mail;
+    try {
+      mail = composeMail({
+        from: mailFrom,
+        to: contacts.email!,
+        messageId: reminderMessageId(message.reminderId, mailFrom),
+        date: new Date(),
+        language: message.language,
+        subject: message.subject,
+        text: message.text,
+        html: message.html,
+        attachment: {
+          filename: message.language === 'fr' ? 'echeance.ics' : 'deadline.ics',
+          content: message.calendar,
+          contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
+        },
+      });
+    } catch (error) {
+      if (error instanceof UnsendableAddressError) throw new PermanentChannelError(`SMTP ${error.message}`);
+      throw error;
+    }
     const transport = this.transporter();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_resolve, reject) => {
@@ -85,20 +115,8 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
       }, sendTimeoutMs);
     });
     const sending = transport.sendMail({
-      from: mailFrom,
-      to: contacts.email!,
-      subject: message.subject,
-      text: message.text,
-      html: message.html,
-      messageId: reminderMessageId(message.reminderId, mailFrom),
-      headers: { 'Content-Language': message.language },
-      attachments: [
-        {
-          filename: message.language === 'fr' ? 'echeance.ics' : 'deadline.ics',
-          content: message.calendar,
-          contentType: 'text/calendar; charset=utf-8; method=PUBLISH',
-        },
-      ],
+      envelope: { from: mail.envelope.from, to: [mail.envelope.to] },
+      raw: mail.raw,
     }) as Promise<{ response?: string }>;
     // Settled after the deadline too (the pool torn down rejects it): never an unhandled rejection.
     sending.catch(() => undefined);
