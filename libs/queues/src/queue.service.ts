@@ -74,11 +74,25 @@ export class QueueService implements OnApplicationShutdown {
     );
   }
 
-  /** The state of each of these jobs of that job's queue. */
-  async states(name: JobName, jobIds: string[]): Promise<Map<string, JobState>> {
+  /**
+   * The state of each of these jobs of that job's queue; `absent` when Redis
+   * holds no job under that id (no job hash: BullMQ writes it before listing
+   * the job, and adding under that id is free). One pipelined round trip
+   * finds which ids have a hash; only those are asked their state.
+   */
+  async states(name: JobName, jobIds: string[]): Promise<Map<string, JobState | 'absent'>> {
     const queue = this.queue(this.catalogue[name].queue);
-    const states = await Promise.all(jobIds.map((id) => queue.getJobState(id)));
-    return new Map(jobIds.map((id, index) => [id, states[index]]));
+    const pipeline = this.connection!.pipeline();
+    for (const id of jobIds) pipeline.exists(queue.toKey(id));
+    const found = ((await pipeline.exec()) ?? []).map(([error, exists]: [Error | null, unknown]) => {
+      if (error) throw error;
+      return exists === 1;
+    });
+    const held = jobIds.filter((_id, index) => found[index]);
+    const states = await Promise.all(held.map((id) => queue.getJobState(id)));
+    const result = new Map<string, JobState | 'absent'>(jobIds.map((id) => [id, 'absent']));
+    held.forEach((id, index) => result.set(id, states[index]));
+    return result;
   }
 
   /** Removes jobs that are not running (finished, or a hash left outside every list), so their ids can be used again. */

@@ -7,7 +7,7 @@ import { type JobState, JOBS, QueueService } from '#libs/queues';
 const CLAIM_BATCH = 500;
 
 /** Job states in which Redis still holds work for the reminder: its lease is renewed, nothing is added. */
-const UNFINISHED: ReadonlySet<JobState> = new Set<JobState>([
+const UNFINISHED: ReadonlySet<JobState | 'absent'> = new Set<JobState | 'absent'>([
   'waiting',
   'active',
   'delayed',
@@ -87,7 +87,7 @@ export class ReminderSweeper {
     // left outside every list, state `unknown`) would swallow the new one: removed first. One still
     // waiting or running keeps the reminder.
     const states = await this.queues.states(JOBS.sendReminder, ids);
-    const stale = ids.filter((id) => !UNFINISHED.has(states.get(id)!));
+    const stale = ids.filter((id) => states.get(id) !== 'absent' && !UNFINISHED.has(states.get(id)!));
     if (stale.length > 0) await this.queues.remove(JOBS.sendReminder, stale);
     const { attempts, backoffMs } = this.config.reminders;
     await this.queues.addBulk(
