@@ -29,6 +29,15 @@ export async function startSmtpSink(tls: { key: Buffer; cert: Buffer }): Promise
     let head = '';
     const onData = (chunk: Buffer) => {
       buffer += chunk.toString('latin1');
+      // The replies to what one chunk held leave in one write, as a real server answers pipelined commands.
+      socket.cork();
+      try {
+        answer();
+      } finally {
+        socket.uncork();
+      }
+    };
+    const answer = () => {
       for (;;) {
         if (inData) {
           if (head.length < 4096) head += buffer.slice(0, 4096);
@@ -54,7 +63,7 @@ export async function startSmtpSink(tls: { key: Buffer; cert: Buffer }): Promise
         const verb = line.slice(0, 4).toUpperCase();
         if (verb === 'EHLO' || verb === 'HELO') {
           socket.write(
-            secure ? '250-sink\r\n250 8BITMIME\r\n' : '250-sink\r\n250-8BITMIME\r\n250 STARTTLS\r\n',
+            secure ? '250-sink\r\n250-8BITMIME\r\n250 PIPELINING\r\n' : '250-sink\r\n250-8BITMIME\r\n250 STARTTLS\r\n',
           );
         } else if (verb === 'STAR' && !secure) {
           socket.removeListener('data', onData);
