@@ -205,12 +205,23 @@ describe('Reminder delivery', () => {
         [citizenId],
       ),
     );
-    const [reminder] = await seedReminders(db.url, { citizenId, count: 1 });
+    // Due at the same moment as another citizen's reminders: the failure stays with its own reminder.
+    const neighbour = await citizen(
+      'fern',
+      { email: 'fern@example.ca' },
+      { language: 'fr', channels: { email: true, sms: false, portal: true } },
+    );
+    const sendAt = new Date(Date.now() - 60_000);
+    const [reminder] = await seedReminders(db.url, { citizenId, count: 1, sendAt });
+    const others = await seedReminders(db.url, { citizenId: neighbour, count: 3, sendAt });
     const [row] = await settled(db.url, [reminder], 30_000);
     expect(row).toMatchObject({ status: 'failed', attempts: 3 });
     expect(row.reason).toMatch(/^last attempt: unexpected error: \w+/);
     expect(row.reason).not.toContain('@');
     expect(await deliveries(reminder)).toEqual([]);
+    // The others went out at their first attempt.
+    const sent = await settled(db.url, others, 30_000);
+    expect(sent.map((other) => [other.status, other.attempts])).toEqual(Array(3).fill(['sent', 1]));
   });
 
   it('records failed, not queued again, a reminder whose lease ran out after its last attempt', async () => {

@@ -14,6 +14,7 @@ export class PortalChannel implements ReminderChannel {
   readonly name = 'portal' as const;
   private readonly inserts = new Batcher((messages: ReminderMessage[]) => this.insert(messages), {
     windowMs: 2,
+    isolateFailures: true,
   });
 
   constructor(private readonly dataSource: DataSource) {}

@@ -53,6 +53,25 @@ describe(Batcher.name, () => {
     expect(await batcher.submit('c')).toBe('c');
   });
 
+  it('with isolateFailures, runs a failed batch again one by one: a bad input fails its own caller only', async () => {
+    const runs: string[][] = [];
+    const batcher = new Batcher(
+      async (inputs: string[]) => {
+        runs.push(inputs);
+        if (inputs.includes('bad')) throw new Error('value does not open');
+        return inputs.map((input) => input.toUpperCase());
+      },
+      { isolateFailures: true },
+    );
+    const results = await Promise.allSettled(['a', 'bad', 'c'].map((input) => batcher.submit(input)));
+    expect(results).toEqual([
+      { status: 'fulfilled', value: 'A' },
+      { status: 'rejected', reason: new Error('value does not open') },
+      { status: 'fulfilled', value: 'C' },
+    ]);
+    expect(runs).toEqual([['a', 'bad', 'c'], ['a'], ['bad'], ['c']]);
+  });
+
   it('fails the batch when run throws at once, or answers the wrong number of outputs', async () => {
     const throwing = new Batcher<number, number>(() => {
       throw new Error('bad input');

@@ -10,7 +10,11 @@ interface Pending<In, Out> {
  * their rows, so the round trips (and the socket writes, which dominate on
  * this hardware) no longer grow with the number of callers. `run` answers
  * the inputs in order; when it throws, every caller of that batch gets the
- * error, and callers of other batches are not touched.
+ * error, and callers of other batches are not touched. With
+ * `isolateFailures`, a failed batch is run again one input at a time, so
+ * that one bad input (a value that does not open, a row a constraint
+ * refuses) fails its own caller only; `run` must then be all or nothing, as
+ * one statement is.
  */
 export class Batcher<In, Out> {
   private pending: Pending<In, Out>[] = [];
@@ -22,7 +26,7 @@ export class Batcher<In, Out> {
    */
   constructor(
     private readonly run: (inputs: In[]) => Promise<Out[]>,
-    private readonly options: { windowMs?: number; maxSize?: number } = {},
+    private readonly options: { windowMs?: number; maxSize?: number; isolateFailures?: boolean } = {},
   ) {}
 
   submit(input: In): Promise<Out> {
@@ -42,24 +46,21 @@ export class Batcher<In, Out> {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
-    let running: Promise<Out[]>;
-    try {
-      running = this.run(batch.map((call) => call.input));
-    } catch (error) {
-      running = Promise.reject(error);
-    }
-    running.then(
-      (outputs) => {
-        if (outputs.length !== batch.length) {
-          const error = new Error(`batch answered ${outputs.length} of ${batch.length} inputs`);
-          for (const call of batch) call.reject(error);
-          return;
-        }
-        batch.forEach((call, index) => call.resolve(outputs[index]));
-      },
-      (error: unknown) => {
+    this.runBatch(batch).catch((error: unknown) => {
+      if (!this.options.isolateFailures || batch.length === 1) {
         for (const call of batch) call.reject(error);
-      },
-    );
+        return;
+      }
+      for (const call of batch) this.runBatch([call]).catch(call.reject);
+    });
+  }
+
+  /** Runs one batch and answers its callers; rejects, answering none, when `run` fails. */
+  private async runBatch(batch: Pending<In, Out>[]): Promise<void> {
+    const outputs = await this.run(batch.map((call) => call.input));
+    if (outputs.length !== batch.length) {
+      throw new Error(`batch answered ${outputs.length} of ${batch.length} inputs`);
+    }
+    batch.forEach((call, index) => call.resolve(outputs[index]));
   }
 }

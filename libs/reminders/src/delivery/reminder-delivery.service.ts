@@ -83,8 +83,8 @@ const LEASE_MARGIN_MS = 5_000;
 const RECORD_TRIES = 4;
 const RECORD_RETRY_MS = 250;
 
-/** A send waits up to 2 ms at each of its statements for the sends that can share it. */
-const BATCHING = { windowMs: 2 };
+/** A send waits up to 2 ms at each of its statements for the sends that can share it; one that fails the batch (a value that does not open) fails alone. */
+const BATCHING = { windowMs: 2, isolateFailures: true };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
