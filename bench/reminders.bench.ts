@@ -20,7 +20,7 @@ import nodemailer from 'nodemailer';
 import pg from 'pg';
 import { DataSource } from 'typeorm';
 import { PairwiseIds } from '#libs/identity';
-import { composeMail } from '#libs/channels';
+import { composeMail, mailSender } from '#libs/channels';
 import { AttributesService } from '#libs/vault';
 import { domainContext } from '../apps/cli/src/domain-context.js';
 import { startSmtpSink } from './smtp-sink.js';
@@ -177,6 +177,7 @@ async function bareLoop(
   });
   const ics = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//bench//EN\r\nEND:VCALENDAR\r\n';
   const from = 'Une fois <rappels@une-fois.quebec>';
+  const sender = mailSender(from);
   const subject = 'Rappel : production de la déclaration de revenus';
   const text = 'Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.';
   const html = '<p>Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.</p>';
@@ -201,7 +202,7 @@ async function bareLoop(
           continue;
         }
         const mail = composeMail({
-          from,
+          from: sender,
           to,
           messageId,
           date: new Date(),

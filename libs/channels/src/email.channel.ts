@@ -3,11 +3,11 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { AppConfig, ConfigError } from '#libs/config';
 import type { ChannelReceipt, Contacts, ReminderChannel, ReminderMessage } from './channel.js';
 import { PermanentChannelError, TransientChannelError } from './channel.js';
-import { composeMail, mailAddress, splitMailbox, UnsendableAddressError } from './mime.js';
+import { composeMail, type MailSender, mailSender, splitMailbox, UnsendableAddressError } from './mime.js';
 
 /** The domain of MAIL_FROM (`Name <local@domain>` or `local@domain`), which Message-IDs are under. */
 export function mailDomain(mailFrom: string): string {
-  const address = /<([^>]+)>/.exec(mailFrom)?.[1] ?? mailFrom;
+  const { address } = splitMailbox(mailFrom);
   return address.slice(address.lastIndexOf('@') + 1).trim() || 'une-fois.localhost';
 }
 
@@ -67,11 +67,13 @@ export function smtpError(error: unknown): PermanentChannelError | TransientChan
 export class EmailChannel implements ReminderChannel, OnModuleDestroy {
   readonly name = 'email' as const;
   private transport: Transporter | null = null;
+  /** MAIL_FROM checked and written once; null with no SMTP server, when nothing is sent. */
+  private readonly sender: MailSender | null = null;
 
   constructor(private readonly config: AppConfig) {
     const { smtpUrl, mailFrom } = config.reminders;
     try {
-      if (smtpUrl) mailAddress(splitMailbox(mailFrom).address, 'sender');
+      if (smtpUrl) this.sender = mailSender(mailFrom);
     } catch {
       throw new ConfigError(['MAIL_FROM: not an address mail can be sent from (`Name <local@domain>`)']);
     }
@@ -88,7 +90,7 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
     let mail;
     try {
       mail = composeMail({
-        from: mailFrom,
+        from: this.sender!,
         to: contacts.email!,
         messageId: reminderMessageId(message.reminderId, mailFrom),
         date: new Date(),

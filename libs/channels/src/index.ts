@@ -11,7 +11,7 @@ export {
   TransientChannelError,
 } from './channel.js';
 export { EmailChannel, mailDomain, reminderMessageId, smtpError } from './email.channel.js';
-export { composeMail, type ComposedMail, type MailParts } from './mime.js';
+export { composeMail, type ComposedMail, type MailParts, mailSender } from './mime.js';
 export { SmsChannel } from './sms.channel.js';
 export { PortalChannel } from './portal.channel.js';
 export {

@@ -1,8 +1,15 @@
 import { simpleParser } from 'mailparser';
-import { composeMail, encodeWords, mailAddress, type MailParts, UnsendableAddressError } from './mime.js';
+import {
+  composeMail,
+  encodeWords,
+  mailAddress,
+  type MailParts,
+  mailSender,
+  UnsendableAddressError,
+} from './mime.js';
 
 const parts: MailParts = {
-  from: 'Une fois — Québec <rappels@une-fois.quebec>',
+  from: mailSender('Une fois — Québec <rappels@une-fois.quebec>'),
   to: 'marie.tremblay@exemple.ca',
   messageId: '<0b6f1c3e-7d2a-4e8b-9f10-2a3b4c5d6e7f@une-fois.quebec>',
   date: new Date('2026-12-03T14:07:46Z'),

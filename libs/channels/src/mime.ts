@@ -3,8 +3,7 @@ import { domainToASCII } from 'node:url';
 
 /** A reminder e-mail's parts, as composeMail puts them in a message. */
 export interface MailParts {
-  /** `Name <local@domain>` or `local@domain`. */
-  from: string;
+  from: MailSender;
   /** The recipient's address alone. */
   to: string;
   /** With its angle brackets. */
@@ -15,6 +14,12 @@ export interface MailParts {
   text: string;
   html: string;
   attachment: { filename: string; contentType: string; content: string };
+}
+
+/** The sender, checked and written once (mailSender): the envelope's address and the From header's value. */
+export interface MailSender {
+  address: string;
+  header: string;
 }
 
 /** A composed message: the SMTP envelope and the RFC 5322 text, CRLF line ends. */
@@ -56,6 +61,13 @@ export function splitMailbox(mailbox: string): { name: string; address: string }
   return match
     ? { name: match[1].replace(/^"(.*)"$/, '$1'), address: match[2] }
     : { name: '', address: mailbox.trim() };
+}
+
+/** `Name <local@domain>` or `local@domain` as a sender; UnsendableAddressError when mail cannot leave from it. */
+export function mailSender(mailbox: string): MailSender {
+  const { name, address } = splitMailbox(mailbox);
+  const ascii = mailAddress(address, 'sender');
+  return { address: ascii, header: name ? `${displayName(name)} <${ascii}>` : ascii };
 }
 
 /**
@@ -114,8 +126,6 @@ function mailDate(date: Date): string {
  * shape, and composing is most of what a send costs.
  */
 export function composeMail(parts: MailParts): ComposedMail {
-  const sender = splitMailbox(parts.from);
-  const from = mailAddress(sender.address, 'sender');
   const to = mailAddress(parts.to, 'recipient');
   if (!/^<[\x21-\x3b\x3d\x3f-\x7e]+@[A-Za-z0-9.-]+>$/.test(parts.messageId)) {
     throw new Error('Message-ID not an RFC 5322 msg-id');
@@ -127,7 +137,7 @@ export function composeMail(parts: MailParts): ComposedMail {
   const alternative = `=_alt_${unique}`;
   const { attachment } = parts;
   const headers = [
-    `From: ${sender.name ? `${displayName(sender.name)} <${from}>` : from}`,
+    `From: ${parts.from.header}`,
     `To: ${to}`,
     `Subject: ${encodeWords(parts.subject.replace(/[\r\n]+/g, ' '))}`,
     `Date: ${mailDate(parts.date)}`,
@@ -147,5 +157,5 @@ export function composeMail(parts: MailParts): ComposedMail {
     `--${alternative}--\r\n` +
     `--${mixed}\r\n${part(attachment.contentType, attachment.content, `attachment; filename="${attachment.filename}"`)}` +
     `--${mixed}--\r\n`;
-  return { envelope: { from, to }, raw };
+  return { envelope: { from: parts.from.address, to }, raw };
 }

@@ -5,16 +5,16 @@ interface Pending<In, Out> {
 }
 
 /**
- * Runs the calls that arrive in the same turn of the event loop as one: what
- * concurrent jobs each ask of the database becomes one statement over all
- * their rows, so the round trips (and the socket writes, which dominate on
- * this hardware) no longer grow with the number of callers. `run` answers
- * the inputs in order; when it throws, every caller of that batch gets the
- * error, and callers of other batches are not touched. With
- * `isolateFailures`, a failed batch is run again one input at a time, so
- * that one bad input (a value that does not open, a row a constraint
- * refuses) fails its own caller only; `run` must then be all or nothing, as
- * one statement is.
+ * Runs the calls that arrive together (in the same turn of the event loop,
+ * or within `windowMs` of the first) as one: what concurrent jobs each ask
+ * of the database becomes one statement over all their rows, so the round
+ * trips (and the socket writes, which dominate on this hardware) no longer
+ * grow with the number of callers. `run` answers the inputs in order; when
+ * it throws, every caller of that batch gets the error, and callers of other
+ * batches are not touched. With `isolateFailures`, a failed batch is run
+ * again one input at a time, so that one bad input (a value that does not
+ * open, a row a constraint refuses) fails its own caller only; `run` must
+ * then be all or nothing, as one statement is.
  */
 export class Batcher<In, Out> {
   private pending: Pending<In, Out>[] = [];
