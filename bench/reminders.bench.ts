@@ -6,13 +6,13 @@
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/unefois_bench_reminders,
  * dropped and recreated), BENCH_DEADLINES (100000), BENCH_CITIZENS (10000), BENCH_CONNECTIONS (50),
- * BENCH_WAVE (30000: reminders made due in each of the two dispatch waves).
+ * BENCH_WAVE (30000: reminders made due in each of the two dispatch waves), BENCH_SCHEDULERS (one per core).
  */
 import 'reflect-metadata';
-import { execSync } from 'node:child_process';
+import { type ChildProcess, execSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
@@ -46,6 +46,8 @@ const DEADLINES = Number(env.BENCH_DEADLINES ?? 100_000);
 const CITIZENS = Number(env.BENCH_CITIZENS ?? 10_000);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const WAVE = Number(env.BENCH_WAVE ?? 30_000);
+/** Scheduler processes: one per core, as a deployment runs Node (one process uses one core for its JavaScript). */
+const SCHEDULERS = Number(env.BENCH_SCHEDULERS ?? availableParallelism());
 const SERVICE = 'rq-credits';
 const ORGANISATION = 'RQ';
 const KIND = 'tax-filing';
@@ -116,7 +118,7 @@ async function dispatch(
   db: pg.Client,
   redis: Redis,
   sink: { received: () => number },
-  schedulerPid: number,
+  schedulerPids: number[],
   count: number,
   redisBaseline: number,
 ): Promise<Dispatch> {
@@ -125,7 +127,8 @@ async function dispatch(
     count;
   const before = sink.received();
   let peak = await usedMemory(redis);
-  const cpuBefore = procfs ? [cpuMs(schedulerPid), machineCpuMs()] : [];
+  const schedulerCpu = () => schedulerPids.reduce((sum, pid) => sum + cpuMs(pid), 0);
+  const cpuBefore = procfs ? [schedulerCpu(), machineCpuMs()] : [];
   // The clock reaching them: their send time becomes now.
   await db.query(
     `UPDATE reminder SET send_at = now() WHERE id IN
@@ -148,7 +151,7 @@ async function dispatch(
     seconds,
     perSecond: count / seconds,
     peakRedisBytes: peak - redisBaseline,
-    schedulerCpuMs: procfs ? (cpuMs(schedulerPid) - cpuBefore[0]) / count : NaN,
+    schedulerCpuMs: procfs ? (schedulerCpu() - cpuBefore[0]) / count : NaN,
     machineCpuMs: procfs ? (machineCpuMs() - cpuBefore[1]) / count : NaN,
   };
 }
@@ -219,6 +222,7 @@ async function bareLoop(
         await transport.sendMail({
           envelope: { from: mail.envelope.from, to: [mail.envelope.to] },
           raw: mail.raw,
+          messageId,
         });
       }
     }),
@@ -324,21 +328,23 @@ async function main(): Promise<void> {
     throw new Error(`expected ${DEADLINES} deadlines, found ${counts.deadlines}`);
   await db.query('VACUUM ANALYZE');
 
-  const schedulerPort = await freePort();
   const redisBaseline = await usedMemory(redis);
-  const scheduler = await startProcess(
-    'dist/apps/scheduler/src/main.js',
-    `http://127.0.0.1:${schedulerPort}/health`,
-    {
-      DATABASE_URL,
-      REDIS_URL,
-      REDIS_PREFIX,
-      SCHEDULER_PORT: String(schedulerPort),
-      SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
-      MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
-      NODE_EXTRA_CA_CERTS: TLS.certFile,
-    },
-  );
+  const schedulers: ChildProcess[] = [];
+  for (let n = 0; n < SCHEDULERS; n++) {
+    const schedulerPort = await freePort();
+    schedulers.push(
+      await startProcess('dist/apps/scheduler/src/main.js', `http://127.0.0.1:${schedulerPort}/health`, {
+        DATABASE_URL,
+        REDIS_URL,
+        REDIS_PREFIX,
+        SCHEDULER_PORT: String(schedulerPort),
+        SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
+        MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+        NODE_EXTRA_CA_CERTS: TLS.certFile,
+      }),
+    );
+  }
+  const schedulerPids = schedulers.map((scheduler) => scheduler.pid!);
   const waves: Dispatch[] = [];
   let idleRedisBytes: number | undefined;
   try {
@@ -349,7 +355,7 @@ async function main(): Promise<void> {
     );
     const wave = Math.min(WAVE, Math.floor(counts.reminders / 2));
     log(`• dispatch, wave 1: ${wave} reminders due, ${counts.reminders - wave} still in the future`);
-    waves.push(await dispatch(db, redis, sink, scheduler.pid!, wave, redisBaseline));
+    waves.push(await dispatch(db, redis, sink, schedulerPids, wave, redisBaseline));
     // The same number again with no future reminder left: set aside all but the next wave.
     await db.query(
       `UPDATE reminder SET status = 'cancelled', reason = 'set aside by the benchmark', cancelled_at = now()
@@ -358,9 +364,19 @@ async function main(): Promise<void> {
       [wave],
     );
     log(`• dispatch, wave 2: ${wave} reminders due, none in the future`);
-    waves.push(await dispatch(db, redis, sink, scheduler.pid!, wave, redisBaseline));
+    waves.push(await dispatch(db, redis, sink, schedulerPids, wave, redisBaseline));
   } finally {
-    scheduler.kill('SIGTERM');
+    // Each stops after writing what its sends in flight did: the statuses below are final.
+    await Promise.all(
+      schedulers.map(
+        (scheduler) =>
+          new Promise((resolve) => {
+            if (scheduler.exitCode !== null || scheduler.signalCode !== null) return resolve(null);
+            scheduler.once('exit', resolve);
+            scheduler.kill('SIGTERM');
+          }),
+      ),
+    );
   }
   const states = (
     await db.query(`SELECT status, count(*)::int AS n FROM reminder GROUP BY status ORDER BY status`)
@@ -414,8 +430,8 @@ ${waves.map((w, n) => `| dispatch wave ${n + 1}: reminders sent (e-mail with .ic
 How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded with an e-mail address in the vault (encrypted) and
 known to ${ORGANISATION}; ${DEADLINES.toLocaleString('en')} \`${KIND}\` deadlines 40 days ahead registered by \`${SERVICE}\` with autocannon
 (each creates its 30-, 7- and 1-day reminders in the same transaction), with \`ANALYZE\` every 10 s as
-autovacuum would run it (this server runs with autovacuum off). Then the scheduler (one process,
-production mode, defaults) and the reminders made due by setting their send time to now — what the clock
+autovacuum would run it (this server runs with autovacuum off). Then the scheduler (${SCHEDULERS} processes, one per
+core, production mode, defaults) and the reminders made due by setting their send time to now — what the clock
 reaching them does — in two waves of the same size, the first with the other reminders still in the
 future, the second with them set aside. The rate runs from the first message at the sink to the last.
 The sink answers SMTP (with PIPELINING, each chunk's replies in one write, as a real server does) and

@@ -335,9 +335,11 @@ describe('Reminder delivery', () => {
     );
     const [reminder] = await seedReminders(db.url, { citizenId, count: 1, status: 'queued' });
     await withClient(db.url, (client) =>
-      client.query(`UPDATE reminder SET status = 'cancelled', cancelled_at = now() WHERE id = $1`, [
-        reminder,
-      ]),
+      // As a cancellation does: a lease is held by queued reminders only (reminder_lease_ck).
+      client.query(
+        `UPDATE reminder SET status = 'cancelled', cancelled_at = now(), lease_until = NULL WHERE id = $1`,
+        [reminder],
+      ),
     );
     const queues = scheduler.app.get(QueueService);
     await queues.addBulk([{ name: JOBS.sendReminder, data: { reminderId: reminder }, jobId: reminder }]);

@@ -87,12 +87,13 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
 
   async send(message: ReminderMessage, contacts: Contacts): Promise<ChannelReceipt> {
     const { mailFrom, sendTimeoutMs } = this.config.reminders;
+    const messageId = reminderMessageId(message.reminderId, mailFrom);
     let mail;
     try {
       mail = composeMail({
         from: this.sender!,
         to: contacts.email!,
-        messageId: reminderMessageId(message.reminderId, mailFrom),
+        messageId,
         date: new Date(),
         language: message.language,
         subject: message.subject,
@@ -119,6 +120,8 @@ export class EmailChannel implements ReminderChannel, OnModuleDestroy {
     const sending = transport.sendMail({
       envelope: { from: mail.envelope.from, to: [mail.envelope.to] },
       raw: mail.raw,
+      // The raw message's own Message-ID, told to nodemailer so it does not draw one of its own to log.
+      messageId,
     }) as Promise<{ response?: string }>;
     // Settled after the deadline too (the pool torn down rejects it): never an unhandled rejection.
     sending.catch(() => undefined);

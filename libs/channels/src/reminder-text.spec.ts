@@ -1,4 +1,6 @@
-import { daysLeft, formatDue, reminderText, type ReminderFacts } from './reminder-text.js';
+import fc from 'fast-check';
+import { DateTime } from 'luxon';
+import { daysLeft, formatDue, REMINDER_ZONE, reminderText, type ReminderFacts } from './reminder-text.js';
 
 const facts: ReminderFacts = {
   kind: 'licence-renewal',
@@ -66,6 +68,23 @@ describe(daysLeft.name, () => {
     expect(daysLeft(new Date('2026-10-31T16:00:00Z'), new Date('2026-11-02T17:00:00Z'))).toBe(2);
     // Late evening in Montréal is already the next day in UTC: still the same day for the citizen.
     expect(daysLeft(new Date('2026-11-14T15:00:00Z'), new Date('2026-11-15T03:00:00Z'))).toBe(0);
+  });
+
+  it('agrees with luxon for any two instants, the last second before local midnight included', () => {
+    const instant = fc.integer({ min: Date.UTC(1971, 0, 1), max: Date.UTC(2100, 0, 1) });
+    // Instants near local midnight, where a day kept per UTC hour would go wrong if an offset were not whole hours.
+    const nearMidnight = fc
+      .tuple(instant, fc.integer({ min: -1, max: 1 }))
+      .map(([time, side]) =>
+        DateTime.fromMillis(time, { zone: REMINDER_ZONE }).startOf('day').toMillis() + side * 1000,
+      );
+    fc.assert(
+      fc.property(fc.oneof(instant, nearMidnight), fc.oneof(instant, nearMidnight), (now, due) => {
+        const day = (time: number) => DateTime.fromMillis(time, { zone: REMINDER_ZONE }).startOf('day');
+        expect(daysLeft(new Date(now), new Date(due))).toBe(Math.round(day(due).diff(day(now), 'days').days));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 

@@ -94,10 +94,39 @@ function partsOf(format: Intl.DateTimeFormat, date: Date): DateParts {
   return parts;
 }
 
+/**
+ * A pure function's results kept for keys seen again (every reminder of a
+ * filing season shares its due date), at most `limit` of them: emptied when
+ * full.
+ */
+function memo<K, V>(limit: number, compute: (key: K) => V): (key: K) => V {
+  const kept = new Map<K, V>();
+  return (key) => {
+    let value = kept.get(key);
+    if (value === undefined) {
+      if (kept.size >= limit) kept.clear();
+      value = compute(key);
+      kept.set(key, value);
+    }
+    return value;
+  };
+}
+
+const HOUR_MS = 3_600_000;
+
+/**
+ * The calendar day in Québec of each UTC hour, as a day number (days since
+ * 1970-01-01): Québec's offsets from UTC are whole hours, so a local day
+ * starts and ends on a UTC hour and every instant of that hour has its day.
+ */
+const dayOfHour = memo(4096, (hour: number) => {
+  const { year, month, day } = partsOf(CALENDAR_DAY, new Date(hour * HOUR_MS));
+  return Date.UTC(Number(year), Number(month) - 1, Number(day)) / 86_400_000;
+});
+
 /** The calendar day of `date` in Québec, as a day number (days since 1970-01-01). */
 function localDay(date: Date): number {
-  const { year, month, day } = partsOf(CALENDAR_DAY, date);
-  return Date.UTC(Number(year), Number(month) - 1, Number(day)) / 86_400_000;
+  return dayOfHour(Math.floor(date.getTime() / HOUR_MS));
 }
 
 /** Calendar days from `now` to `dueAt`, in Québec's time zone. */
@@ -112,12 +141,21 @@ export function daysLeft(now: Date, dueAt: Date): number {
  * does not follow a change of the locale data's patterns.
  */
 export function formatDue(dueAt: Date, language: Language, style: 'long' | 'short' = 'long'): string {
-  const { year, month, day, hour, minute, dayPeriod } = partsOf(DUE_FORMATS[language][style], dueAt);
-  if (style === 'short') return language === 'fr' ? `${day} ${month} ${year}` : `${month} ${day}, ${year}`;
-  return language === 'fr'
-    ? `${day} ${month} ${year} à ${hour} h ${minute}`
-    : `${month} ${day}, ${year} at ${hour}:${minute} ${dayPeriod}`;
+  return DUE_TEXTS[language][style](dueAt.getTime());
 }
+
+const dueText = (language: Language, style: 'long' | 'short') =>
+  memo(4096, (time: number) => {
+    const { year, month, day, hour, minute, dayPeriod } = partsOf(DUE_FORMATS[language][style], new Date(time));
+    if (style === 'short') return language === 'fr' ? `${day} ${month} ${year}` : `${month} ${day}, ${year}`;
+    return language === 'fr'
+      ? `${day} ${month} ${year} à ${hour} h ${minute}`
+      : `${month} ${day}, ${year} at ${hour}:${minute} ${dayPeriod}`;
+  });
+const DUE_TEXTS: Record<Language, Record<'long' | 'short', (time: number) => string>> = {
+  fr: { long: dueText('fr', 'long'), short: dueText('fr', 'short') },
+  en: { long: dueText('en', 'long'), short: dueText('en', 'short') },
+};
 
 /** The subject, text, HTML and SMS of a reminder, in the citizen's language. */
 export function reminderText(facts: ReminderFacts): ReminderText {

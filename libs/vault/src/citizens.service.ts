@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
-import { DataSource, type EntityManager, In, IsNull } from 'typeorm';
+import { DataSource, type EntityManager, IsNull } from 'typeorm';
 import { DomainError } from '#libs/errors';
 import { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
 
@@ -78,12 +78,6 @@ export class CitizensService {
 
   async get(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<Citizen> {
     return em.findOneByOrFail(Citizen, { id: citizenId });
-  }
-
-  /** These citizens, by id, in one statement; an id with no row is absent. */
-  async getMany(citizenIds: string[]): Promise<Map<string, Citizen>> {
-    const rows = await this.dataSource.manager.findBy(Citizen, { id: In(citizenIds) });
-    return new Map(rows.map((citizen) => [citizen.id, citizen]));
   }
 
   preferences(citizen: Citizen): Preferences {

@@ -6,6 +6,7 @@ import { RegistryAppliedBy1764320000000 } from './1764320000000-registry-applied
 import { ErasureRegister1764350000000 } from './1764350000000-erasure-register.js';
 import { Reminders1764400000000 } from './1764400000000-reminders.js';
 import { CalendarFeed1764410000000 } from './1764410000000-calendar-feed.js';
+import { ReminderLeaseIndex1764420000000 } from './1764420000000-reminder-lease-index.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   ErasureRegister1764350000000,
   Reminders1764400000000,
   CalendarFeed1764410000000,
+  ReminderLeaseIndex1764420000000,
 ];

@@ -14,7 +14,7 @@ import {
 } from '#libs/channels';
 import { AppConfig, Clock, ConfigError } from '#libs/config';
 import { Batcher } from '#libs/database';
-import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
+import { AttributesService, type Citizen } from '#libs/vault';
 import { deadlineCalendar } from '../calendar.js';
 import type { DeadlineStatus } from '../deadline.entity.js';
 import { inQuietHours, placeOutOfQuietHours } from '../planning.js';
@@ -53,6 +53,11 @@ interface StartedReminder {
   deadline_status: DeadlineStatus;
   deadline_updated_at: Date;
   done: { channel: ChannelName; status: DeliveryStatus; reason: string | null }[];
+  /** The citizen's preferences, read with the reminder. */
+  language: Citizen['language'];
+  channels: Citizen['channels'];
+  quiet_hours: Citizen['quietHours'];
+  erased: boolean;
 }
 
 interface ChannelResult {
@@ -115,9 +120,10 @@ export function errorCategory(error: unknown): string {
  * could reach the citizen (the reason says why), `failed` when channels
  * refused it for good or still failed at the last attempt.
  *
- * The reminders being sent at once share their statements: their starts,
- * their citizens' preferences and contact details, and their results are
- * each read or written in one statement per batch (Batcher), so a send costs
+ * The reminders being sent at once share their statements: their starts
+ * (read with their citizens' preferences), their citizens' contact details
+ * and their results are each read or written in one statement per batch
+ * (Batcher), so a send costs
  * a fraction of a round trip to PostgreSQL rather than several.
  */
 @Injectable()
@@ -131,7 +137,6 @@ export class ReminderDeliveryService {
     registers: [],
   });
   private readonly starts = new Batcher((ids: string[]) => this.startMany(ids), BATCHING);
-  private readonly citizenReads = new Batcher((ids: string[]) => this.citizensOf(ids), BATCHING);
   private readonly contactReads = new Batcher((ids: string[]) => this.contactsOf(ids), BATCHING);
   private readonly settlements = new Batcher((items: Settlement[]) => this.settleMany(items), BATCHING);
 
@@ -140,7 +145,6 @@ export class ReminderDeliveryService {
     private readonly config: AppConfig,
     private readonly clock: Clock,
     private readonly registry: RegistryService,
-    private readonly citizens: CitizensService,
     private readonly attributes: AttributesService,
     @Inject(REMINDER_CHANNELS) private readonly channels: ReminderChannel[],
   ) {
@@ -187,15 +191,14 @@ export class ReminderDeliveryService {
 
   private async attempt(reminder: StartedReminder): Promise<DeliveryOutcome> {
     const suppress = (reason: string) => this.finish(reminder, { status: 'suppressed', reason });
-    const citizen = await this.citizenReads.submit(reminder.citizen_id);
-    if (citizen.erasedAt) return suppress("the citizen's data was erased");
+    if (reminder.erased) return suppress("the citizen's data was erased");
     // A backlog after an outage, or a retry, can fall in the citizen's quiet hours: it waits for their end.
     const now = this.clock.now();
-    if (inQuietHours(now, citizen.quietHours)) {
-      const sendAt = placeOutOfQuietHours(now, citizen.quietHours, new Date(reminder.due_at));
+    if (inQuietHours(now, reminder.quiet_hours)) {
+      const sendAt = placeOutOfQuietHours(now, reminder.quiet_hours, new Date(reminder.due_at));
       if (sendAt.getTime() > now.getTime()) return this.defer(reminder, sendAt);
     }
-    const enabled = this.channels.filter((channel) => citizen.channels[channel.name]);
+    const enabled = this.channels.filter((channel) => reminder.channels[channel.name]);
     if (enabled.length === 0) return suppress("no channel enabled in the citizen's preferences");
     const done = new Set(reminder.done.map((row) => row.channel));
     const pending = enabled.filter((channel) => !done.has(channel.name));
@@ -209,7 +212,7 @@ export class ReminderDeliveryService {
         fresh.push({ channel: channel.name, status: 'suppressed', reason: unusable });
         continue;
       }
-      message ??= this.render(reminder, citizen.language);
+      message ??= this.render(reminder, reminder.language);
       try {
         const receipt = await channel.send(message, contacts!);
         fresh.push({
@@ -243,8 +246,8 @@ export class ReminderDeliveryService {
 
   /**
    * Counts the attempt and renews the lease of each reminder still queued
-   * (not cancelled, not sent meanwhile); with its deadline and what each
-   * channel already did; null for the others.
+   * (not cancelled, not sent meanwhile); with its deadline, what each
+   * channel already did and the citizen's preferences; null for the others.
    */
   private async startMany(reminderIds: string[]): Promise<(StartedReminder | null)[]> {
     const leaseUntil = new Date(this.clock.now().getTime() + this.config.reminders.leaseMs);
@@ -258,21 +261,14 @@ export class ReminderDeliveryService {
               (SELECT coalesce(json_agg(json_build_object('channel', rd.channel, 'status', rd.status,
                                                           'reason', rd.reason)), '[]')
                  FROM reminder_delivery rd
-                WHERE rd.citizen_id = s.citizen_id AND rd.reminder_id = s.id) AS done
-       FROM started s JOIN deadline d ON d.citizen_id = s.citizen_id AND d.id = s.deadline_id`,
+                WHERE rd.citizen_id = s.citizen_id AND rd.reminder_id = s.id) AS done,
+              c.language, c.channels, c.quiet_hours, c.erased_at IS NOT NULL AS erased
+       FROM started s JOIN deadline d ON d.citizen_id = s.citizen_id AND d.id = s.deadline_id
+            JOIN citizen c ON c.id = s.citizen_id`,
       [reminderIds, leaseUntil],
     );
     const started = new Map(rows.map((row) => [row.id, row]));
     return reminderIds.map((id) => started.get(id) ?? null);
-  }
-
-  private async citizensOf(citizenIds: string[]): Promise<Citizen[]> {
-    const citizens = await this.citizens.getMany(citizenIds);
-    return citizenIds.map((id) => {
-      const citizen = citizens.get(id);
-      if (!citizen) throw new Error('reminder of a citizen with no row');
-      return citizen;
-    });
   }
 
   /** E-mail and phone from the vault, opened for this send only. */
