@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
@@ -9,6 +10,7 @@ import { ConfigModule } from '#libs/config';
 import { configureHttpApp, HttpPlatformModule } from '#libs/http';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
+import { promtoolCheck } from './support/promtool.js';
 import { TcpProxy } from './support/tcp-proxy.js';
 import { testEnv } from './support/vault-app.js';
 
@@ -59,6 +61,59 @@ describe('Every app', () => {
       expect(openapi.body.openapi).toMatch(/^3\./);
     } finally {
       await app.close();
+    }
+  });
+
+  it.each(APPS)(
+    '%s serves /metrics that pass promtool check metrics, labelled by route pattern, never by path or query',
+    async (name, factory) => {
+      const app = await boot(factory);
+      try {
+        const http = request(app.getHttpServer());
+        const id = randomUUID();
+        const secret = randomUUID();
+        await http.get(`/v1/nowhere/${id}?token=${secret}`).expect(404);
+        // A route with a parameter, where the app has one: the broker's deadlines.
+        if (name === 'broker')
+          await http.patch(`/v1/deadlines/${id}?token=${secret}`).send({ status: 'completed' }).expect(401);
+        const metrics = await http.get('/metrics').expect(200);
+        expect(await promtoolCheck(metrics.text)).toEqual({ code: 0, output: '' });
+        expect(metrics.text).toMatch(
+          /^http_request_duration_seconds_count\{[^}]*route="unmatched"[^}]*\} 1$/m,
+        );
+        if (name === 'broker') expect(metrics.text).toMatch(/route="\/v1\/deadlines\/:id",status="401"/);
+        expect(metrics.text).not.toContain(id);
+        expect(metrics.text).not.toContain(secret);
+        if (name === 'scheduler') {
+          expect(metrics.text).toMatch(/^queue_jobs\{queue="\{reminders\}",state="waiting"\} 0$/m);
+          expect(metrics.text).toMatch(/^# TYPE queue_job_failures_total counter$/m);
+          expect(metrics.text).toMatch(/^outbox_lag_seconds\{topic="metric"\} \d/m);
+        }
+      } finally {
+        await app.close();
+      }
+    },
+  );
+
+  it("answers the scheduler's scrape while Redis does not answer, without the queues' depths, and with them once it does", async () => {
+    const proxy = await TcpProxy.to(testEnv(db, idp).REDIS_URL).start();
+    const app = await boot(SchedulerAppModule.forRoot, { REDIS_URL: proxy.url(testEnv(db, idp).REDIS_URL) });
+    try {
+      const http = request(app.getHttpServer());
+      expect((await http.get('/metrics').expect(200)).text).toMatch(/^queue_jobs\{/m);
+      proxy.stall();
+      const started = Date.now();
+      const stalled = await http.get('/metrics').expect(200);
+      expect(Date.now() - started).toBeLessThan(5_000);
+      expect(stalled.text).not.toMatch(/^queue_jobs\{/m);
+      expect(stalled.text).toMatch(/^outbox_lag_seconds\{/m);
+      expect(await promtoolCheck(stalled.text)).toEqual({ code: 0, output: '' });
+      proxy.resume();
+      expect((await http.get('/metrics').expect(200)).text).toMatch(/^queue_jobs\{/m);
+    } finally {
+      proxy.resume();
+      await app.close();
+      await proxy.stop();
     }
   });
 

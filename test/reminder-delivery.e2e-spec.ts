@@ -186,6 +186,12 @@ describe('Reminder delivery', () => {
       expect(job?.attemptsMade).toBe(3);
       expect(job?.failedReason).toBe('reminder not sent yet: email: SMTP 451 4.7.1');
       expect(JSON.stringify([job?.failedReason, job?.stacktrace, job?.returnvalue])).not.toContain('@');
+      // The two attempts that failed and were tried again are counted on /metrics, by queue and job and by
+      // channel; the last one ended the job (the reminder recorded failed), and is counted as a failed send.
+      const metrics = (await scheduler.http.get('/metrics').expect(200)).text;
+      expect(metrics).toMatch(/^queue_job_failures_total\{queue="\{reminders\}",job="send-reminder"\} 2$/m);
+      expect(metrics).toMatch(/^reminder_sends_total\{channel="email",status="retry"\} 2$/m);
+      expect(metrics).toMatch(/^reminder_sends_total\{channel="email",status="failed"\} 1$/m);
     } finally {
       mail.answer = 'accept';
       await close();

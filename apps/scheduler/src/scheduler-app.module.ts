@@ -9,13 +9,14 @@ import { OutboxModule } from '#libs/outbox';
 import { QueuesModule } from '#libs/queues';
 import { ReminderDeliveryModule } from '#libs/reminders';
 import { CheckpointPublisher } from './access-log/checkpoint-publisher.js';
+import { SchedulerMetrics } from './metrics/scheduler-metrics.js';
 import { ReminderWorker } from './reminders/reminder-worker.js';
 import { WebhookWorker } from './webhooks/webhook-worker.js';
 
 /**
  * Workers: the reminder sweep and delivery, webhook delivery from the
  * outbox and the access log's signed checkpoints. Serves health and metrics
- * only. The only process that sends reminders: production refuses to boot
+ * (queue depths and failures, outbox lag, reminder sends) only. The only process that sends reminders: production refuses to boot
  * it without SMTP_URL.
  */
 @Module({})
@@ -35,7 +36,7 @@ export class SchedulerAppModule {
         // Runs every job handler of the scheduler; refuses to boot while a job has none.
         QueuesModule.forWorkers(),
       ],
-      providers: [WebhookWorker, CheckpointPublisher, ReminderWorker],
+      providers: [WebhookWorker, CheckpointPublisher, ReminderWorker, SchedulerMetrics],
     };
   }
 }

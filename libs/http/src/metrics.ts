@@ -12,6 +12,14 @@ export class MetricsRegistry {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+    // prom-client's totals of active handles, requests and resources are gauges named like counters,
+    // which `promtool check metrics` rejects; their per-type gauges stay (sum them for a total).
+    for (const name of [
+      'nodejs_active_handles_total',
+      'nodejs_active_requests_total',
+      'nodejs_active_resources_total',
+    ])
+      this.registry.removeSingleMetric(name);
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
       help: 'HTTP request duration by route pattern and status',
@@ -22,6 +30,9 @@ export class MetricsRegistry {
   }
 }
 
+/** The pattern of the route Nest answers 404 from, for paths no controller has. */
+const NOT_FOUND_ROUTE = '{/*splat}';
+
 @Injectable()
 export class HttpMetricsMiddleware implements NestMiddleware {
   constructor(private readonly metrics: MetricsRegistry) {}
@@ -29,7 +40,8 @@ export class HttpMetricsMiddleware implements NestMiddleware {
   use(request: Request, response: Response, next: NextFunction): void {
     const end = this.metrics.httpDuration.startTimer();
     response.on('finish', () => {
-      const route = (request.route as { path?: string } | undefined)?.path ?? 'unmatched';
+      const path = (request.route as { path?: string } | undefined)?.path;
+      const route = !path || path === NOT_FOUND_ROUTE ? 'unmatched' : path;
       end({ method: request.method, route, status: String(response.statusCode) });
     });
     next();

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig } from '#libs/config';
+import type { OutboxTopic } from './outbox-event.entity.js';
 
 /**
  * How long a claimed event stays in flight before being claimed again if its
@@ -119,5 +120,14 @@ export class OutboxRelayService {
         leasedUntil: row.leased_until.getTime(),
       }));
     });
+  }
+
+  /** The age, in seconds, of each topic's oldest undelivered event; a topic with none is absent. */
+  async lag(): Promise<Map<OutboxTopic, number>> {
+    const rows: { topic: OutboxTopic; seconds: number }[] = await this.dataSource.query(
+      `SELECT topic, extract(epoch FROM now() - min(occurred_at))::float8 AS seconds
+       FROM outbox_event WHERE status = 'pending' GROUP BY topic`,
+    );
+    return new Map(rows.map((row) => [row.topic, row.seconds]));
   }
 }

@@ -22,6 +22,8 @@ export {
   type JobState,
   KEEP_FINISHED_JOBS,
   type NewJob,
+  QUEUE_DEPTH_STATES,
+  type QueueDepthState,
   QueueService,
 } from './queue.service.js';
 export { QueuesModule } from './queues.module.js';

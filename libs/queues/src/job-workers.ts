@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import { DiscoveryService, MetadataScanner } from '@nestjs/core';
 import { type Job, Worker } from 'bullmq';
+import { Counter } from 'prom-client';
 import type { Redis } from 'ioredis';
 import { AppConfig } from '#libs/config';
 import { QUEUES, type JobCatalogue } from './jobs.js';
@@ -37,6 +38,13 @@ export class JobWorkers implements OnModuleInit, OnApplicationBootstrap, BeforeA
   private readonly handlers = new Map<string, Handler>();
   private readonly workers: Worker[] = [];
   private connection: Redis | null = null;
+  /** Registered by the app in its metrics registry: every failed attempt, a retried one included. */
+  readonly failures = new Counter({
+    name: 'queue_job_failures_total',
+    help: 'Job attempts that failed, by queue and job name',
+    labelNames: ['queue', 'job'] as const,
+    registers: [],
+  });
 
   constructor(
     private readonly config: AppConfig,
@@ -76,9 +84,10 @@ export class JobWorkers implements OnModuleInit, OnApplicationBootstrap, BeforeA
         prefix: this.config.redisPrefix,
         concurrency: concurrencyOf(queue, this.config),
       });
-      worker.on('failed', (job, error) =>
-        this.logger.warn({ queue, job: job?.name, jobId: job?.id, error: error.message }, 'job failed'),
-      );
+      worker.on('failed', (job, error) => {
+        this.failures.inc({ queue, job: job?.name ?? 'unknown' });
+        this.logger.warn({ queue, job: job?.name, jobId: job?.id, error: error.message }, 'job failed');
+      });
       worker.on('error', (error) => this.logger.warn({ queue, error: error.message }, 'worker error'));
       this.workers.push(worker);
     }

@@ -22,6 +22,10 @@ export interface NewJob<Name extends JobName> {
   retry?: { attempts: number; backoffMs: number };
 }
 
+/** The job states a queue's depth is reported in. */
+export const QUEUE_DEPTH_STATES = ['waiting', 'prioritized', 'active', 'delayed', 'failed'] as const;
+export type QueueDepthState = (typeof QUEUE_DEPTH_STATES)[number];
+
 /** What Redis says of a job: BullMQ's state, or `unknown` when it holds no job of that id. */
 export type JobState = Awaited<ReturnType<Queue['getJobState']>>;
 
@@ -57,6 +61,15 @@ export class QueueService implements OnApplicationShutdown {
         })),
       );
     }
+  }
+
+  /** Each queue's jobs by state, as Redis holds them (finished ones trimmed: KEEP_FINISHED_JOBS). */
+  async depths(): Promise<Map<string, Record<QueueDepthState, number>>> {
+    const queues = [...new Set(Object.values(this.catalogue).map((definition) => definition.queue))];
+    const counts = await Promise.all(
+      queues.map((name) => this.queue(name).getJobCounts(...QUEUE_DEPTH_STATES)),
+    );
+    return new Map(queues.map((name, i) => [name, counts[i] as Record<QueueDepthState, number>]));
   }
 
   /** Jobs of that job's queue not yet finished: waiting to start, or running. */

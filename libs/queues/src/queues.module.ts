@@ -23,6 +23,11 @@ export class QueuesModule {
   /** `catalogue`: the jobs whose handlers must all be found; every job of the platform unless a test says otherwise. */
   static forWorkers(catalogue: JobCatalogue = JOB_CATALOGUE): DynamicModule {
     const root = QueuesModule.forRoot(catalogue);
-    return { ...root, imports: [DiscoveryModule], providers: [...root.providers!, JobWorkers] };
+    return {
+      ...root,
+      imports: [DiscoveryModule],
+      providers: [...root.providers!, JobWorkers],
+      exports: [...root.exports!, JobWorkers],
+    };
   }
 }
