@@ -3,6 +3,8 @@ import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { ManualClock } from '#libs/config';
 import { PairwiseIds } from '#libs/identity';
+import { CollectionReports } from '#libs/metrics';
+import { DeadlinesService } from '#libs/reminders';
 import { seedDemo } from '../apps/cli/src/demo-seed.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
@@ -658,6 +660,100 @@ describe('Deadlines and their reminders', () => {
         .send({ value: 'ABCD12345678' })
         .expect(200);
       expect(await counts()).toEqual(before);
+    });
+  });
+
+  describe('metric events (rule 7)', () => {
+    interface EventRow {
+      type: string;
+      data: Record<string, unknown>;
+    }
+    const eventsOf = (deadlineId: string) =>
+      query<EventRow>(
+        `SELECT type, data FROM outbox_event WHERE topic = 'metric' AND data->>'deadline' = $1
+         ORDER BY occurred_at, type`,
+        [deadlineId],
+      );
+
+    it('writes deadline.registered, .moved and .completed with each change, naming the service, never the citizen', async () => {
+      const { body } = await post(licence({ externalRef: 'permit-events' })).expect(201);
+      await patch(body.id, { dueAt: '2026-07-20T10:00:00-04:00' }).expect(200);
+      await patch(body.id, { status: 'completed' }).expect(200);
+      // Asked again, nothing changes and nothing is written.
+      await patch(body.id, { status: 'completed' }).expect(200);
+      const events = await eventsOf(body.id);
+      const facts = {
+        deadline: body.id,
+        kind: 'licence-renewal',
+        organisation: 'SAAQ',
+        service: 'saaq-permis',
+      };
+      expect(events).toEqual([
+        { type: 'deadline.registered', data: { ...facts, dueAt: '2026-07-01T14:00:00+00:00' } },
+        { type: 'deadline.moved', data: { ...facts, dueAt: '2026-07-20T14:00:00+00:00' } },
+        { type: 'deadline.completed', data: { ...facts, dueAt: '2026-07-20T14:00:00+00:00' } },
+      ]);
+      expect(JSON.stringify(events)).not.toContain(citizenId);
+      expect(JSON.stringify(events)).not.toContain(ppid.SAAQ);
+    });
+
+    it('writes deadline.registered for a deadline from an expiring attribute, its service null', async () => {
+      await broker.http
+        .put(`/v1/citizens/${ppid.SAAQ}/attributes/licence.driver_expiry`)
+        .set(saaq)
+        .send({ value: '2032-03-01' })
+        .expect(200);
+      const [deadline] = await query<{ id: string }>(
+        `SELECT id FROM deadline WHERE citizen_id = $1 AND source_attribute = 'licence.driver_expiry'`,
+        [citizenId],
+      );
+      const events = await eventsOf(deadline.id);
+      expect(events.at(-1)).toEqual({
+        type: expect.stringMatching(/^deadline\.(registered|moved)$/),
+        data: {
+          deadline: deadline.id,
+          kind: 'licence-renewal',
+          organisation: 'SAAQ',
+          service: null,
+          dueAt: '2032-03-01T05:00:00+00:00',
+        },
+      });
+    });
+
+    it('leaves no event when the write it belongs to rolls back', async () => {
+      const before = await query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox_event`);
+      const deadlines = broker.app.get(DeadlinesService);
+      const reports = broker.app.get(CollectionReports);
+      const failing = broker.dataSource.transaction(async (em) => {
+        await deadlines.onAttributeWritten(em, citizenId, 'licence.driver_expiry', '2033-03-01');
+        await reports.record(em, {
+          citizenId,
+          serviceId: 'saaq-permis',
+          organisationId: 'SAAQ',
+          attributes: ['contact.email'],
+          reAsked: ['contact.email'],
+          firstTime: [],
+        });
+        // Both events were written in this transaction, which now fails.
+        const [{ n }] = await em.query(`SELECT count(*)::int AS n FROM outbox_event`);
+        expect(n).toBe(before[0].n + 2);
+        throw new Error('the business write fails after its events');
+      });
+      await expect(failing).rejects.toThrow('the business write fails after its events');
+      expect(await query(`SELECT count(*)::int AS n FROM outbox_event`)).toEqual(before);
+      expect(
+        await query(`SELECT 1 FROM deadline WHERE citizen_id = $1 AND due_at = '2033-03-01T05:00:00Z'`, [
+          citizenId,
+        ]),
+      ).toEqual([]);
+      // A refused change (a closed deadline moved) writes no event either.
+      const { body } = await post(licence({ externalRef: 'permit-refused' })).expect(201);
+      await patch(body.id, { status: 'cancelled' }).expect(200);
+      await patch(body.id, { dueAt: '2026-08-01T10:00:00-04:00' }).expect(409);
+      expect((await eventsOf(body.id)).map((e) => e.type)).toEqual([
+        'deadline.registered',
+        'deadline.cancelled',
+      ]);
     });
   });
 

@@ -58,6 +58,16 @@ describe('Reminder delivery', () => {
     preferences: Parameters<typeof citizenWithPreferences>[2],
   ) => reminderCitizen(vault, subject, contact, preferences);
 
+  /** The metric events written for a reminder (its final status). */
+  const reminderEvents = async (reminderId: string) =>
+    (
+      await withClient(db.url, (client) =>
+        client.query<{ type: string; data: Record<string, unknown> }>(
+          `SELECT type, data FROM outbox_event WHERE topic = 'metric' AND data->>'reminder' = $1`,
+          [reminderId],
+        ),
+      )
+    ).rows;
   const deliveries = (reminderId: string) =>
     withClient(db.url, async (client) => {
       const { rows } = await client.query(
@@ -139,6 +149,34 @@ describe('Reminder delivery', () => {
     const metrics = await scheduler.http.get('/metrics').expect(200);
     expect(metrics.text).toMatch(/reminder_sends_total\{channel="email",status="sent"\} 1/);
     expect(metrics.text).toMatch(/reminder_sends_total\{channel="portal",status="delivered"\} 1/);
+    // Its metric event, written with the final status (rule 7): the deadline's facts, not the citizen.
+    const [deadline] = (
+      await withClient(db.url, (client) =>
+        client.query(
+          `SELECT deadline_id AS id, r.sent_at, d.due_at FROM reminder r
+                      JOIN deadline d ON d.id = r.deadline_id WHERE r.id = $1`,
+          [due],
+        ),
+      )
+    ).rows;
+    expect(await reminderEvents(due)).toEqual([
+      {
+        type: 'reminder.sent',
+        data: {
+          reminder: due,
+          deadline: deadline.id,
+          kind: 'licence-renewal',
+          organisation: 'SAAQ',
+          service: 'saaq-permis',
+          dueAt: expect.any(String),
+          at: expect.any(String),
+        },
+      },
+    ]);
+    const [{ data }] = await reminderEvents(due);
+    expect(new Date(data.at as string)).toEqual(deadline.sent_at);
+    expect(new Date(data.dueAt as string)).toEqual(deadline.due_at);
+    expect(JSON.stringify(data)).not.toContain(citizenId);
   });
 
   it('records a reminder no channel can carry as suppressed, with the reason', async () => {
@@ -247,6 +285,7 @@ describe('Reminder delivery', () => {
     const [row] = await settled(db.url, [reminder]);
     expect(row).toMatchObject({ status: 'failed', attempts: 3, reason: NO_ATTEMPT_LEFT });
     expect(mail.messages.filter((m) => m.messageId?.startsWith(`<${reminder}@`))).toHaveLength(0);
+    expect((await reminderEvents(reminder)).map((event) => event.type)).toEqual(['reminder.failed']);
   });
 
   it('queues again a reminder whose job hash was left outside every list of the queue', async () => {

@@ -125,6 +125,15 @@ describe('Vault: a citizen’s journey', () => {
     expect(revoked.body).toMatchObject({ status: 'revoked' });
     const consents = await vault.http.get('/v1/me/consents').set(alice).expect(200);
     expect(consents.body).toEqual([expect.objectContaining({ id: granted.body.id, status: 'revoked' })]);
+    // The grant and the revocation each wrote their metric event with them (rule 7), naming no citizen.
+    const events: { type: string; data: object }[] = await vault.dataSource.query(
+      `SELECT type, data FROM outbox_event WHERE topic = 'metric' AND type LIKE 'consent.%' ORDER BY occurred_at`,
+    );
+    const terms = { organisation: 'SAAQ', service: 'saaq-permis', purpose: 'licence-renewal', mode: 'ongoing' };
+    expect(events).toEqual([
+      { type: 'consent.granted', data: terms },
+      { type: 'consent.revoked', data: terms },
+    ]);
 
     const exported = await vault.http.get('/v1/me/export').set(alice).expect(200);
     expect(exported.body).toMatchObject({

@@ -117,7 +117,7 @@ describe('Webhooks', () => {
 
     const attempts = () =>
       vault.dataSource.query(
-        `SELECT id, attempts, status, last_error FROM outbox_event WHERE type = 'consent.granted'`,
+        `SELECT id, attempts, status, last_error FROM outbox_event WHERE topic = 'webhook' AND type = 'consent.granted'`,
       );
     const [failing] = await until(async () => {
       const rows = await attempts();

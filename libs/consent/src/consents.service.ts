@@ -48,7 +48,7 @@ export class ConsentsService {
   /**
    * Records a consent in the caller's transaction (a direct grant, or the
    * approval of a request), gives the service's organisation its pairwise id
-   * of the citizen, and tells the service (consent.granted).
+   * of the citizen, and tells the service and the barometer (consent.granted).
    */
   async grantIn(
     em: EntityManager,
@@ -170,7 +170,12 @@ export class ConsentsService {
     }
   }
 
-  /** A signed webhook to the service, if it registered a webhook URL; the citizen appears by pairwise id only. */
+  /**
+   * The consent's metric event (rule 7: organisation, service, purpose and
+   * mode, never the citizen nor the consent), and a signed webhook to the
+   * service if it registered a webhook URL, where the citizen appears by
+   * pairwise id only; in the caller's transaction.
+   */
   private async notify(
     em: EntityManager,
     consent: Consent,
@@ -178,6 +183,15 @@ export class ConsentsService {
     ppid: string,
     registry: RegistrySnapshot = this.registry.current(),
   ) {
+    await this.outbox.metric(em, {
+      type,
+      data: {
+        organisation: consent.organisationId,
+        service: consent.serviceId,
+        purpose: consent.purpose,
+        mode: consent.mode,
+      },
+    });
     const url = registry.service(consent.serviceId)?.webhook_url;
     if (!url) return;
     await this.outbox.webhook(em, {

@@ -1,5 +1,5 @@
 export { OutboxEvent, type OutboxTopic } from './outbox-event.entity.js';
-export { type NewOutboxRow, outboxInsertSql, outboxRowValues } from './outbox-sql.js';
+export { metricEventsSql, type NewOutboxRow, outboxInsertSql, outboxRowValues } from './outbox-sql.js';
 export { OutboxModule } from './outbox.module.js';
 export {
   CLAIM_LEASE_SECONDS,

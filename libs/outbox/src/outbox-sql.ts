@@ -19,3 +19,17 @@ export function outboxInsertSql(first: number, when = 'true'): string {
 export function outboxRowValues(row: NewOutboxRow): unknown[] {
   return [row.id, row.topic, row.type, row.serviceId, row.url, JSON.stringify(row.data)];
 }
+
+/**
+ * The INSERT of metric events computed in SQL, one per row of `source` (a
+ * table or WITH item of the same statement): `type` and each field of `data`
+ * are SQL expressions over it, written by the caller's code, never input.
+ * For events of a statement that decides in the database which rows changed.
+ */
+export function metricEventsSql(type: string, source: string, data: Record<string, string>): string {
+  const fields = Object.entries(data)
+    .map(([key, value]) => `'${key}', ${value}`)
+    .join(', ');
+  return `INSERT INTO outbox_event (id, topic, type, data)
+          SELECT gen_random_uuid(), 'metric', ${type}, jsonb_build_object(${fields}) FROM ${source}`;
+}

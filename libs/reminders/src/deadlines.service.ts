@@ -6,6 +6,7 @@ import { DEFAULT_OFFSETS_DAYS, type JsonValue, type Label, RegistryService } fro
 import { Clock } from '#libs/config';
 import { DomainError } from '#libs/errors';
 import { citizenOfPpidSql, type ServicePrincipal } from '#libs/identity';
+import { metricEventsSql } from '#libs/outbox';
 import {
   DEFAULT_QUIET_HOURS,
   type LockedCitizen,
@@ -325,6 +326,8 @@ export class DeadlinesService {
          INSERT INTO reminder (citizen_id, id, deadline_id, offset_days, planned_at, send_at, status, reason)
          SELECT d.citizen_id, r.id, d.id, r.offset_days, r.planned_at, r.send_at, r.status, r.reason
          FROM d, ${PLANNED_ROWS(12)}
+       ), registered AS (
+         ${deadlineEventSql('registered', 'd', { id: 'd.id', kind: '$2', organisation: '$3', service: '$4', dueAt: '$9' })}
        )
        SELECT c.id, c.quiet_hours, c.quiet_hours = $11::jsonb AS planned, EXISTS (SELECT FROM d) AS inserted FROM c`,
         [
@@ -377,7 +380,9 @@ export class DeadlinesService {
     await em.query(
       `WITH ${CANCEL_PENDING}, moved AS (
          UPDATE deadline SET due_at = $5, status = 'open', closed_at = NULL, updated_at = $4
-         WHERE citizen_id = $1 AND id = $2
+         WHERE citizen_id = $1 AND id = $2 RETURNING id, kind, organisation_id, service_id, due_at
+       ), event AS (
+         ${deadlineEventSql('moved', 'moved')}
        )
        INSERT INTO reminder (citizen_id, id, deadline_id, offset_days, planned_at, send_at, status, reason)
        SELECT $1, r.id, $2, r.offset_days, r.planned_at, r.send_at, r.status, r.reason FROM ${PLANNED_ROWS(6)}`,
@@ -397,11 +402,40 @@ export class DeadlinesService {
     const now = this.clock.now();
     Object.assign(deadline, { status, closedAt: now, updatedAt: now });
     await em.query(
-      `WITH ${CANCEL_PENDING}
-       UPDATE deadline SET status = $5, closed_at = $4, updated_at = $4 WHERE citizen_id = $1 AND id = $2`,
+      `WITH ${CANCEL_PENDING}, closed AS (
+         UPDATE deadline SET status = $5, closed_at = $4, updated_at = $4 WHERE citizen_id = $1 AND id = $2
+         RETURNING id, kind, organisation_id, service_id, due_at
+       )
+       ${deadlineEventSql(status, 'closed')}`,
       [deadline.citizenId, deadline.id, `deadline ${status}`, now, status],
     );
   }
+}
+
+/**
+ * The metric event `deadline.<what>` (rule 7: in the statement that makes
+ * the change) for each row of `source`: the deadline's id, kind, organisation,
+ * service (null for one from an expiring attribute) and due time, never its
+ * citizen. `columns`: SQL for each, by default the deadline table's columns.
+ */
+function deadlineEventSql(
+  what: 'registered' | 'moved' | Exclude<DeadlineStatus, 'open'>,
+  source: string,
+  columns = {
+    id: 'id',
+    kind: 'kind',
+    organisation: 'organisation_id',
+    service: 'service_id',
+    dueAt: 'due_at',
+  },
+): string {
+  return metricEventsSql(`'deadline.${what}'`, source, {
+    deadline: `${columns.id}::uuid`,
+    kind: `${columns.kind}::text`,
+    organisation: `${columns.organisation}::text`,
+    service: `${columns.service}::text`,
+    dueAt: `${columns.dueAt}::timestamptz`,
+  });
 }
 
 /**

@@ -14,6 +14,7 @@ import {
 } from '#libs/channels';
 import { AppConfig, Clock, ConfigError } from '#libs/config';
 import { Batcher } from '#libs/database';
+import { metricEventsSql } from '#libs/outbox';
 import { AttributesService, type Citizen } from '#libs/vault';
 import { deadlineCalendar } from '../calendar.js';
 import type { DeadlineStatus } from '../deadline.entity.js';
@@ -80,6 +81,20 @@ interface FinalResult {
 }
 
 const CONTACT_ATTRIBUTES = { email: 'contact.email', phone: 'contact.phone' } as const;
+
+/**
+ * The data of a `reminder.<final status>` metric event, as SQL over the
+ * reminder `x` and its deadline `d`: no citizen. `at`, the time of the
+ * status, is the writer's.
+ */
+export const REMINDER_EVENT = {
+  reminder: 'x.id',
+  deadline: 'd.id',
+  kind: 'd.kind',
+  organisation: 'd.organisation_id',
+  service: 'd.service_id',
+  dueAt: 'd.due_at',
+};
 
 /** What a send needs beyond the channels' own timeouts: the vault, rendering, the status writes. */
 const LEASE_MARGIN_MS = 5_000;
@@ -375,7 +390,13 @@ export class ReminderDeliveryService {
     }
   }
 
-  /** The settlements of the attempts ending together, in one statement; for each, whether its final status was written. */
+  /**
+   * The settlements of the attempts ending together, in one statement; for
+   * each, whether its final status was written. A final status written
+   * writes its metric event `reminder.<status>` with it (rule 7): the
+   * reminder, its deadline's id, kind, organisation, service and due time,
+   * and when; never the citizen.
+   */
   private async settleMany(settlements: Settlement[]): Promise<boolean[]> {
     const deliveries = settlements.flatMap(({ reminder, results }) =>
       results.map((result) => ({ reminder, ...result })),
@@ -395,7 +416,12 @@ export class ReminderDeliveryService {
                 failed_at = CASE WHEN f.status = 'failed' THEN $11::timestamptz END
            FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::text[]) AS f(citizen_id, id, status, reason)
           WHERE r.citizen_id = f.citizen_id AND r.id = f.id AND r.status = 'queued'
-         RETURNING r.id)
+         RETURNING r.id, r.deadline_id, r.status),
+       events AS (
+         ${metricEventsSql(`'reminder.' || x.status`, 'finished x JOIN deadline d ON d.id = x.deadline_id', {
+           ...REMINDER_EVENT,
+           at: '$11::timestamptz',
+         })})
        SELECT id FROM finished`,
       [
         deliveries.map((row) => row.reminder.citizen_id),

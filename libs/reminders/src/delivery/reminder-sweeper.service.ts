@@ -1,7 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { AppConfig, Clock } from '#libs/config';
+import { metricEventsSql } from '#libs/outbox';
 import { type JobState, JOBS, QueueService } from '#libs/queues';
+import { REMINDER_EVENT } from './reminder-delivery.service.js';
 
 /** Rows claimed per statement: short transactions, however much is due. */
 const CLAIM_BATCH = 500;
@@ -124,7 +126,12 @@ export class ReminderSweeper {
          exhausted AS (
            UPDATE reminder r SET status = 'failed', failed_at = $1, lease_until = NULL, reason = $5
            FROM claimed c
-           WHERE r.citizen_id = c.citizen_id AND r.id = c.id AND c.attempts >= $4 RETURNING r.id),
+           WHERE r.citizen_id = c.citizen_id AND r.id = c.id AND c.attempts >= $4 RETURNING r.id, r.deadline_id),
+         failures AS (
+           ${metricEventsSql(`'reminder.failed'`, 'exhausted x JOIN deadline d ON d.id = x.deadline_id', {
+             ...REMINDER_EVENT,
+             at: '$1::timestamptz',
+           })}),
          renewed AS (
            UPDATE reminder r SET lease_until = $3 FROM claimed c
            WHERE r.citizen_id = c.citizen_id AND r.id = c.id AND c.attempts < $4 RETURNING r.id)
