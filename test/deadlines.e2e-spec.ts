@@ -2,12 +2,14 @@ import { createHash, randomUUID } from 'node:crypto';
 import ICAL from 'ical.js';
 import { DateTime } from 'luxon';
 import { ManualClock } from '#libs/config';
+import { PlatformSigner } from '#libs/crypto';
 import { PairwiseIds } from '#libs/identity';
 import { CollectionReports } from '#libs/metrics';
 import { DeadlinesService } from '#libs/reminders';
 import { seedDemo } from '../apps/cli/src/demo-seed.js';
 import { type RunningBroker, startBroker } from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
+import { metricEventsPassSchema } from './support/metric-events.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { type RunningVault, startVault } from './support/vault-app.js';
 
@@ -754,6 +756,17 @@ describe('Deadlines and their reminders', () => {
         'deadline.registered',
         'deadline.cancelled',
       ]);
+    });
+
+    it('writes only events the barometer’s schema takes', async () => {
+      expect(await metricEventsPassSchema(broker.dataSource, broker.app.get(PlatformSigner))).toEqual(
+        expect.arrayContaining([
+          'deadline.cancelled',
+          'deadline.completed',
+          'deadline.moved',
+          'deadline.registered',
+        ]),
+      );
     });
   });
 

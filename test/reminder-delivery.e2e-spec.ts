@@ -1,6 +1,7 @@
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ManualClock } from '#libs/config';
+import { PlatformSigner } from '#libs/crypto';
 import { JOBS, QUEUES, QueueService } from '#libs/queues';
 import { NO_ATTEMPT_LEFT, ReminderSweeper } from '#libs/reminders';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
@@ -8,6 +9,7 @@ import { type RunningApp, startApp } from './support/apps.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { MailCatcher } from './support/mail-catcher.js';
+import { metricEventsPassSchema } from './support/metric-events.js';
 import {
   citizenWithPreferences,
   reminderRows,
@@ -177,6 +179,9 @@ describe('Reminder delivery', () => {
     expect(new Date(data.at as string)).toEqual(deadline.sent_at);
     expect(new Date(data.dueAt as string)).toEqual(deadline.due_at);
     expect(JSON.stringify(data)).not.toContain(citizenId);
+    expect(await metricEventsPassSchema(scheduler.dataSource, scheduler.app.get(PlatformSigner))).toContain(
+      'reminder.sent',
+    );
   });
 
   it('records a reminder no channel can carry as suppressed, with the reason', async () => {

@@ -1,6 +1,7 @@
 import { compactVerify, createRemoteJWKSet } from 'jose';
-import { MasterKeyring, open } from '#libs/crypto';
+import { MasterKeyring, open, PlatformSigner } from '#libs/crypto';
 import { AppConfig } from '#libs/config';
+import { metricEventsPassSchema } from './support/metric-events.js';
 import { startVault, type RunningVault } from './support/vault-app.js';
 
 describe('Vault: a citizen’s journey', () => {
@@ -129,11 +130,19 @@ describe('Vault: a citizen’s journey', () => {
     const events: { type: string; data: object }[] = await vault.dataSource.query(
       `SELECT type, data FROM outbox_event WHERE topic = 'metric' AND type LIKE 'consent.%' ORDER BY occurred_at`,
     );
-    const terms = { organisation: 'SAAQ', service: 'saaq-permis', purpose: 'licence-renewal', mode: 'ongoing' };
+    const terms = {
+      organisation: 'SAAQ',
+      service: 'saaq-permis',
+      purpose: 'licence-renewal',
+      mode: 'ongoing',
+    };
     expect(events).toEqual([
       { type: 'consent.granted', data: terms },
       { type: 'consent.revoked', data: terms },
     ]);
+    expect(await metricEventsPassSchema(vault.dataSource, vault.app.get(PlatformSigner))).toEqual(
+      expect.arrayContaining(['consent.granted', 'consent.revoked']),
+    );
 
     const exported = await vault.http.get('/v1/me/export').set(alice).expect(200);
     expect(exported.body).toMatchObject({

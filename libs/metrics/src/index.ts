@@ -4,3 +4,17 @@ export {
   type NewCollectionReport,
 } from './collection-reports.js';
 export { MetricsModule } from './metrics.module.js';
+export {
+  MAX_METRIC_EVENTS_PER_BATCH,
+  METRIC_EVENT_SCHEMAS,
+  METRIC_EVENT_SOURCE,
+  type MetricCloudEvent,
+  metricCloudEvent,
+  METRIC_EVENTS_CONTENT_TYPE,
+  METRIC_EVENTS_SIGNATURE_HEADER,
+  METRIC_EVENTS_TYP,
+  MetricEventsRejected,
+  type MetricEventsRejection,
+  signMetricEvents,
+  verifyMetricEvents,
+} from './metric-events.js';
