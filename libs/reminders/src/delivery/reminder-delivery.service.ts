@@ -138,8 +138,8 @@ export function errorCategory(error: unknown): string {
  * The reminders being sent at once share their statements: their starts
  * (read with their citizens' preferences), their citizens' contact details
  * and their results are each read or written in one statement per batch
- * (Batcher), so a send costs
- * a fraction of a round trip to PostgreSQL rather than several.
+ * (Batcher), so a send costs a fraction of a round trip to PostgreSQL
+ * rather than several.
  */
 @Injectable()
 export class ReminderDeliveryService {
