@@ -16,8 +16,9 @@ import { WebhookWorker } from './webhooks/webhook-worker.js';
 /**
  * Workers: the reminder sweep and delivery, webhook delivery from the
  * outbox and the access log's signed checkpoints. Serves health and metrics
- * (queue depths and failures, outbox lag, reminder sends) only. The only process that sends reminders: production refuses to boot
- * it without SMTP_URL.
+ * (queue depths and failures, outbox lag, reminder sends) only. The only
+ * process that sends reminders: production refuses to boot it without
+ * SMTP_URL.
  */
 @Module({})
 export class SchedulerAppModule {

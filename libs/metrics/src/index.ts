@@ -10,7 +10,6 @@ export {
   METRIC_EVENT_SOURCE,
   type MetricCloudEvent,
   metricCloudEvent,
-  METRIC_EVENTS_CONTENT_TYPE,
   METRIC_EVENTS_SIGNATURE_HEADER,
   METRIC_EVENTS_TYP,
   MetricEventsRejected,

@@ -12,7 +12,6 @@ import type { PlatformSigner } from '#libs/crypto';
 
 /** The protected header's `typ`: says what the signature covers. */
 export const METRIC_EVENTS_TYP = 'metric-events+json';
-export const METRIC_EVENTS_CONTENT_TYPE = 'application/cloudevents-batch+json';
 export const METRIC_EVENTS_SIGNATURE_HEADER = 'x-jws-signature';
 /** The CloudEvents `source` of every event the platform emits. */
 export const METRIC_EVENT_SOURCE = '/une-fois';

@@ -3,7 +3,8 @@ import type { OutboxEvent } from './outbox-event.entity.js';
 export type NewOutboxRow = Pick<OutboxEvent, 'id' | 'topic' | 'type' | 'serviceId' | 'url' | 'data'>;
 
 /**
- * The one INSERT of an outbox row, its 6 values as parameters `$first`… in
+ * The INSERT of one outbox row given by value (metricEventsSql writes rows
+ * computed in SQL), its 6 values as parameters `$first`… in
  * the order of outboxRowValues; with `when`, written only if that holds (a
  * guard in a larger statement). A second write of the same id is a no-op, so
  * an event that happens once per key (onceEventId) is written once.

@@ -37,8 +37,8 @@ export class SchedulerMetrics {
       labelNames: ['queue', 'state'] as const,
       registers: [metrics.registry],
       async collect() {
-        this.reset();
         const depths = await withinCollectTimeout(queues.depths()).catch(() => null);
+        this.reset();
         for (const [queue, counts] of depths ?? []) {
           for (const [state, count] of Object.entries(counts)) this.set({ queue, state }, count);
         }
