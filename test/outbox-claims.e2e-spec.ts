@@ -11,8 +11,9 @@ import {
   WebhookDeliveryService,
   webhookBacklogLimit,
 } from '#libs/outbox';
+import { MetricDeliveryService } from '#libs/metrics';
 import { JOB_CATALOGUE, JOBS, QueueService } from '#libs/queues';
-import { WebhookWorker } from '../apps/scheduler/src/webhooks/webhook-worker.js';
+import { OutboxRelayWorker } from '../apps/scheduler/src/outbox/outbox-relay-worker.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { testEnv } from './support/vault-app.js';
@@ -201,14 +202,19 @@ describe('Claiming webhooks from the outbox', () => {
     );
     const queues = new QueueService(config, JOB_CATALOGUE);
     try {
-      const worker = new WebhookWorker(config, replicas[0], delivery, queues);
+      const metrics = new MetricDeliveryService(
+        dataSources[1],
+        new PlatformSigner(config.signingKeys),
+        config,
+      );
+      const worker = new OutboxRelayWorker(config, replicas[0], delivery, metrics, queues);
       await events('backlog-a', 1);
       await events('backlog-b', 1);
       await events('backlog-c', 1);
-      expect(await worker.relayOnce()).toBe(2);
+      expect(await worker.relayWebhooks()).toBe(2);
       expect(await queues.backlog(JOBS.deliverWebhook)).toBe(2);
       // No worker runs here: the two jobs still wait, so nothing more is claimed.
-      expect(await worker.relayOnce()).toBe(0);
+      expect(await worker.relayWebhooks()).toBe(0);
     } finally {
       await queues.onApplicationShutdown();
     }

@@ -108,7 +108,7 @@ describe('An unset NODE_ENV', () => {
     [
       'scheduler',
       () => SchedulerAppModule.forRoot(forgotten()),
-      [...PRODUCTION_VARIABLES, 'SMTP_URL', 'MAIL_FROM'],
+      [...PRODUCTION_VARIABLES, 'SMTP_URL', 'MAIL_FROM', 'BAROMETER_URL'],
     ],
     [
       'broker',
@@ -382,7 +382,12 @@ describe('A registry applied by the CLI', () => {
 
 describe('A production scheduler’s mail and SMS', () => {
   const scheduler = (extra: Record<string, string>) => () =>
-    SchedulerAppModule.forRoot({ ...production(), SMTP_URL: 'smtps://mail.example:465', ...extra });
+    SchedulerAppModule.forRoot({
+      ...production(),
+      SMTP_URL: 'smtps://mail.example:465',
+      BAROMETER_URL: 'https://barometre.example',
+      ...extra,
+    });
 
   it('refuses to boot on a .localhost sender or an SMS provider in clear, naming the variable', () => {
     expect(scheduler({ MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>' })).toThrow(
@@ -400,7 +405,12 @@ describe('A production scheduler’s mail and SMS', () => {
   it('sends no e-mail in clear: an smtp:// server without STARTTLS gets nothing', async () => {
     const mail = await new MailCatcher().start();
     const config = AppConfig.fromEnvironment(
-      { ...production(), SMTP_URL: mail.url, MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' },
+      {
+        ...production(),
+        SMTP_URL: mail.url,
+        MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+        BAROMETER_URL: 'https://barometre.example',
+      },
       { sendsReminders: true },
     );
     const channel = new EmailChannel(config);

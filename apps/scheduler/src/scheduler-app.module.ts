@@ -5,13 +5,15 @@ import { type AppModuleOptions, ConfigModule } from '#libs/config';
 import { CryptoModule } from '#libs/crypto';
 import { DatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
+import { MetricsModule } from '#libs/metrics';
 import { OutboxModule } from '#libs/outbox';
 import { QueuesModule } from '#libs/queues';
 import { ReminderDeliveryModule } from '#libs/reminders';
 import { CheckpointPublisher } from './access-log/checkpoint-publisher.js';
+import { OutboxRelayWorker } from './outbox/outbox-relay-worker.js';
+import { ReleaseSummaryTask } from './metrics/release-summary-task.js';
 import { SchedulerMetrics } from './metrics/scheduler-metrics.js';
 import { ReminderWorker } from './reminders/reminder-worker.js';
-import { WebhookWorker } from './webhooks/webhook-worker.js';
 
 /**
  * Workers: the reminder sweep and delivery, webhook delivery from the
@@ -32,12 +34,19 @@ export class SchedulerAppModule {
         CatalogueModule,
         HttpPlatformModule.forRoot({ redis: 'required' }),
         OutboxModule,
+        MetricsModule,
         AccessLogModule,
         ReminderDeliveryModule,
         // Runs every job handler of the scheduler; refuses to boot while a job has none.
         QueuesModule.forWorkers(),
       ],
-      providers: [WebhookWorker, CheckpointPublisher, ReminderWorker, SchedulerMetrics],
+      providers: [
+        OutboxRelayWorker,
+        CheckpointPublisher,
+        ReminderWorker,
+        SchedulerMetrics,
+        ReleaseSummaryTask,
+      ],
     };
   }
 }

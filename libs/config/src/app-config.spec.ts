@@ -154,22 +154,33 @@ describe(AppConfig.name, () => {
       });
     });
 
-    it('refuses a production scheduler without SMTP_URL and MAIL_FROM, naming them; other apps do not need them', () => {
+    it('refuses a production scheduler without SMTP_URL, MAIL_FROM and BAROMETER_URL, naming them; other apps do not need them', () => {
       expect(configProblems(productionEnv(), SCHEDULER)).toEqual([
         'SMTP_URL: required when NODE_ENV=production',
         'MAIL_FROM: required when NODE_ENV=production',
+        'BAROMETER_URL: required when NODE_ENV=production',
       ]);
       expect(() => AppConfig.fromEnvironment(productionEnv())).not.toThrow();
-      const config = AppConfig.fromEnvironment(
-        productionEnv({ SMTP_URL: 'smtp://mail:25', MAIL_FROM: 'Une fois <rappels@une-fois.quebec>' }),
-        SCHEDULER,
-      );
+      const settings = {
+        SMTP_URL: 'smtp://mail:25',
+        MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+        BAROMETER_URL: 'https://barometre.quebec/',
+      };
+      const config = AppConfig.fromEnvironment(productionEnv(settings), SCHEDULER);
       expect(config.reminders.smtpUrl).toBe('smtp://mail:25');
       expect(config.reminders.mailFrom).toBe('Une fois <rappels@une-fois.quebec>');
+      expect(config.urls.barometer).toBe('https://barometre.quebec');
+      expect(
+        configProblems(productionEnv({ ...settings, BAROMETER_URL: 'http://barometre:3003' }), SCHEDULER),
+      ).toEqual(['BAROMETER_URL: must be an https:// URL in production']);
     });
 
     it('fails closed on a production scheduler’s mail and SMS settings: no .localhost sender, TLS only', () => {
-      const mail = { SMTP_URL: 'smtp://mail:587', MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>' };
+      const mail = {
+        SMTP_URL: 'smtp://mail:587',
+        MAIL_FROM: 'Une fois <no-reply@une-fois.localhost>',
+        BAROMETER_URL: 'https://barometre.quebec',
+      };
       expect(
         configProblems(
           productionEnv({ ...mail, SMS_PROVIDER_URL: 'http://sms:8080/send', SMS_PROVIDER_KEY: 'k' }),

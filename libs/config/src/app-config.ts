@@ -47,6 +47,8 @@ export class AppConfig {
   readonly redisPrefix: string;
   readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
   readonly urls: { vault: string; broker: string; barometer: string };
+  /** Where the barometer finds the keys that sign metric events. */
+  readonly platformJwksUrl: string;
   readonly citizenIssuer: CitizenIssuerConfig;
   readonly registryFile: string;
   readonly catalogueFile: string;
@@ -58,6 +60,7 @@ export class AppConfig {
   readonly webhookConcurrencyPerService: number;
   readonly webhookTimeoutMs: number;
   readonly accessLogCheckpointMs: number;
+  readonly releaseSummaryMs: number;
   readonly reminders: ReminderConfig;
   readonly masterKeys: MasterKey[];
   readonly pairwiseSecret: Buffer;
@@ -72,7 +75,9 @@ export class AppConfig {
   private constructor(env: Env, problems: string[], options: ConfigOptions, nodeEnvSet: boolean) {
     this.env = env;
     this.production = env.NODE_ENV === 'production';
-    if (this.production) {
+    if (this.production && options.barometer) {
+      if (!env.PLATFORM_JWKS_URL) problems.push('PLATFORM_JWKS_URL: required when NODE_ENV=production');
+    } else if (this.production) {
       const missing = [
         'MASTER_KEYS',
         'PAIRWISE_SECRET',
@@ -83,8 +88,8 @@ export class AppConfig {
         // The access tokens' audience and the assertions' `aud`: never a `localhost` every deployment shares.
         'BROKER_URL',
         'VAULT_URL',
-        // Reminders would all be recorded as suppressed: refused at boot instead.
-        ...(options.sendsReminders ? (['SMTP_URL', 'MAIL_FROM'] as const) : []),
+        // Reminders would all be recorded as suppressed, metric events wait for ever: refused at boot instead.
+        ...(options.sendsReminders ? (['SMTP_URL', 'MAIL_FROM', 'BAROMETER_URL'] as const) : []),
       ].filter((key) => !env[key as keyof Env]);
       for (const key of missing) problems.push(`${key}: required when NODE_ENV=production`);
       if (missing.length > 0 && !nodeEnvSet) {
@@ -117,6 +122,7 @@ export class AppConfig {
       broker: trimSlash(env.BROKER_URL ?? `http://localhost:${env.BROKER_PORT}`),
       barometer: trimSlash(env.BAROMETER_URL ?? `http://localhost:${env.BAROMETER_PORT}`),
     };
+    this.platformJwksUrl = env.PLATFORM_JWKS_URL ?? `${this.urls.broker}/.well-known/jwks.json`;
     const devIssuer = !env.CITIZEN_JWKS_URI;
     this.citizenIssuer = {
       issuer: env.CITIZEN_ISSUER ?? `${this.urls.vault}/dev-issuer`,
@@ -136,6 +142,7 @@ export class AppConfig {
     this.webhookConcurrencyPerService = env.WEBHOOK_CONCURRENCY_PER_SERVICE;
     this.webhookTimeoutMs = env.WEBHOOK_TIMEOUT_SECONDS * 1000;
     this.accessLogCheckpointMs = env.ACCESS_LOG_CHECKPOINT_MINUTES * 60_000;
+    this.releaseSummaryMs = env.RELEASE_SUMMARY_SECONDS * 1000;
     if (!!env.SMS_PROVIDER_URL !== !!env.SMS_PROVIDER_KEY) {
       problems.push('SMS_PROVIDER_URL and SMS_PROVIDER_KEY: set both (an SMS provider) or neither (no SMS)');
     }
@@ -147,6 +154,9 @@ export class AppConfig {
       }
       if (env.SMS_PROVIDER_URL && !env.SMS_PROVIDER_URL.startsWith('https://')) {
         problems.push('SMS_PROVIDER_URL: must be an https:// URL in production');
+      }
+      if (env.BAROMETER_URL && !env.BAROMETER_URL.startsWith('https://')) {
+        problems.push('BAROMETER_URL: must be an https:// URL in production');
       }
     }
     this.reminders = {

@@ -27,3 +27,10 @@ export class ManualClock extends Clock {
     this.current = new Date(this.current.getTime() + ms);
   }
 }
+
+const MONTREAL_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Montreal' });
+
+/** The day (`YYYY-MM-DD`) it is in Montréal at `at`: the day the indicators count an event in. */
+export function montrealDay(at: Date): string {
+  return MONTREAL_DAY.format(at);
+}

@@ -47,6 +47,12 @@ export class Env {
   @IsOptional() @IsUrl(URL_OPTIONS) BROKER_URL?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) BAROMETER_URL?: string;
 
+  /**
+   * The barometer's only link to the platform: the JWKS its metric events are
+   * verified with. Required in production; elsewhere the local broker's.
+   */
+  @IsOptional() @IsUrl(URL_OPTIONS) PLATFORM_JWKS_URL?: string;
+
   /** The OpenID Connect issuer of citizen tokens. Unset outside production: the built-in dev issuer. */
   @IsOptional() @IsString() CITIZEN_ISSUER?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) CITIZEN_JWKS_URI?: string;
@@ -123,6 +129,9 @@ export class Env {
   /** Overall deadline of one send on one channel (SMTP dialogue, SMS provider's answer). */
   @IsInt() @Min(1) @Max(60) REMINDER_SEND_TIMEOUT_SECONDS = 15;
 
+  /** How often the scheduler looks for a closed day whose releases are not yet counted for the barometer. */
+  @IsInt() @Min(1) @Max(86_400) RELEASE_SUMMARY_SECONDS = 300;
+
   /** How often each app reloads the registry and catalogue from the database. */
   @IsInt() @Min(1) REGISTRY_REFRESH_SECONDS = 30;
 
@@ -162,15 +171,25 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'REMINDER_BACKOFF_SECONDS',
   'REMINDER_LEASE_SECONDS',
   'REMINDER_SEND_TIMEOUT_SECONDS',
+  'RELEASE_SUMMARY_SECONDS',
 ];
 
 /** Which process reads the environment, for the variables only one process may hold. */
 export interface ConfigOptions {
   /** The broker: the only process that reads ACCESS_TOKEN_SIGNING_KEYS; any other refuses it. */
   issuesAccessTokens?: boolean;
-  /** The scheduler: sends reminders, so production needs its SMTP server. */
+  /** The scheduler: sends reminders and relays metric events, so production needs its SMTP server and barometer. */
   sendsReminders?: boolean;
+  /**
+   * The reference barometer, run as if by another organisation: production
+   * needs PLATFORM_JWKS_URL and none of the platform's secrets, and it refuses
+   * to boot with one of them in its environment.
+   */
+  barometer?: boolean;
 }
+
+/** The platform's secrets: a barometer never holds them. */
+const PLATFORM_SECRETS = ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS'];
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */
 export function validateEnv(raw: Record<string, string | undefined>, options: ConfigOptions = {}): Env {
@@ -191,6 +210,7 @@ export function readEnv(
     'VAULT_URL',
     'BROKER_URL',
     'BAROMETER_URL',
+    'PLATFORM_JWKS_URL',
     'CITIZEN_ISSUER',
     'CITIZEN_JWKS_URI',
     'MASTER_KEYS',
@@ -211,6 +231,12 @@ export function readEnv(
       problems.push(
         "ACCESS_TOKEN_SIGNING_KEYS: held by the broker only; remove it from this process's environment",
       );
+    }
+  }
+  if (options.barometer) {
+    for (const key of PLATFORM_SECRETS) {
+      known.delete(key);
+      if (raw[key]) problems.push(`${key}: a platform secret; the barometer never holds it`);
     }
   }
   const picked: Record<string, unknown> = {};

@@ -7,4 +7,4 @@ export {
 } from './app-config.js';
 export { ConfigError, Env, validateEnv, type ConfigOptions } from './env.js';
 export { type AppModuleOptions, ConfigModule } from './config.module.js';
-export { Clock, ManualClock } from './clock.js';
+export { Clock, ManualClock, montrealDay } from './clock.js';

@@ -78,6 +78,23 @@ export const ERROR_TITLES = {
   },
   notification_not_found: { fr: 'Avis introuvable.', en: 'Notification not found.' },
   calendar_feed_not_found: { fr: 'Calendrier introuvable.', en: 'Calendar feed not found.' },
+  metric_events_unsigned: {
+    fr: 'Les événements doivent être signés par la plateforme émettrice.',
+    en: 'The events must be signed by the emitting platform.',
+  },
+  metric_events_bad_signature: {
+    fr: 'La signature des événements n’est pas valide.',
+    en: 'The events’ signature is not valid.',
+  },
+  metric_events_too_many: {
+    fr: 'Le lot contient trop d’événements.',
+    en: 'The batch holds too many events.',
+  },
+  unknown_metric_event_type: { fr: 'Type d’événement inconnu.', en: 'Unknown event type.' },
+  invalid_metric_event: {
+    fr: 'Un événement ne respecte pas le format attendu.',
+    en: 'An event does not follow the expected format.',
+  },
   service_unavailable: { fr: 'Service temporairement indisponible.', en: 'Service temporarily unavailable.' },
   internal_error: {
     fr: 'Erreur interne. Réessayez plus tard.',

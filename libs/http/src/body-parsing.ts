@@ -4,6 +4,11 @@ import { sendProblem } from './problem.filter.js';
 import { problemBody } from './problem.js';
 
 const JSON_TYPES = ['application/json', 'application/*+json'];
+
+/** A request whose JSON body was parsed keeps its exact bytes here: what a detached signature covers. */
+export interface RawBodyRequest extends Request {
+  rawBody?: Buffer;
+}
 const FORM_TYPE = 'application/x-www-form-urlencoded';
 
 /**
@@ -43,7 +48,14 @@ export function bodyParsing(limitBytes: number): Array<express.RequestHandler | 
   };
   return [
     requireKnownType,
-    express.json({ limit: limitBytes, type: JSON_TYPES, strict: false }),
+    express.json({
+      limit: limitBytes,
+      type: JSON_TYPES,
+      strict: false,
+      verify: (request, _response, bytes) => {
+        (request as RawBodyRequest).rawBody = bytes;
+      },
+    }),
     express.urlencoded({ limit: limitBytes, extended: false, type: FORM_TYPE }),
     onError,
   ];

@@ -14,9 +14,13 @@ export function statusOf(code: ErrorCode): number {
     case 'unsupported_grant_type':
     case 'unknown_deadline_kind':
     case 'invalid_due_date':
+    case 'unknown_metric_event_type':
+    case 'invalid_metric_event':
       return 400;
     case 'unauthenticated':
     case 'invalid_client':
+    case 'metric_events_unsigned':
+    case 'metric_events_bad_signature':
       return 401;
     case 'forbidden':
     case 'attribute_not_self_declarable':
@@ -35,6 +39,7 @@ export function statusOf(code: ErrorCode): number {
     case 'deadline_ref_conflict':
       return 409;
     case 'payload_too_large':
+    case 'metric_events_too_many':
       return 413;
     case 'unsupported_media_type':
       return 415;

@@ -1,3 +1,4 @@
+export { type RawBodyRequest } from './body-parsing.js';
 export { configureHttpApp, type HttpAppOptions } from './configure-http-app.js';
 export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { MetricsRegistry } from './metrics.js';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
+import { Clock, montrealDay } from '#libs/config';
 import { OutboxService } from '#libs/outbox';
 
 export interface NewCollectionReport {
@@ -28,7 +29,10 @@ export interface CollectionReportView {
  */
 @Injectable()
 export class CollectionReports {
-  constructor(private readonly outbox: OutboxService) {}
+  constructor(
+    private readonly outbox: OutboxService,
+    private readonly clock: Clock,
+  ) {}
 
   async record(em: EntityManager, report: NewCollectionReport): Promise<string> {
     const id = randomUUID();
@@ -53,6 +57,7 @@ export class CollectionReports {
         organisation: report.organisationId,
         reAsked: report.reAsked.length,
         attributes: report.attributes.length,
+        day: montrealDay(this.clock.now()),
       },
     });
     return id;

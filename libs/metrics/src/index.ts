@@ -3,6 +3,8 @@ export {
   type CollectionReportView,
   type NewCollectionReport,
 } from './collection-reports.js';
+export { MetricDeliveryService, type MetricDeliveryOutcome } from './metric-delivery.service.js';
+export { ReleaseSummaries } from './release-summaries.js';
 export { MetricsModule } from './metrics.module.js';
 export {
   MAX_METRIC_EVENTS_PER_BATCH,

@@ -1,4 +1,4 @@
-import { compactVerify, type CompactVerifyGetKey, type KeyInput } from 'jose';
+import { compactVerify, type CompactVerifyGetKey, errors as joseErrors, type KeyInput } from 'jose';
 import type { PlatformSigner } from '#libs/crypto';
 
 /**
@@ -47,7 +47,9 @@ export const METRIC_EVENT_SCHEMAS: Record<string, Record<string, FieldType>> = {
     organisation: 'string',
     reAsked: 'count',
     attributes: 'count',
+    day: 'string',
   },
+  'service.releases': { service: 'string', organisation: 'string', day: 'string', released: 'count' },
   'consent.granted': CONSENT,
   'consent.revoked': CONSENT,
   'deadline.registered': DEADLINE,
@@ -134,7 +136,9 @@ export async function verifyMetricEvents(
   try {
     const verified = await compactVerify(`${header}.${Buffer.from(body).toString('base64url')}.${sig}`, keys);
     typ = verified.protectedHeader.typ;
-  } catch {
+  } catch (error) {
+    // The keys out of reach (the JWKS endpoint down or answering nonsense) refuses nothing: it is thrown as is.
+    if (!isSignatureFailure(error)) throw error;
     throw new MetricEventsRejected('signature', 'The signature does not verify with the platform’s keys.');
   }
   if (typ !== METRIC_EVENTS_TYP)
@@ -156,6 +160,19 @@ export async function verifyMetricEvents(
       `The batch holds ${events.length} events; at most ${MAX_METRIC_EVENTS_PER_BATCH} are taken at once.`,
     );
   return events.map((event, index) => checkEvent(event, index));
+}
+
+/** What says the signature is wrong, as opposed to the keys being out of reach. */
+function isSignatureFailure(error: unknown): boolean {
+  return (
+    error instanceof joseErrors.JWSSignatureVerificationFailed ||
+    error instanceof joseErrors.JWSInvalid ||
+    error instanceof joseErrors.JWKSNoMatchingKey ||
+    error instanceof joseErrors.JWKSMultipleMatchingKeys ||
+    error instanceof joseErrors.JOSENotSupported ||
+    error instanceof joseErrors.JOSEAlgNotAllowed ||
+    error instanceof joseErrors.JWKInvalid
+  );
 }
 
 function checkEvent(event: unknown, index: number): MetricCloudEvent {

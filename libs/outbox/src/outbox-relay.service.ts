@@ -122,6 +122,33 @@ export class OutboxRelayService {
     });
   }
 
+  /**
+   * Claims up to `limit` due metric events as one batch, oldest first, with
+   * one lease: the batch's claim. Replicas skip each other's rows (SKIP
+   * LOCKED) rather than wait; metric events have one receiver, so there is
+   * no per-service cap.
+   */
+  async claimDueMetrics(limit: number): Promise<{ ids: string[]; leasedUntil: number } | null> {
+    if (limit <= 0) return null;
+    const rows: { id: string; leased_until: Date }[] = await this.dataSource.query(
+      `WITH due AS (
+         SELECT id FROM outbox_event
+         WHERE topic = 'metric' AND status = 'pending' AND next_attempt_at <= now()
+           AND (leased_until IS NULL OR leased_until <= now())
+         ORDER BY next_attempt_at, occurred_at, id
+         LIMIT $1
+         FOR UPDATE SKIP LOCKED),
+       claimed AS (
+         UPDATE outbox_event SET leased_until = date_trunc('milliseconds', now() + make_interval(secs => $2))
+         WHERE id IN (SELECT id FROM due)
+         RETURNING id, occurred_at, leased_until)
+       SELECT id, leased_until FROM claimed ORDER BY occurred_at, id`,
+      [limit, CLAIM_LEASE_SECONDS],
+    );
+    if (rows.length === 0) return null;
+    return { ids: rows.map((row) => row.id), leasedUntil: rows[0].leased_until.getTime() };
+  }
+
   /** The age, in seconds, of each topic's oldest undelivered event; a topic with none is absent. */
   async lag(): Promise<Map<OutboxTopic, number>> {
     const rows: { topic: OutboxTopic; seconds: number }[] = await this.dataSource.query(

@@ -1,4 +1,5 @@
 export {
+  type DeliverMetricsJob,
   type DeliverWebhookJob,
   JOB_CATALOGUE,
   type JobCatalogue,
@@ -6,6 +7,8 @@ export {
   type JobName,
   type JobPayloads,
   JOBS,
+  MAX_METRIC_JOB_EVENTS,
+  parseDeliverMetricsJob,
   parseDeliverWebhookJob,
   parseSendReminderJob,
   parseSweepRemindersJob,

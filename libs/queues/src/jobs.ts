@@ -8,6 +8,8 @@ export const QUEUES = {
   reminders: '{reminders}',
   /** The reminder sweep alone, one at a time: it never waits behind sends nor takes a send's slot. */
   reminderSweeps: '{reminder-sweeps}',
+  /** Batches of metric events on their way to the barometer. */
+  metrics: '{metrics}',
 } as const;
 
 export type QueueName = (typeof QUEUES)[keyof typeof QUEUES];
@@ -17,6 +19,7 @@ export const JOBS = {
   /** Fired by the reminder-sweeps queue's job scheduler: moves due reminder rows into the reminders queue. */
   sweepReminders: 'sweep-reminders',
   sendReminder: 'send-reminder',
+  deliverMetrics: 'deliver-metrics',
 } as const;
 
 export type JobName = (typeof JOBS)[keyof typeof JOBS];
@@ -28,6 +31,12 @@ export interface DeliverWebhookJob {
    * it (ISO 8601, to the millisecond). A job whose claim is no longer the
    * event's current one does not deliver.
    */
+  claim: string;
+}
+
+/** A batch of metric events claimed together: their ids and the claim, as for a webhook. */
+export interface DeliverMetricsJob {
+  eventIds: string[];
   claim: string;
 }
 
@@ -43,6 +52,7 @@ export interface JobPayloads {
   [JOBS.deliverWebhook]: DeliverWebhookJob;
   [JOBS.sweepReminders]: SweepRemindersJob;
   [JOBS.sendReminder]: SendReminderJob;
+  [JOBS.deliverMetrics]: DeliverMetricsJob;
 }
 
 export interface JobDefinition<Payload = unknown> {
@@ -58,6 +68,7 @@ export const JOB_CATALOGUE: { [Name in JobName]: JobDefinition<JobPayloads[Name]
   [JOBS.deliverWebhook]: { queue: QUEUES.webhooks, parse: parseDeliverWebhookJob },
   [JOBS.sweepReminders]: { queue: QUEUES.reminderSweeps, parse: parseSweepRemindersJob },
   [JOBS.sendReminder]: { queue: QUEUES.reminders, parse: parseSendReminderJob },
+  [JOBS.deliverMetrics]: { queue: QUEUES.metrics, parse: parseDeliverMetricsJob },
 };
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -90,12 +101,33 @@ export function parseDeliverWebhookJob(data: unknown): DeliverWebhookJob {
   if (typeof eventId !== 'string' || !/^[0-9a-f-]{36}$/i.test(eventId)) {
     throw new Error(`${JOBS.deliverWebhook} job without a valid eventId`);
   }
+  return { eventId, claim: parseClaim(JOBS.deliverWebhook, claim) };
+}
+
+/** At most this many events per batch job: what one barometer request carries (MAX_METRIC_EVENTS_PER_BATCH). */
+export const MAX_METRIC_JOB_EVENTS = 500;
+
+export function parseDeliverMetricsJob(data: unknown): DeliverMetricsJob {
+  const { eventIds, claim } = onlyKeys(JOBS.deliverMetrics, data, ['eventIds', 'claim']);
+  if (
+    !Array.isArray(eventIds) ||
+    eventIds.length === 0 ||
+    eventIds.length > MAX_METRIC_JOB_EVENTS ||
+    !eventIds.every((id) => typeof id === 'string' && UUID.test(id))
+  ) {
+    throw new Error(`${JOBS.deliverMetrics} job without valid eventIds`);
+  }
+  return { eventIds: eventIds as string[], claim: parseClaim(JOBS.deliverMetrics, claim) };
+}
+
+/** A claim's lease end, ISO 8601 to the millisecond, as the relay sets it. */
+function parseClaim(job: string, claim: unknown): string {
   if (
     typeof claim !== 'string' ||
     !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/.test(claim) ||
     isNaN(Date.parse(claim))
   ) {
-    throw new Error(`${JOBS.deliverWebhook} job without a valid claim`);
+    throw new Error(`${job} job without a valid claim`);
   }
-  return { eventId, claim };
+  return claim;
 }

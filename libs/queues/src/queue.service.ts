@@ -20,6 +20,8 @@ export interface NewJob<Name extends JobName> {
   jobId: string;
   /** Runs at most this many times; between runs BullMQ waits `backoffMs`, doubled each time. */
   retry?: { attempts: number; backoffMs: number };
+  /** Finished jobs of this kind Redis keeps, when fewer than KEEP_FINISHED_JOBS (jobs with large data). */
+  keepFinished?: number;
 }
 
 /** The job states a queue's depth is reported in. */
@@ -56,6 +58,10 @@ export class QueueService implements OnApplicationShutdown {
             ...(job.retry && {
               attempts: job.retry.attempts,
               backoff: { type: 'exponential', delay: job.retry.backoffMs },
+            }),
+            ...(job.keepFinished !== undefined && {
+              removeOnComplete: { count: job.keepFinished, age: KEEP_FINISHED_JOBS.removeOnComplete.age },
+              removeOnFail: { count: job.keepFinished, age: KEEP_FINISHED_JOBS.removeOnFail.age },
             }),
           },
         })),

@@ -4,7 +4,7 @@ import { DataSource, type QueryRunner } from 'typeorm';
 import type { AccessBasis } from '#libs/access-log';
 import { RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { approvalUrl, ConsentRequestsService } from '#libs/consent';
-import { AppConfig } from '#libs/config';
+import { AppConfig, Clock } from '#libs/config';
 import { isDatabaseUnavailable } from '#libs/database';
 import { DomainError, loggableError } from '#libs/errors';
 import type { ServicePrincipal } from '#libs/identity';
@@ -52,6 +52,7 @@ export class ReleaseService {
     private readonly dataKeys: DataKeysService,
     private readonly consentRequests: ConsentRequestsService,
     private readonly config: AppConfig,
+    private readonly clock: Clock,
   ) {}
 
   async handle(service: ServicePrincipal, input: DataRequestInput): Promise<DataResponse> {
@@ -238,7 +239,7 @@ export class ReleaseService {
         : null;
 
     const requestId = randomUUID();
-    const issuedAt = new Date();
+    const issuedAt = this.clock.now();
     await this.store.write(runner.manager, snapshot.head, {
       citizenId,
       serviceId: service.serviceId,

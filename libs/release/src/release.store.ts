@@ -15,6 +15,7 @@ import {
 } from '#libs/access-log';
 import { activeConsentsJsonSql, useUpConsentsSql } from '#libs/consent';
 import { citizenOfPpidSql } from '#libs/identity';
+import { montrealDay } from '#libs/config';
 import { onceEventId, outboxInsertSql, outboxRowValues } from '#libs/outbox';
 import { dataKeyJsonSql, heldValuesJsonSql, sourceOf } from '#libs/vault';
 
@@ -42,7 +43,6 @@ export interface ReleaseRecord {
 }
 
 /** YYYY-MM-DD in Québec's time zone (a formatter is costly to build: once per process). */
-const MONTREAL_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Montreal' });
 
 /**
  * Another request for the same citizen is appending, or got there first
@@ -164,7 +164,7 @@ export class ReleaseStore {
       record.at,
     );
     // Ambition 2 counts the services active in a period: one event per service and day.
-    const day = MONTREAL_DAY.format(entry.at);
+    const day = montrealDay(entry.at);
     let result: { locked: boolean; used: string };
     try {
       [result] = await this.prepared<{ locked: boolean; used: string }>(em, 'release-write', WRITE, [

@@ -227,9 +227,20 @@ export class DeadlinesService {
     }));
   }
 
-  /** Erasure: the citizen's deadlines go, their reminders and deliveries with them (ON DELETE CASCADE). */
+  /**
+   * Erasure: the citizen's deadlines go, their reminders and deliveries with
+   * them (ON DELETE CASCADE). An open one not yet due will never fall due:
+   * it is reported `deadline.cancelled`, in the same statement; one already
+   * due stays counted as it fell.
+   */
   async deleteAll(em: EntityManager, citizenId: string): Promise<void> {
-    await em.delete(Deadline, { citizenId });
+    await em.query(
+      `WITH gone AS (
+         DELETE FROM deadline WHERE citizen_id = $1
+         RETURNING id, kind, organisation_id, service_id, due_at, status)
+       ${deadlineEventSql('cancelled', "gone WHERE status = 'open' AND due_at > $2")}`,
+      [citizenId, this.clock.now()],
+    );
   }
 
   private requireFuture(dueAt: Date): void {

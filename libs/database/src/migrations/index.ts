@@ -7,6 +7,7 @@ import { ErasureRegister1764350000000 } from './1764350000000-erasure-register.j
 import { Reminders1764400000000 } from './1764400000000-reminders.js';
 import { CalendarFeed1764410000000 } from './1764410000000-calendar-feed.js';
 import { ReminderLeaseIndex1764420000000 } from './1764420000000-reminder-lease-index.js';
+import { ReleaseSummaries1764500000000 } from './1764500000000-release-summaries.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   Reminders1764400000000,
   CalendarFeed1764410000000,
   ReminderLeaseIndex1764420000000,
+  ReleaseSummaries1764500000000,
 ];

@@ -1,0 +1,247 @@
+import { DEFINITIONS, type Language } from '../indicators/definitions.js';
+import type { IndicatorCode, IndicatorRow, Period } from '../indicators/indicators.service.js';
+
+export interface DashboardView {
+  lang: Language;
+  period: Period;
+  /** Null: the whole administration. */
+  organisation: string | null;
+  organisations: string[];
+  rows: IndicatorRow[];
+}
+
+const TEXT = {
+  fr: {
+    title: 'Baromètre Une fois',
+    government: 'Gouvernement du Québec',
+    intro:
+      'Progrès de l’administration vers ses cibles : ne pas redemander une information déjà connue, et rappeler les échéances par voie numérique.',
+    switchTo: 'English',
+    switchLang: 'en',
+    organisation: 'Organisation',
+    whole: 'Ensemble de l’administration',
+    period: 'Période',
+    periods: { day: 'Jour', month: 'Mois', year: 'Année' },
+    show: 'Afficher',
+    target: 'Cible',
+    value: 'Valeur',
+    numerator: 'Numérateur',
+    denominator: 'Dénominateur',
+    start: 'Début de la période',
+    none: 'Aucune donnée pour cette sélection.',
+    chart: (name: string, target: string) => `${name} au fil du temps, comparé à la cible de ${target}`,
+    openData: 'Données ouvertes',
+    definitions: 'Définitions',
+    footer: 'Indicateurs calculés à partir des seuls événements signés reçus de la plateforme.',
+  },
+  en: {
+    title: 'Une fois barometer',
+    government: 'Government of Québec',
+    intro:
+      'The administration’s progress toward its targets: not asking again for information already known, and reminding of deadlines digitally.',
+    switchTo: 'Français',
+    switchLang: 'fr',
+    organisation: 'Organisation',
+    whole: 'Whole administration',
+    period: 'Period',
+    periods: { day: 'Day', month: 'Month', year: 'Year' },
+    show: 'Show',
+    target: 'Target',
+    value: 'Value',
+    numerator: 'Numerator',
+    denominator: 'Denominator',
+    start: 'Period start',
+    none: 'No data for this selection.',
+    chart: (name: string, target: string) => `${name} over time, against the target of ${target}`,
+    openData: 'Open data',
+    definitions: 'Definitions',
+    footer: 'Indicators computed from the signed events received from the platform, and nothing else.',
+  },
+} as const;
+
+function escape(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function percent(lang: Language, value: number | null): string {
+  if (value === null) return '—';
+  return new Intl.NumberFormat(lang === 'fr' ? 'fr-CA' : 'en-CA', {
+    style: 'percent',
+    maximumFractionDigits: 1,
+  }).format(value);
+}
+
+function query(
+  view: DashboardView,
+  changes: Partial<Record<'lang' | 'period' | 'organisation', string>>,
+): string {
+  const params = new URLSearchParams();
+  const lang = changes.lang ?? view.lang;
+  const period = changes.period ?? view.period;
+  const organisation = changes.organisation ?? view.organisation;
+  if (lang !== 'fr') params.set('lang', lang);
+  if (period !== 'month') params.set('period', period);
+  if (organisation) params.set('organisation', organisation);
+  const text = params.toString();
+  return text ? `/?${escape(text)}` : '/';
+}
+
+const WIDTH = 640;
+const HEIGHT = 240;
+const PAD = { left: 48, right: 16, top: 16, bottom: 40 };
+
+/** The indicator over time as a line, the target as a dashed line across, 0 to 100 %. */
+function chart(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): string {
+  const t = TEXT[view.lang];
+  const name = DEFINITIONS[code].name[view.lang];
+  const target = DEFINITIONS[code].target;
+  const innerW = WIDTH - PAD.left - PAD.right;
+  const innerH = HEIGHT - PAD.top - PAD.bottom;
+  const y = (v: number) => PAD.top + innerH * (1 - v);
+  const x = (i: number) => PAD.left + (rows.length <= 1 ? innerW / 2 : (innerW * i) / (rows.length - 1));
+  const grid = [0, 0.25, 0.5, 0.75, 1]
+    .map(
+      (v) =>
+        `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/>` +
+        `<text x="${PAD.left - 6}" y="${y(v) + 4}" text-anchor="end" class="axis">${escape(percent(view.lang, v))}</text>`,
+    )
+    .join('');
+  const points = rows
+    .map((row, i) => (row.value === null ? null : `${x(i).toFixed(1)},${y(row.value).toFixed(1)}`))
+    .filter((p): p is string => p !== null);
+  const dots = rows
+    .map((row, i) =>
+      row.value === null
+        ? ''
+        : `<circle cx="${x(i).toFixed(1)}" cy="${y(row.value).toFixed(1)}" r="4" class="point"/>`,
+    )
+    .join('');
+  const labels = rows
+    .map(
+      (row, i) =>
+        `<text x="${x(i).toFixed(1)}" y="${HEIGHT - PAD.bottom + 18}" text-anchor="middle" class="axis">${escape(row.start)}</text>`,
+    )
+    .join('');
+  const id = `chart-${code}`;
+  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title" class="chart">
+  <title id="${id}-title">${escape(t.chart(name, percent(view.lang, target)))}</title>
+  ${grid}
+  <line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(target)}" y2="${y(target)}" class="target"/>
+  <text x="${WIDTH - PAD.right}" y="${y(target) - 6}" text-anchor="end" class="target-label">${escape(t.target)} ${escape(percent(view.lang, target))}</text>
+  ${points.length > 1 ? `<polyline points="${points.join(' ')}" class="line"/>` : ''}
+  ${dots}
+  ${labels}
+</svg>`;
+}
+
+function table(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): string {
+  const t = TEXT[view.lang];
+  const body = rows
+    .map(
+      (row) =>
+        `<tr><th scope="row">${escape(row.start)}</th><td>${row.numerator}</td><td>${row.denominator}</td>` +
+        `<td>${escape(percent(view.lang, row.value))}</td><td>${escape(percent(view.lang, row.target))}</td></tr>`,
+    )
+    .join('\n');
+  return `<table>
+  <caption>${escape(DEFINITIONS[code].name[view.lang])} — ${escape(DEFINITIONS[code].numerator[view.lang])} ÷ ${escape(DEFINITIONS[code].denominator[view.lang].toLowerCase())}</caption>
+  <thead><tr><th scope="col">${t.start}</th><th scope="col">${t.numerator}</th><th scope="col">${t.denominator}</th><th scope="col">${t.value}</th><th scope="col">${t.target}</th></tr></thead>
+  <tbody>
+${body}
+  </tbody>
+</table>`;
+}
+
+function section(view: DashboardView, code: IndicatorCode): string {
+  const t = TEXT[view.lang];
+  const rows = view.rows.filter((row) => row.indicator === code && row.organisation === view.organisation);
+  const definition = DEFINITIONS[code];
+  return `<section aria-labelledby="${code}-heading" class="indicator" data-indicator="${code}">
+  <h2 id="${code}-heading">${code} — ${escape(definition.name[view.lang])}</h2>
+  <p class="target-text">${t.target} : <strong>${escape(percent(view.lang, definition.target))}</strong></p>
+  ${rows.length === 0 ? `<p>${t.none}</p>` : `${chart(view, code, rows)}\n${table(view, code, rows)}`}
+</section>`;
+}
+
+/** The dashboard: server-rendered, no script, French by default. */
+export function dashboardPage(view: DashboardView): string {
+  const t = TEXT[view.lang];
+  const options = [
+    `<option value=""${view.organisation === null ? ' selected' : ''}>${t.whole}</option>`,
+    ...view.organisations.map(
+      (org) =>
+        `<option value="${escape(org)}"${org === view.organisation ? ' selected' : ''}>${escape(org)}</option>`,
+    ),
+  ].join('');
+  const periods = (['day', 'month', 'year'] as const)
+    .map((p) => `<option value="${p}"${p === view.period ? ' selected' : ''}>${t.periods[p]}</option>`)
+    .join('');
+  const csv = new URLSearchParams({ period: view.period, format: 'csv' });
+  if (view.organisation) csv.set('organisation', view.organisation);
+  return `<!doctype html>
+<html lang="${view.lang}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${t.title}</title>
+<link rel="stylesheet" href="/assets/dashboard.css">
+</head>
+<body>
+<header class="gov-header">
+  <div class="wrap">
+    <p class="gov-name">${t.government}</p>
+    <a class="lang" href="${query(view, { lang: t.switchLang })}" lang="${t.switchLang}" hreflang="${t.switchLang}">${t.switchTo}</a>
+  </div>
+</header>
+<main class="wrap">
+  <h1>${t.title}</h1>
+  <p>${t.intro}</p>
+  <form method="get" action="/" class="filters">
+    ${view.lang === 'fr' ? '' : `<input type="hidden" name="lang" value="${view.lang}">`}
+    <label for="organisation">${t.organisation}</label>
+    <select id="organisation" name="organisation">${options}</select>
+    <label for="period">${t.period}</label>
+    <select id="period" name="period">${periods}</select>
+    <button type="submit">${t.show}</button>
+  </form>
+  ${section(view, 'I2')}
+  ${section(view, 'I3')}
+  <p><a href="/v1/indicators?${escape(csv.toString())}">${t.openData} (CSV)</a> · <a href="/v1/indicators/definitions">${t.definitions}</a></p>
+</main>
+<footer class="gov-footer"><div class="wrap"><p>${t.footer}</p><p>© ${t.government}</p></div></footer>
+</body>
+</html>
+`;
+}
+
+/** Sober, high contrast, in the spirit of the Québec government's design system. */
+export const DASHBOARD_CSS = `
+:root { --blue: #095797; --dark: #223654; --text: #1f2022; --grey: #6b778a; --light: #f1f1f2; }
+* { box-sizing: border-box; }
+body { margin: 0; font-family: "Open Sans", Arial, sans-serif; color: var(--text); background: #fff; line-height: 1.5; }
+.wrap { max-width: 960px; margin: 0 auto; padding: 0 16px; }
+.gov-header { background: var(--blue); color: #fff; }
+.gov-header .wrap { display: flex; justify-content: space-between; align-items: center; min-height: 72px; }
+.gov-name { margin: 0; font-weight: 700; font-size: 1.1rem; }
+.gov-header a { color: #fff; }
+a { color: var(--blue); }
+a:focus, select:focus, button:focus { outline: 3px solid #ffbb00; outline-offset: 2px; }
+h1 { color: var(--dark); font-size: 2rem; }
+h2 { color: var(--dark); font-size: 1.4rem; margin-top: 2rem; }
+.filters { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: center; padding: 12px; background: var(--light); }
+select, button { font: inherit; padding: 6px 10px; border: 2px solid var(--dark); background: #fff; color: var(--text); }
+button { background: var(--blue); border-color: var(--blue); color: #fff; font-weight: 700; cursor: pointer; }
+.chart { width: 100%; height: auto; max-width: 640px; display: block; }
+.chart .grid { stroke: #c5cad2; stroke-width: 1; }
+.chart .axis { fill: #4e5662; font-size: 12px; }
+.chart .target { stroke: #cb381f; stroke-width: 2; stroke-dasharray: 6 4; }
+.chart .target-label { fill: #a12b18; font-size: 12px; font-weight: 700; }
+.chart .line { fill: none; stroke: var(--blue); stroke-width: 3; }
+.chart .point { fill: var(--blue); }
+table { border-collapse: collapse; margin: 12px 0; min-width: 60%; }
+caption { text-align: left; font-weight: 700; padding: 4px 0; }
+th, td { border: 1px solid #c5cad2; padding: 4px 10px; text-align: right; }
+th[scope="row"], thead th { text-align: left; }
+thead th { background: var(--light); }
+.gov-footer { margin-top: 48px; background: var(--dark); color: #fff; padding: 16px 0; }
+`;
