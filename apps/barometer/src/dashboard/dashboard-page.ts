@@ -24,6 +24,7 @@ const TEXT = {
     periods: { day: 'Jour', month: 'Mois', year: 'Année' },
     show: 'Afficher',
     target: 'Cible',
+    targetIs: 'Cible :',
     value: 'Valeur',
     numerator: 'Numérateur',
     denominator: 'Dénominateur',
@@ -47,6 +48,7 @@ const TEXT = {
     periods: { day: 'Day', month: 'Month', year: 'Year' },
     show: 'Show',
     target: 'Target',
+    targetIs: 'Target:',
     value: 'Value',
     numerator: 'Numerator',
     denominator: 'Denominator',
@@ -116,10 +118,13 @@ function chart(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): 
         : `<circle cx="${x(i).toFixed(1)}" cy="${y(row.value).toFixed(1)}" r="4" class="point"/>`,
     )
     .join('');
+  // The first and last labels stay inside the chart.
+  const anchor = (i: number) =>
+    rows.length === 1 ? 'middle' : i === 0 ? 'start' : i === rows.length - 1 ? 'end' : 'middle';
   const labels = rows
     .map(
       (row, i) =>
-        `<text x="${x(i).toFixed(1)}" y="${HEIGHT - PAD.bottom + 18}" text-anchor="middle" class="axis">${escape(row.start)}</text>`,
+        `<text x="${x(i).toFixed(1)}" y="${HEIGHT - PAD.bottom + 18}" text-anchor="${anchor(i)}" class="axis">${escape(row.start)}</text>`,
     )
     .join('');
   const id = `chart-${code}`;
@@ -158,7 +163,7 @@ function section(view: DashboardView, code: IndicatorCode): string {
   const definition = DEFINITIONS[code];
   return `<section aria-labelledby="${code}-heading" class="indicator" data-indicator="${code}">
   <h2 id="${code}-heading">${code} — ${escape(definition.name[view.lang])}</h2>
-  <p class="target-text">${t.target} : <strong>${escape(percent(view.lang, definition.target))}</strong></p>
+  <p class="target-text">${t.targetIs} <strong>${escape(percent(view.lang, definition.target))}</strong></p>
   ${rows.length === 0 ? `<p>${t.none}</p>` : `${chart(view, code, rows)}\n${table(view, code, rows)}`}
 </section>`;
 }
