@@ -87,8 +87,15 @@ const catcher = await startMailCatcher({
 });
 env.SMTP_URL ??= catcher.smtpUrl;
 
+// The barometer stands apart, as if another organisation ran it: none of the platform's secrets.
+const PLATFORM_SECRETS = ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'ACCESS_TOKEN_SIGNING_KEYS'];
+const barometerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !PLATFORM_SECRETS.includes(key)));
+
 const children = APPS.map(([name]) => {
-  const child = spawn('node', [`dist/apps/${name}/src/main.js`], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn('node', [`dist/apps/${name}/src/main.js`], {
+    env: name === 'barometer' ? barometerEnv : env,
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.on('exit', (code, signal) => {
     if (!stopping) {
       process.stderr.write(`✗ ${name} stopped (${signal ?? `exit ${code}`}); stopping the demo\n`);
@@ -179,6 +186,42 @@ async function registerDemoDeadline(citizenToken) {
   return (await response.json()).id;
 }
 
+/**
+ * A little of a day's work through the broker, so the barometer has figures:
+ * RAMQ fetches the demo citizen's address under her consent instead of
+ * asking; MESS asks her for it anyway (a re-ask). The metric events go from
+ * the outbox to the barometer; the demo waits until its indicators show them.
+ */
+async function feedTheBarometer(citizenToken) {
+  const asCitizen = { authorization: `Bearer ${citizenToken}` };
+  const exported = await (await fetch(`${url('VAULT_PORT', 3001)}/v1/me/export`, { headers: asCitizen })).json();
+  const ppid = (organisation) => exported.pairwiseIds?.find((p) => p.organisation === organisation)?.ppid;
+  const broker = url('BROKER_PORT', 3002);
+  const call = async (service, path, body) => {
+    const response = await fetch(`${broker}${path}`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${await serviceToken(service)}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    if (response.status !== 200) throw new Error(`POST ${path} by ${service} answered HTTP ${response.status}`);
+  };
+  await call('ramq-carte', '/v1/data-requests', {
+    citizen: { ppid: ppid('RAMQ') },
+    purpose: 'health-card-renewal',
+    attributes: ['address.residential'],
+  });
+  await call('mess-aide', '/v1/collections', { citizen: { ppid: ppid('MESS') }, attributes: ['address.residential'] });
+  const barometer = url('BAROMETER_PORT', 3003);
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    const { indicators } = await (await fetch(`${barometer}/v1/indicators?period=day`)).json();
+    const today = indicators.find((row) => row.indicator === 'I2' && row.organisation === null);
+    if (today?.denominator >= 2) return today;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  throw new Error('the barometer did not receive the demo’s metric events within 60 s');
+}
+
 async function checkAndAnnounce() {
   const token = step('minting a token for the demo citizen', 'node', ['dist/apps/cli/src/main.js', 'dev:token', '--sub', 'demo-citizen']);
   const profile = await fetch(`${url('VAULT_PORT', 3001)}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
@@ -191,12 +234,16 @@ async function checkAndAnnounce() {
     const deadlineId = await registerDemoDeadline(token);
     reminderMail = new Promise((resolve) => mailWaiters.push(resolve));
     process.stdout.write(`• RAMQ registered deadline ${deadlineId}; its 1-day reminder falls due in about a minute\n`);
+    const i2 = await feedTheBarometer(token);
+    process.stdout.write(
+      `• checked: the barometer shows today's I2: ${i2.numerator} of ${i2.denominator} active services re-asked nothing\n`,
+    );
     process.stdout.write(`
 Une fois is running with demo data.
 
   vault      ${url('VAULT_PORT', 3001)}   (API docs: ${url('VAULT_PORT', 3001)}/docs)
   broker     ${url('BROKER_PORT', 3002)}
-  barometer  ${url('BAROMETER_PORT', 3003)}
+  barometer  ${url('BAROMETER_PORT', 3003)}   (dashboard: the indicators the demo's events give, target lines, open data)
   scheduler  ${url('SCHEDULER_PORT', 3004)}/health
   mail       ${catcher.webUrl}   (reminder e-mails the scheduler sends, caught here)
 

@@ -49,5 +49,8 @@ describe('npm run demo', () => {
     expect(output).toMatch(/RAMQ registered deadline [0-9a-f-]{36}/);
     expect(output).toMatch(/mail catcher: ".+" to lea\.tremblay@exemple\.ca/);
     expect(output).toContain('checked: the reminder reached the mail catcher');
+    // The demo's own activity reaches the barometer, whose dashboard address is printed.
+    expect(output).toContain('barometer  http://localhost:3903');
+    expect(output).toContain("checked: the barometer shows today's I2: 1 of 2 active services re-asked nothing");
   }, 400_000);
 });
