@@ -37,6 +37,8 @@ export async function startMailCatcher({ smtpPort = 1025, webPort = 1080, log = 
         .catch(callback);
     },
   });
+  // A client that goes away mid-session (a scheduler stopped or killed) resets its connection: not the catcher's end.
+  smtp.on('error', () => {});
   const web = createServer((req, res) => {
     if (req.url === '/messages.json') {
       res.writeHead(200, { 'content-type': 'application/json' });

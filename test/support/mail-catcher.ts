@@ -11,6 +11,8 @@ export type Answer = 'accept' | { code: number; message: string };
  */
 export class MailCatcher {
   readonly messages: ParsedMail[] = [];
+  /** Connection errors, such as the reset of a client that was killed mid-session: a server's lot, not a test's failure. */
+  readonly connectionErrors: Error[] = [];
   answer: Answer = 'accept';
   /** How long the server takes over each message before accepting it: a run of sends a test can interrupt. */
   delayMs = 0;
@@ -38,6 +40,7 @@ export class MailCatcher {
           .catch(callback);
       },
     });
+    this.server.on('error', (error) => this.connectionErrors.push(error));
   }
 
   async start(): Promise<this> {
