@@ -89,6 +89,11 @@ describe('Every app', () => {
           expect(metrics.text).toMatch(/^# TYPE queue_job_failures_total counter$/m);
           expect(metrics.text).toMatch(/^outbox_lag_seconds\{topic="metric"\} \d/m);
         }
+        if (name === 'barometer') {
+          expect(metrics.text).toMatch(/^indicator_target\{indicator="I3"\} 0.6$/m);
+          expect(metrics.text).toMatch(/^# TYPE indicator_value gauge$/m);
+          expect(metrics.text).toMatch(/^# TYPE metric_events_received_total counter$/m);
+        }
       } finally {
         await app.close();
       }

@@ -1,6 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppModuleOptions, ConfigModule } from '#libs/config';
 import { HttpPlatformModule } from '#libs/http';
+import { BarometerMetrics } from './barometer-metrics.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
 import { BarometerDatabaseModule } from './database/barometer-database.js';
 import { EventStore } from './events/event-store.js';
@@ -26,7 +27,7 @@ export class BarometerAppModule {
         HttpPlatformModule.forRoot({ redis: 'unused' }),
       ],
       controllers: [EventsController, IndicatorsController, DashboardController],
-      providers: [PlatformKeys, EventStore, IndicatorsService],
+      providers: [PlatformKeys, EventStore, IndicatorsService, BarometerMetrics],
     };
   }
 }

@@ -8,6 +8,7 @@ import {
   type MetricEventsRejection,
   verifyMetricEvents,
 } from '#libs/metrics';
+import { BarometerMetrics } from '../barometer-metrics.js';
 import { EventStore } from './event-store.js';
 import { PlatformKeys } from './platform-keys.js';
 
@@ -37,6 +38,7 @@ export class EventsController {
   constructor(
     private readonly keys: PlatformKeys,
     private readonly store: EventStore,
+    private readonly metrics: BarometerMetrics,
   ) {}
 
   /**
@@ -60,12 +62,16 @@ export class EventsController {
     try {
       events = await verifyMetricEvents(request.rawBody, signature, this.keys.keys);
     } catch (error) {
-      if (error instanceof MetricEventsRejected)
+      if (error instanceof MetricEventsRejected) {
+        this.metrics.received.inc({ result: 'refused' });
         throw new DomainError(REJECTION_CODES[error.reason], error.message);
+      }
       this.logger.warn({ error: (error as Error).message }, 'the platform’s keys could not be fetched');
       throw new DomainError('service_unavailable', 'The platform’s keys cannot be fetched at the moment.');
     }
     const stored = await this.store.store(events);
+    this.metrics.received.inc({ result: 'stored' }, stored);
+    this.metrics.received.inc({ result: 'duplicate' }, events.length - stored);
     return { received: events.length, stored, duplicates: events.length - stored };
   }
 }
