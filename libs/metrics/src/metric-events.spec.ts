@@ -88,6 +88,8 @@ describe(verifyMetricEvents.name, () => {
       [{ ...event, specversion: '0.3' }, /specversion/],
       [{ ...event, source: '/elsewhere' }, /source/],
       [{ ...event, time: 'yesterday' }, /time/],
+      // A date JavaScript reads, but not the RFC 3339 time CloudEvents asks for: the SDK refuses it.
+      [{ ...event, time: 'Dec 6 2026' }, /not a CloudEvent 1\.0: time must match format "date-time"/],
       [{ ...event, extra: true }, /unknown attribute extra/],
       ['a string', /not a JSON object/],
     ];

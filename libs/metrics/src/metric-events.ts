@@ -1,3 +1,4 @@
+import { CloudEvent, ValidationError } from 'cloudevents';
 import { compactVerify, type CompactVerifyGetKey, errors as joseErrors, type KeyInput } from 'jose';
 import type { PlatformSigner } from '#libs/crypto';
 
@@ -8,6 +9,8 @@ import type { PlatformSigner } from '#libs/crypto';
  * the platform key as a detached compact JWS (RFC 7515 appendix F) in
  * `x-jws-signature`, verifiable with the platform's JWKS. The event `id` is
  * the outbox row's, the same on every send, so a barometer counts it once.
+ * The CloudEvents SDK checks each event against the specification, on both
+ * ends; the schemas below hold what this platform's events carry.
  */
 
 /** The protected header's `typ`: says what the signature covers. */
@@ -72,22 +75,22 @@ export interface MetricCloudEvent {
   data: Record<string, string | number | null>;
 }
 
-/** An outbox row of topic `metric` as the CloudEvent that carries it. */
+/** An outbox row of topic `metric` as the CloudEvent that carries it (made, and so checked, by the SDK). */
 export function metricCloudEvent(row: {
   id: string;
   type: string;
   occurredAt: Date;
   data: Record<string, unknown>;
 }): MetricCloudEvent {
-  return {
+  return new CloudEvent({
     specversion: '1.0',
     id: row.id,
     source: METRIC_EVENT_SOURCE,
     type: row.type,
     time: row.occurredAt.toISOString(),
     datacontenttype: 'application/json',
-    data: row.data as MetricCloudEvent['data'],
-  };
+    data: row.data,
+  }).toJSON() as unknown as MetricCloudEvent;
 }
 
 /** A batch's body and its detached signature, as a relay sends them. */
@@ -175,6 +178,14 @@ function isSignatureFailure(error: unknown): boolean {
   );
 }
 
+/** The first thing the SDK found wrong, as "time must match format …". */
+function sdkReason(error: ValidationError): string {
+  const [first] = error.errors ?? [];
+  if (first && typeof first === 'object')
+    return `${first.instancePath.replace(/^\//, '')} ${first.message ?? 'is not valid'}`.trim();
+  return error.message.split('\n')[0];
+}
+
 function checkEvent(event: unknown, index: number): MetricCloudEvent {
   const refuse = (reason: MetricEventsRejection, what: string) =>
     new MetricEventsRejected(reason, `Event ${index}: ${what}.`);
@@ -183,6 +194,12 @@ function checkEvent(event: unknown, index: number): MetricCloudEvent {
   const e = event as Record<string, unknown>;
   const unknown = Object.keys(e).filter((key) => !ENVELOPE.includes(key));
   if (unknown.length > 0) throw refuse('schema', `unknown attribute ${unknown.join(', ')}`);
+  try {
+    new CloudEvent(e);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    throw refuse('schema', `not a CloudEvent 1.0: ${sdkReason(error)}`);
+  }
   if (e.specversion !== '1.0') throw refuse('schema', 'specversion must be "1.0"');
   if (typeof e.id !== 'string' || !UUID.test(e.id)) throw refuse('schema', 'id must be a lowercase UUID');
   if (e.source !== METRIC_EVENT_SOURCE) throw refuse('schema', `source must be "${METRIC_EVENT_SOURCE}"`);
