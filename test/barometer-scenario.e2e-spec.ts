@@ -1,6 +1,7 @@
 import { DateTime } from 'luxon';
-import { ManualClock } from '#libs/config';
+import { ManualClock, montrealDay } from '#libs/config';
 import { PairwiseIds } from '#libs/identity';
+import { runCli } from '../apps/cli/src/commands.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { type RunningApp, startApp, testEnv } from './support/apps.js';
 import { startBarometer } from './support/barometer.js';
@@ -347,6 +348,12 @@ function parseCsv(text: string): Record<string, string>[] {
 const asCsv = (row: Record<string, unknown>) =>
   Object.fromEntries(Object.entries(row).map(([key, value]) => [key, value === null ? '' : String(value)]));
 
+/** The events the barometer was sent and already held, from its /metrics. */
+async function receivedDuplicates(p: Platform): Promise<number> {
+  const { text } = await p.barometer.http.get('/metrics').expect(200);
+  return Number(/^metric_events_received_total\{result="duplicate"\} (\d+)$/m.exec(text)?.[1] ?? 0);
+}
+
 async function indicators(p: Platform, query: string) {
   const { body } = await p.barometer.http.get(`/v1/indicators?${query}`).expect(200);
   return body.indicators as Record<string, unknown>[];
@@ -434,6 +441,44 @@ describe('Barometer: a scripted scenario through the broker and the scheduler', 
   it('refuses a period it does not know, with a problem', async () => {
     const response = await p.barometer.http.get('/v1/indicators?period=week').expect(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+
+  it('sends the days asked again on metrics:resend: a barometer gets back what it lost, and stores nothing twice', async () => {
+    const cli = async (...args: string[]) => {
+      const out: string[] = [];
+      const code = await runCli(
+        ['metrics:resend', ...args],
+        { NODE_ENV: 'test', DATABASE_URL: p.db.url },
+        { out: (line) => out.push(line), err: (line) => out.push(line) },
+      );
+      return { code, out: out.join('\n') };
+    };
+    expect(await cli('--from', '2027-02-30', '--to', '2027-03-31')).toMatchObject({ code: 2 });
+    expect(await cli('--from', '2027-03-31', '--to', '2027-03-01')).toMatchObject({ code: 2 });
+    expect(await cli('--from', '2027-03-01')).toMatchObject({ code: 2 });
+
+    const held = async () =>
+      (await p.broker.dataSource.query(`SELECT id FROM barometer.event ORDER BY id`)) as { id: string }[];
+    const all = await held();
+    // The barometer restored from a backup taken before the reminders: it lost their events.
+    const lost: { id: string }[] = await p.broker.dataSource.query(
+      `WITH lost AS (DELETE FROM barometer.event WHERE type LIKE 'reminder.%' RETURNING id) SELECT id FROM lost`,
+    );
+    expect(lost.length).toBeGreaterThan(0);
+    const duplicatesBefore = await receivedDuplicates(p);
+    // The events were written at the database's time, whatever the scenario's clock said.
+    const now = new Date();
+    const resent = await cli(
+      '--from',
+      montrealDay(new Date(now.getTime() - 86_400_000)),
+      '--to',
+      montrealDay(now),
+    );
+    expect(resent).toMatchObject({ code: 0, out: expect.stringContaining(`${all.length} metric events`) });
+    await allDelivered(p);
+    expect(await held()).toEqual(all);
+    expect(await receivedDuplicates(p)).toBe(duplicatesBefore + all.length - lost.length);
+    expect(await indicators(p, 'period=month')).toEqual(EXPECTED_MONTHS);
   });
 });
 

@@ -21,6 +21,7 @@ import {
   type RegisteredErasure,
 } from '#libs/erasure';
 import { mintDevCitizenToken } from '#libs/identity';
+import { OutboxRelayService } from '#libs/outbox';
 import { CitizenKey, DataKeysService } from '#libs/vault';
 import { seedDemo } from './demo-seed.js';
 import { domainContext } from './domain-context.js';
@@ -56,6 +57,9 @@ const USAGE = `Usage: npm run cli -- <command>
                                     backup replaces) and of FILE (as erasure:export wrote it); idempotent
   erasure:export                    print the erasure register (citizen id and time, one a line), to keep off the
                                     platform beside the backups
+  metrics:resend --from DATE --to DATE
+                                    send again to the barometer the metric events written on those Montréal days
+                                    (YYYY-MM-DD, both included): a backfill; a barometer that holds them ignores them
   dev:token --sub SUBJECT [--ttl SECONDS]
                                     print a citizen token of the development issuer (not in production)
   demo:seed [FILE]                  load demo citizens (default config/demo/citizens.yaml; not in production)`;
@@ -87,6 +91,13 @@ function parseExpectations(value: string | undefined): { seq: number; root: stri
 function option(args: string[], name: string): string | undefined {
   const index = args.indexOf(name);
   return index >= 0 ? args[index + 1] : undefined;
+}
+
+/** A calendar day `YYYY-MM-DD` that exists; null otherwise. */
+function calendarDay(value: string | undefined): string | null {
+  if (!value || !/^\d{4}-\d{2}-\d{2}$/.test(value)) return null;
+  const date = new Date(`${value}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().startsWith(value) ? value : null;
 }
 
 const COMMANDS: Record<string, Command> = {
@@ -281,6 +292,22 @@ const COMMANDS: Record<string, Command> = {
       for (const line of formatErasureRegister(await readErasureRegister(dataSource))) io.out(line);
       return 0;
     }),
+
+  'metrics:resend': async (config, args, io) => {
+    const from = calendarDay(option(args, '--from'));
+    const to = calendarDay(option(args, '--to'));
+    if (!from || !to || to < from) {
+      io.err('metrics:resend needs --from DATE --to DATE, days YYYY-MM-DD with --to not before --from');
+      return 2;
+    }
+    return withDataSource(config, async (dataSource) => {
+      const resent = await new OutboxRelayService(dataSource, config).resendMetrics(from, to);
+      io.out(
+        `${resent} metric events of ${from} to ${to} (Montréal days) will be sent again by the scheduler's relay.`,
+      );
+      return 0;
+    });
+  },
 
   'dev:token': async (config, args, io) => {
     const subject = option(args, '--sub');

@@ -149,6 +149,37 @@ export class OutboxRelayService {
     return { ids: rows.map((row) => row.id), leasedUntil: rows[0].leased_until.getTime() };
   }
 
+  /**
+   * A backfill: the metric events written on the Montréal days `from` to
+   * `to` (`YYYY-MM-DD`, both included) and delivered already go back to
+   * pending, so the relay sends them again under their own ids — for a
+   * barometer restored from an older backup, or a new one. One that holds
+   * them ignores them. Events still pending are left as they are. Runs in
+   * statements of `batch` rows, so a long period does not hold its rows
+   * locked all at once. How many events go again.
+   */
+  async resendMetrics(from: string, to: string, batch = 10_000): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const [{ count }]: { count: number }[] = await this.dataSource.query(
+        `WITH resent AS (
+           UPDATE outbox_event SET status = 'pending', attempts = 0, next_attempt_at = now(),
+                  leased_until = NULL, delivered_at = NULL, last_error = NULL
+           WHERE status = 'delivered' AND id IN (
+             SELECT id FROM outbox_event
+             WHERE topic = 'metric' AND status = 'delivered'
+               AND occurred_at >= ($1::date::timestamp AT TIME ZONE 'America/Montreal')
+               AND occurred_at < (($2::date + 1)::timestamp AT TIME ZONE 'America/Montreal')
+             LIMIT $3)
+           RETURNING 1)
+         SELECT count(*)::int AS count FROM resent`,
+        [from, to, batch],
+      );
+      total += count;
+      if (count < batch) return total;
+    }
+  }
+
   /** The age, in seconds, of each topic's oldest undelivered event; a topic with none is absent. */
   async lag(): Promise<Map<OutboxTopic, number>> {
     const rows: { topic: OutboxTopic; seconds: number }[] = await this.dataSource.query(
