@@ -23,6 +23,7 @@ import { PairwiseIds } from '#libs/identity';
 import { composeMail, mailSender } from '#libs/channels';
 import { AttributesService } from '#libs/vault';
 import { domainContext } from '../apps/cli/src/domain-context.js';
+import { startBarometerSink } from './barometer-sink.js';
 import { startSmtpSink } from './smtp-sink.js';
 import {
   accessToken,
@@ -249,6 +250,7 @@ async function main(): Promise<void> {
   await db.query('VACUUM ANALYZE');
   const redis = new Redis(REDIS_URL);
   const sink = await startSmtpSink({ key: readFileSync(TLS.keyFile), cert: readFileSync(TLS.certFile) });
+  const barometer = await startBarometerSink({ key: readFileSync(TLS.keyFile), cert: readFileSync(TLS.certFile) });
 
   const brokerPort = await freePort();
   const broker = await startProcess('dist/apps/broker/src/main.js', `http://127.0.0.1:${brokerPort}/health`, {
@@ -340,6 +342,7 @@ async function main(): Promise<void> {
         SCHEDULER_PORT: String(schedulerPort),
         SMTP_URL: `smtp://127.0.0.1:${sink.port}`,
         MAIL_FROM: 'Une fois <rappels@une-fois.quebec>',
+        BAROMETER_URL: barometer.url,
         NODE_EXTRA_CA_CERTS: TLS.certFile,
       }),
     );
@@ -390,6 +393,7 @@ async function main(): Promise<void> {
   const floor = await bareLoop(sink.port, waves[0].reminders, 16, 'composed');
   const nodemailerFloor = await bareLoop(sink.port, waves[0].reminders, 16, 'nodemailer');
   await sink.close();
+  await barometer.close();
   await removeKeys(redis);
   redis.disconnect();
   await db.end();
@@ -431,7 +435,8 @@ How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded with an e-mail 
 known to ${ORGANISATION}; ${DEADLINES.toLocaleString('en')} \`${KIND}\` deadlines 40 days ahead registered by \`${SERVICE}\` with autocannon
 (each creates its 30-, 7- and 1-day reminders in the same transaction), with \`ANALYZE\` every 10 s as
 autovacuum would run it (this server runs with autovacuum off). Then the scheduler (${SCHEDULERS} processes, one per
-core, production mode, defaults) and the reminders made due by setting their send time to now — what the clock
+core, production mode, defaults; the run's metric events relayed in the background to a barometer that takes
+every batch, over https) and the reminders made due by setting their send time to now — what the clock
 reaching them does — in two waves of the same size, the first with the other reminders still in the
 future, the second with them set aside. The rate runs from the first message at the sink to the last.
 The sink answers SMTP (with PIPELINING, each chunk's replies in one write, as a real server does) and

@@ -68,7 +68,9 @@ export class MetricDeliveryService {
           // Enough of a refusal's problem+json to say why in last_error.
           maxBodyBytes: 4096,
         },
-        { production: this.config.production, timeoutMs: this.config.webhookTimeoutMs },
+        // The operator's own barometer, which may sit on a private network: not a third party's URL
+        // (production requires BAROMETER_URL to be https at boot).
+        { production: false, timeoutMs: this.config.webhookTimeoutMs },
       );
       if (answer.status < 200 || answer.status >= 300)
         error = `HTTP ${answer.status} ${answer.body.toString('utf8').slice(0, 400)}`.trim();
