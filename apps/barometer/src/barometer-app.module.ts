@@ -1,9 +1,10 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppModuleOptions, ConfigModule } from '#libs/config';
+import { OwnSchemaDatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
 import { BarometerMetrics } from './barometer-metrics.js';
 import { DashboardController } from './dashboard/dashboard.controller.js';
-import { BarometerDatabaseModule } from './database/barometer-database.js';
+import { BAROMETER_SCHEMA } from './database/barometer-database.js';
 import { EventStore } from './events/event-store.js';
 import { EventsController } from './events/events.controller.js';
 import { PlatformKeys } from './events/platform-keys.js';
@@ -23,7 +24,7 @@ export class BarometerAppModule {
       module: BarometerAppModule,
       imports: [
         ConfigModule.forRoot(env, { barometer: true, clock: options.clock }),
-        BarometerDatabaseModule.forRoot(),
+        OwnSchemaDatabaseModule.forRoot(BAROMETER_SCHEMA),
         HttpPlatformModule.forRoot({ redis: 'unused' }),
       ],
       controllers: [EventsController, IndicatorsController, DashboardController],
