@@ -21,6 +21,7 @@ import { ConsentRequestsController } from './me/consent-requests.controller.js';
 import { ConsentsController } from './me/consents.controller.js';
 import { DeadlinesController } from './me/deadlines.controller.js';
 import { MeController } from './me/me.controller.js';
+import { CatalogueController } from './well-known/catalogue.controller.js';
 import { CheckpointsController } from './well-known/checkpoints.controller.js';
 import { WellKnownController } from './well-known/well-known.controller.js';
 
@@ -54,6 +55,7 @@ export class VaultAppModule {
         CalendarFeedsController,
         WellKnownController,
         CheckpointsController,
+        CatalogueController,
       ],
       providers: [CitizenDataService, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
     };

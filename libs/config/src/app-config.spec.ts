@@ -52,8 +52,15 @@ describe(AppConfig.name, () => {
   describe('defaults in development', () => {
     const config = AppConfig.fromEnvironment(DEVELOPMENT);
 
-    it('listens on ports 3001 to 3004', () => {
-      expect(config.ports).toEqual({ vault: 3001, broker: 3002, barometer: 3003, scheduler: 3004 });
+    it('listens on ports 3001 to 3006', () => {
+      expect(config.ports).toEqual({
+        vault: 3001,
+        broker: 3002,
+        barometer: 3003,
+        scheduler: 3004,
+        portal: 3005,
+        idp: 3006,
+      });
     });
 
     it('connects to the local PostgreSQL and Redis', () => {
@@ -67,13 +74,15 @@ describe(AppConfig.name, () => {
         vault: 'http://localhost:3001',
         broker: 'http://localhost:3002',
         barometer: 'http://localhost:3003',
+        idp: 'http://localhost:3006',
       });
+      expect(config.portal).toMatchObject({ url: 'http://localhost:3005', published: false });
     });
 
     it('uses the built-in dev citizen issuer under the vault URL', () => {
       expect(config.citizenIssuer).toMatchObject({
         issuer: 'http://localhost:3001/dev-issuer',
-        audience: 'une-fois',
+        audience: 'urn:une-fois:vault',
         jwksUri: null,
       });
       expect(config.citizenIssuer.devIssuerKey).toMatchObject({
@@ -316,7 +325,7 @@ describe(AppConfig.name, () => {
       expect(config.production).toBe(true);
       expect(config.citizenIssuer).toEqual({
         issuer: 'https://auth.quebec.ca',
-        audience: 'une-fois',
+        audience: 'urn:une-fois:vault',
         jwksUri: 'https://auth.quebec.ca/.well-known/jwks.json',
         devIssuerKey: null,
       });
@@ -335,6 +344,69 @@ describe(AppConfig.name, () => {
       expect(
         AppConfig.fromEnvironment({ ...DEVELOPMENT, APPLY_REGISTRY_AT_BOOT: 'false' }).applyRegistryAtBoot,
       ).toBe(false);
+    });
+  });
+
+  describe('the portal', () => {
+    const PORTAL = { portal: true };
+    const production = (overrides: Record<string, string | undefined> = {}) => ({
+      NODE_ENV: 'production',
+      CITIZEN_ISSUER: 'https://auth.quebec.ca',
+      VAULT_URL: 'https://coffre.une-fois.gouv.qc.ca',
+      PORTAL_URL: 'https://mondossier.une-fois.gouv.qc.ca',
+      PORTAL_CLIENT_SECRET: 's'.repeat(40),
+      ...overrides,
+    });
+
+    it('needs an OpenID provider to sign citizens in at, even in development, naming the variable', () => {
+      expect(() => AppConfig.fromEnvironment(DEVELOPMENT, PORTAL)).toThrow(/CITIZEN_ISSUER: required by the portal/);
+    });
+
+    it('has a development client of the development provider, and sessions that end after 15 idle minutes or 8 hours', () => {
+      const config = AppConfig.fromEnvironment({ ...DEVELOPMENT, CITIZEN_ISSUER: 'http://localhost:3006' }, PORTAL);
+      expect(config.portal).toMatchObject({
+        url: 'http://localhost:3005',
+        clientId: 'une-fois-portal',
+        sessionIdleMs: 15 * 60_000,
+        sessionMaxMs: 8 * 3600_000,
+      });
+      expect(config.portal.clientSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    });
+
+    it('refuses production without its issuer, public https URL, client secret and the vault’s URL, naming each', () => {
+      const problems = (env: Record<string, string | undefined>) => {
+        try {
+          AppConfig.fromEnvironment(env, PORTAL);
+          return [];
+        } catch (error) {
+          return (error as ConfigError).problems;
+        }
+      };
+      expect(problems(production())).toEqual([]);
+      for (const key of ['CITIZEN_ISSUER', 'PORTAL_URL', 'PORTAL_CLIENT_SECRET', 'VAULT_URL'])
+        expect(problems(production({ [key]: undefined }))).toContain(`${key}: required when NODE_ENV=production`);
+      expect(problems(production({ PORTAL_URL: 'http://mondossier.une-fois.gouv.qc.ca' }))).toContain(
+        'PORTAL_URL: must be an https:// URL in production',
+      );
+    });
+
+    it('holds none of the platform’s secrets: it reaches citizens’ data through the vault', () => {
+      expect(() => AppConfig.fromEnvironment(production({ MASTER_KEYS: `main:1:${base64Key()}` }), PORTAL)).toThrow(
+        /MASTER_KEYS: a platform secret; this app never holds it/,
+      );
+    });
+
+    it('is where consent requests’ approval links lead once PORTAL_URL is set', () => {
+      const config = AppConfig.fromEnvironment({ ...DEVELOPMENT, PORTAL_URL: 'https://mondossier.example' });
+      expect(config.portal).toMatchObject({ url: 'https://mondossier.example', published: true });
+    });
+  });
+
+  describe('the development OpenID provider', () => {
+    it('never runs in production', () => {
+      expect(() =>
+        AppConfig.fromEnvironment({ NODE_ENV: 'production' }, { identityProvider: true }),
+      ).toThrow(/NODE_ENV: the development OpenID provider never runs in production/);
     });
   });
 

@@ -33,6 +33,18 @@ export interface CitizenIssuerConfig {
   devIssuerKey: JsonWebKey | null;
 }
 
+/** The citizen portal: where it is, its OpenID client at the citizen issuer, and its sessions. */
+export interface PortalConfig {
+  /** Its public base URL: PORTAL_URL, else http://localhost:PORTAL_PORT. */
+  url: string;
+  /** Whether PORTAL_URL is set: consent requests' approval links then lead to the portal. */
+  published: boolean;
+  clientId: string;
+  clientSecret: string;
+  sessionIdleMs: number;
+  sessionMaxMs: number;
+}
+
 /** The typed configuration every app and the CLI share. Built once from the environment. */
 export class AppConfig {
   readonly env: Env;
@@ -45,8 +57,18 @@ export class AppConfig {
   readonly releaseQueueTimeoutMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
-  readonly ports: { vault: number; broker: number; barometer: number; scheduler: number };
-  readonly urls: { vault: string; broker: string; barometer: string };
+  readonly ports: {
+    vault: number;
+    broker: number;
+    barometer: number;
+    scheduler: number;
+    portal: number;
+    idp: number;
+  };
+  readonly urls: { vault: string; broker: string; barometer: string; idp: string };
+  readonly portal: PortalConfig;
+  /** The development OpenID provider's accounts file. */
+  readonly idpAccountsFile: string;
   /** Where the barometer finds the keys that sign metric events. */
   readonly platformJwksUrl: string;
   readonly citizenIssuer: CitizenIssuerConfig;
@@ -75,8 +97,16 @@ export class AppConfig {
   private constructor(env: Env, problems: string[], options: ConfigOptions, nodeEnvSet: boolean) {
     this.env = env;
     this.production = env.NODE_ENV === 'production';
-    if (this.production && options.barometer) {
+    if (options.identityProvider && this.production) {
+      problems.push('NODE_ENV: the development OpenID provider never runs in production');
+    } else if (this.production && options.barometer) {
       if (!env.PLATFORM_JWKS_URL) problems.push('PLATFORM_JWKS_URL: required when NODE_ENV=production');
+    } else if (this.production && options.portal) {
+      for (const key of ['CITIZEN_ISSUER', 'PORTAL_URL', 'PORTAL_CLIENT_SECRET', 'VAULT_URL'] as const)
+        if (!env[key]) problems.push(`${key}: required when NODE_ENV=production`);
+      // Session cookies are Secure in production: a portal served over http would never see them again.
+      if (env.PORTAL_URL && !env.PORTAL_URL.startsWith('https://'))
+        problems.push('PORTAL_URL: must be an https:// URL in production');
     } else if (this.production) {
       const missing = [
         'MASTER_KEYS',
@@ -97,6 +127,12 @@ export class AppConfig {
           'NODE_ENV: unset, which means production; set it to development or test to use the development keys and issuer',
         );
       }
+    } else if (options.portal) {
+      // The built-in development issuer mints tokens, it signs nobody in: the portal needs an OpenID provider.
+      if (!env.CITIZEN_ISSUER)
+        problems.push(
+          'CITIZEN_ISSUER: required by the portal, which signs citizens in there (in development, the development OpenID provider, npm run start:idp)',
+        );
     } else if (!env.CITIZEN_ISSUER !== !env.CITIZEN_JWKS_URI) {
       // Half a real issuer would verify its tokens against the wrong name, or mint dev tokens under its name.
       problems.push(
@@ -116,11 +152,23 @@ export class AppConfig {
       broker: env.BROKER_PORT,
       barometer: env.BAROMETER_PORT,
       scheduler: env.SCHEDULER_PORT,
+      portal: env.PORTAL_PORT,
+      idp: env.IDP_PORT,
     };
     this.urls = {
       vault: trimSlash(env.VAULT_URL ?? `http://localhost:${env.VAULT_PORT}`),
       broker: trimSlash(env.BROKER_URL ?? `http://localhost:${env.BROKER_PORT}`),
       barometer: trimSlash(env.BAROMETER_URL ?? `http://localhost:${env.BAROMETER_PORT}`),
+      idp: trimSlash(env.IDP_URL ?? `http://localhost:${env.IDP_PORT}`),
+    };
+    this.idpAccountsFile = env.IDP_ACCOUNTS_FILE;
+    this.portal = {
+      url: trimSlash(env.PORTAL_URL ?? `http://localhost:${env.PORTAL_PORT}`),
+      published: !!env.PORTAL_URL,
+      clientId: env.PORTAL_CLIENT_ID,
+      clientSecret: env.PORTAL_CLIENT_SECRET ?? devSecret('portal-client').toString('base64url'),
+      sessionIdleMs: env.PORTAL_SESSION_IDLE_MINUTES * 60_000,
+      sessionMaxMs: env.PORTAL_SESSION_MAX_MINUTES * 60_000,
     };
     this.platformJwksUrl = env.PLATFORM_JWKS_URL ?? `${this.urls.broker}/.well-known/jwks.json`;
     const devIssuer = !env.CITIZEN_JWKS_URI;

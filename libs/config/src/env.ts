@@ -42,10 +42,27 @@ export class Env {
   @IsInt() @Min(0) @Max(65535) BROKER_PORT = 3002;
   @IsInt() @Min(0) @Max(65535) BAROMETER_PORT = 3003;
   @IsInt() @Min(0) @Max(65535) SCHEDULER_PORT = 3004;
+  @IsInt() @Min(0) @Max(65535) PORTAL_PORT = 3005;
+  /** The development OpenID provider (apps/idp): development and tests only. */
+  @IsInt() @Min(0) @Max(65535) IDP_PORT = 3006;
 
   @IsOptional() @IsUrl(URL_OPTIONS) VAULT_URL?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) BROKER_URL?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) BAROMETER_URL?: string;
+  /** The citizen portal's public base URL; when set, a consent request's approvalUrl is its page there. */
+  @IsOptional() @IsUrl(URL_OPTIONS) PORTAL_URL?: string;
+  /** The development OpenID provider's public base URL, its issuer. */
+  @IsOptional() @IsUrl(URL_OPTIONS) IDP_URL?: string;
+
+  /** The portal's OpenID Connect client at CITIZEN_ISSUER (authorization code + PKCE, client_secret_basic). */
+  @Matches(/^[\x21-\x7e]{1,200}$/, { message: 'must be a client id' }) PORTAL_CLIENT_ID = 'une-fois-portal';
+  @IsOptional() @IsString() PORTAL_CLIENT_SECRET?: string;
+  /** A portal session ends after this long without a request from its browser. */
+  @IsInt() @Min(1) @Max(720) PORTAL_SESSION_IDLE_MINUTES = 15;
+  /** …and after this long in any case: the citizen signs in again. */
+  @IsInt() @Min(1) @Max(1440) PORTAL_SESSION_MAX_MINUTES = 480;
+  /** The development OpenID provider's accounts (sign-in names and identity claims). */
+  @IsString() IDP_ACCOUNTS_FILE = 'config/demo/identities.yaml';
 
   /**
    * The barometer's only link to the platform: the JWKS its metric events are
@@ -56,7 +73,8 @@ export class Env {
   /** The OpenID Connect issuer of citizen tokens. Unset outside production: the built-in dev issuer. */
   @IsOptional() @IsString() CITIZEN_ISSUER?: string;
   @IsOptional() @IsUrl(URL_OPTIONS) CITIZEN_JWKS_URI?: string;
-  @IsString() CITIZEN_AUDIENCE = 'une-fois';
+  /** The `aud` of citizen tokens, and the resource (RFC 8707, an absolute URI) the portal asks tokens for. */
+  @IsString() CITIZEN_AUDIENCE = 'urn:une-fois:vault';
 
   @IsString() REGISTRY_FILE = 'config/registry.yaml';
   @IsString() CATALOGUE_FILE = 'config/catalogue.yaml';
@@ -156,6 +174,10 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'BROKER_PORT',
   'BAROMETER_PORT',
   'SCHEDULER_PORT',
+  'PORTAL_PORT',
+  'IDP_PORT',
+  'PORTAL_SESSION_IDLE_MINUTES',
+  'PORTAL_SESSION_MAX_MINUTES',
   'BODY_LIMIT_BYTES',
   'REGISTRY_REFRESH_SECONDS',
   'JWKS_REFETCH_COOLDOWN_SECONDS',
@@ -186,9 +208,17 @@ export interface ConfigOptions {
    * to boot with one of them in its environment.
    */
   barometer?: boolean;
+  /**
+   * The citizen portal, a client of the vault's API: production needs its
+   * OpenID client and public URL, and like the barometer it holds none of
+   * the platform's secrets.
+   */
+  portal?: boolean;
+  /** The development OpenID provider: refused in production. */
+  identityProvider?: boolean;
 }
 
-/** The platform's secrets: a barometer never holds them. */
+/** The platform's secrets: a barometer or the portal never holds them. */
 const PLATFORM_SECRETS = ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS'];
 
 /** Reads and validates raw variables; unknown variables are ignored, empty strings count as unset. */
@@ -210,6 +240,9 @@ export function readEnv(
     'VAULT_URL',
     'BROKER_URL',
     'BAROMETER_URL',
+    'PORTAL_URL',
+    'IDP_URL',
+    'PORTAL_CLIENT_SECRET',
     'PLATFORM_JWKS_URL',
     'CITIZEN_ISSUER',
     'CITIZEN_JWKS_URI',
@@ -233,10 +266,11 @@ export function readEnv(
       );
     }
   }
-  if (options.barometer) {
+  const apart = options.barometer ? 'the barometer' : options.portal || options.identityProvider ? 'this app' : null;
+  if (apart) {
     for (const key of PLATFORM_SECRETS) {
       known.delete(key);
-      if (raw[key]) problems.push(`${key}: a platform secret; the barometer never holds it`);
+      if (raw[key]) problems.push(`${key}: a platform secret; ${apart} never holds it`);
     }
   }
   const picked: Record<string, unknown> = {};

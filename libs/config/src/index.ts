@@ -3,6 +3,7 @@ export {
   devEd25519Jwk,
   type CitizenIssuerConfig,
   type MasterKey,
+  type PortalConfig,
   type ReminderConfig,
 } from './app-config.js';
 export { ConfigError, Env, validateEnv, type ConfigOptions } from './env.js';

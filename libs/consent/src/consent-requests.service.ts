@@ -325,5 +325,7 @@ export class ConsentRequestsService {
 }
 
 export function approvalUrl(config: AppConfig, requestId: string): string {
-  return `${config.urls.vault}/consent-requests/${requestId}`;
+  return config.portal.published
+    ? `${config.portal.url}/demandes/${requestId}`
+    : `${config.urls.vault}/consent-requests/${requestId}`;
 }

@@ -18,6 +18,8 @@ const CITIZEN_TOKEN_ALGORITHMS = ['RS256', 'PS256', 'ES256', 'ES384', 'EdDSA', '
 export interface CitizenIdentity {
   issuer: string;
   subject: string;
+  /** The token's claims, as signed by the issuer (identity claims among them, where it gives them). */
+  claims: Record<string, unknown>;
 }
 
 /**
@@ -64,7 +66,7 @@ export class CitizenTokenVerifier {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
         throw new DomainError('unauthenticated', 'The token has no usable subject.');
       }
-      return { issuer, subject: payload.sub };
+      return { issuer, subject: payload.sub, claims: payload };
     } catch (error) {
       if (error instanceof DomainError) throw error;
       throw new DomainError('unauthenticated', describeTokenError(error));

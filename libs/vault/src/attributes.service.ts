@@ -8,6 +8,19 @@ import type { CitizenKey } from './citizen-key.entity.js';
 import { DataKeysService } from './data-keys.service.js';
 
 /** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
+/**
+ * The OpenID Connect standard claims of a citizen's identity that the
+ * citizen issuer vouches for, and the catalogue attribute each becomes.
+ */
+export const IDENTITY_CLAIMS = {
+  given_name: 'identity.given_name',
+  family_name: 'identity.family_name',
+  birthdate: 'identity.birthdate',
+} as const;
+
+/** `written_by` of the values a citizen's identity claims wrote at their first sign-in. */
+export const CITIZEN_ISSUER_WRITER = 'citizen-issuer';
+
 export type Writer =
   { kind: 'citizen' } | { kind: 'organisation'; organisationId: string; serviceId: string };
 
@@ -186,6 +199,34 @@ export class AttributesService {
       source: sourceOf(sourceKind, sourceOrganisationId),
       updatedAt: row.updated_at.toISOString(),
     };
+  }
+
+  /**
+   * A new citizen's first values: the identity claims of the token they
+   * first signed in with, vouched for by the citizen issuer, recorded as
+   * coming from each attribute's authority (the issuer checked them against
+   * it). A claim the catalogue has no authority for, or whose value does not
+   * pass the attribute's check, is left out. The attributes written.
+   */
+  async writeIdentityClaims(
+    em: EntityManager,
+    citizenId: string,
+    claims: Record<string, unknown>,
+  ): Promise<string[]> {
+    const written: string[] = [];
+    for (const [claim, attribute] of Object.entries(IDENTITY_CLAIMS)) {
+      const definition = this.registry.current().attribute(attribute);
+      if (claims[claim] === undefined || !definition?.authority) continue;
+      const checked = checkAttributeValue(definition, claims[claim]);
+      if (!checked.ok) continue;
+      await this.write(em, citizenId, attribute, checked.value, {
+        kind: 'organisation',
+        organisationId: definition.authority,
+        serviceId: CITIZEN_ISSUER_WRITER,
+      });
+      written.push(attribute);
+    }
+    return written;
   }
 
   /** Removes every value and its history (erasure). The data key goes separately. */

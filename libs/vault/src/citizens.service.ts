@@ -63,16 +63,31 @@ export function lockedCitizen(rows: { id: string; quiet_hours: QuietHours }[]): 
 export class CitizensService {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** The citizen behind an issuer's subject; their first call creates the profile. */
-  async resolve(issuer: string, subject: string): Promise<Citizen> {
+  /**
+   * The citizen behind an issuer's subject; their first call creates the
+   * profile, and `onCreate` runs in the transaction that creates it (so a
+   * profile never exists without what it writes). Of two first calls at
+   * once, one creates; the other waits for it and finds the profile.
+   */
+  async resolve(
+    issuer: string,
+    subject: string,
+    onCreate?: (em: EntityManager, citizenId: string) => Promise<unknown>,
+  ): Promise<Citizen> {
     const repository = this.dataSource.getRepository(Citizen);
     const existing = await repository.findOneBy({ issuer, subject });
     if (existing) return existing;
-    await this.dataSource.query(
-      `INSERT INTO citizen (id, issuer, subject) VALUES ($1, $2, $3)
-       ON CONFLICT (issuer, subject) WHERE subject IS NOT NULL DO NOTHING`,
-      [randomUUID(), issuer, subject],
-    );
+    await this.dataSource.transaction(async (em) => {
+      const created: { id: string }[] = await em.query(
+        `WITH created AS (
+           INSERT INTO citizen (id, issuer, subject) VALUES ($1, $2, $3)
+           ON CONFLICT (issuer, subject) WHERE subject IS NOT NULL DO NOTHING
+           RETURNING id)
+         SELECT id FROM created`,
+        [randomUUID(), issuer, subject],
+      );
+      if (created.length === 1 && onCreate) await onCreate(em, created[0].id);
+    });
     return repository.findOneByOrFail({ issuer, subject });
   }
 

@@ -2,6 +2,8 @@ export { AttributeHistory, AttributeValue, type SourceKind } from './attribute-v
 export { decryptAttribute, encryptAttribute } from './attribute-crypto.js';
 export {
   AttributesService,
+  CITIZEN_ISSUER_WRITER,
+  IDENTITY_CLAIMS,
   type HeldValue,
   type HistoricValue,
   sourceOf,

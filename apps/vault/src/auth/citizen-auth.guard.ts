@@ -3,13 +3,14 @@ import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { IS_PUBLIC } from '#libs/http';
 import { CitizenTokenVerifier } from '#libs/identity';
-import { type Citizen, CitizensService } from '#libs/vault';
+import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
 
 type CitizenRequest = Request & { citizen?: Citizen };
 
 /**
  * Every route needs a citizen token unless marked @Public(). The token's
- * subject resolves to the citizen's profile, created on first sight.
+ * subject resolves to the citizen's profile, created on first sight with the
+ * identity claims the issuer put in that first token as its first values.
  */
 @Injectable()
 export class CitizenAuthGuard implements CanActivate {
@@ -17,6 +18,7 @@ export class CitizenAuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly verifier: CitizenTokenVerifier,
     private readonly citizens: CitizensService,
+    private readonly attributes: AttributesService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -24,7 +26,9 @@ export class CitizenAuthGuard implements CanActivate {
       return true;
     const request = context.switchToHttp().getRequest<CitizenRequest>();
     const identity = await this.verifier.verify(request.headers.authorization);
-    request.citizen = await this.citizens.resolve(identity.issuer, identity.subject);
+    request.citizen = await this.citizens.resolve(identity.issuer, identity.subject, (em, citizenId) =>
+      this.attributes.writeIdentityClaims(em, citizenId, identity.claims),
+    );
     return true;
   }
 }

@@ -16,11 +16,20 @@ export class AccessLogController {
     private readonly checkpoints: AccessLogCheckpoints,
   ) {}
 
-  /** Who accessed what, when and why, newest first (50 a page by default); `head` lets the citizen check the chain. */
+  /**
+   * Who accessed what, when and why, newest first (50 a page by default).
+   * `head` and `citizenId` (which each entry's hash covers) let the citizen
+   * recompute the chain.
+   */
   @Get()
   async list(@CurrentCitizen() citizen: Citizen, @Query() query: SeqPageQueryDto) {
     const page = await this.accessLog.page(citizen.id, query.limit ?? 50, query.before);
-    return { entries: page.entries.map(accessLogView), head: page.head, nextBefore: page.nextBefore };
+    return {
+      citizenId: citizen.id,
+      entries: page.entries.map(accessLogView),
+      head: page.head,
+      nextBefore: page.nextBefore,
+    };
   }
 
   /**
