@@ -16,6 +16,7 @@ const LIB_TIERS = {
   outbound: 'infra',
   outbox: 'infra',
   queues: 'infra',
+  web: 'infra',
   catalogue: 'domain',
   identity: 'domain',
   vault: 'domain',

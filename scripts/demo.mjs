@@ -1,26 +1,35 @@
 #!/usr/bin/env node
 // `npm run demo`: the whole platform on this machine with demo data.
 // Builds, creates and migrates the database, applies the demo registry, loads
-// the demo citizens, starts a mail catcher and the four apps, then prints
-// their URLs and a citizen token. A service registers a deadline whose
+// the demo citizens, starts a mail catcher, the development OpenID provider
+// and the apps, then prints their URLs, the demo citizens' sign-in names for
+// the portal and a citizen token. A service registers a deadline whose
 // reminder falls due a minute later: it reaches the mail catcher. Ctrl-C
 // stops everything.
 import { spawn, spawnSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { importJWK, SignJWT } from 'jose';
 import pg from 'pg';
+import { devCitizenToken, signInThroughPortal } from './dev-sign-in.mjs';
 import { startMailCatcher } from './mail-catcher.mjs';
 
 const APPS = [
+  ['idp', 'IDP_PORT', 3006],
   ['vault', 'VAULT_PORT', 3001],
   ['broker', 'BROKER_PORT', 3002],
   ['barometer', 'BAROMETER_PORT', 3003],
   ['scheduler', 'SCHEDULER_PORT', 3004],
+  ['portal', 'PORTAL_PORT', 3005],
 ];
-// Development mode unless told otherwise: the demo runs on the development keys and issuer.
+// Development mode unless told otherwise: the demo runs on the development keys, and citizens sign in
+// at the development OpenID provider (apps/idp), which the vault trusts as it would the government's.
 const env = { NODE_ENV: 'development', LOG_LEVEL: 'warn', REMINDER_SWEEP_SECONDS: '5', ...process.env };
 const url = (variable, port) => `http://localhost:${env[variable] ?? port}`;
+env.CITIZEN_ISSUER ??= url('IDP_PORT', 3006);
+env.CITIZEN_JWKS_URI ??= `${env.CITIZEN_ISSUER}/jwks`;
+env.PORTAL_URL ??= url('PORTAL_PORT', 3005);
+env.PORTAL_CLIENT_SECRET ??= randomBytes(24).toString('base64url');
 const databaseUrl = env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois';
 
 function step(title, command, args) {
@@ -87,13 +96,14 @@ const catcher = await startMailCatcher({
 });
 env.SMTP_URL ??= catcher.smtpUrl;
 
-// The barometer stands apart, as if another organisation ran it: none of the platform's secrets.
+// The barometer stands apart, as if another organisation ran it, and the portal and the identity provider
+// reach citizens' data through the vault only: none of them holds the platform's secrets.
 const PLATFORM_SECRETS = ['MASTER_KEYS', 'PAIRWISE_SECRET', 'SIGNING_KEYS', 'ACCESS_TOKEN_SIGNING_KEYS'];
-const barometerEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !PLATFORM_SECRETS.includes(key)));
+const apartEnv = Object.fromEntries(Object.entries(env).filter(([key]) => !PLATFORM_SECRETS.includes(key)));
 
 const children = APPS.map(([name]) => {
   const child = spawn('node', [`dist/apps/${name}/src/main.js`], {
-    env: name === 'barometer' ? barometerEnv : env,
+    env: ['barometer', 'portal', 'idp'].includes(name) ? apartEnv : env,
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   child.on('exit', (code, signal) => {
@@ -222,8 +232,23 @@ async function feedTheBarometer(citizenToken) {
   throw new Error('the barometer did not receive the demo’s metric events within 60 s');
 }
 
+/** The demo's sign-in names at the development provider (config/demo/identities.yaml). */
+function signInNames() {
+  return [...readFileSync(env.IDP_ACCOUNTS_FILE ?? 'config/demo/identities.yaml', 'utf8').matchAll(
+    /- login: (\S+)\n\s+subject: \S+\n\s+given_name: (.+)\n\s+family_name: (.+)\n/g,
+  )].map(([, login, given, family]) => `${login} (${given} ${family})`);
+}
+
 async function checkAndAnnounce() {
-  const token = step('minting a token for the demo citizen', 'node', ['dist/apps/cli/src/main.js', 'dev:token', '--sub', 'demo-citizen']);
+  process.stdout.write('• signing the demo citizen in at the development OpenID provider\n');
+  const token = await devCitizenToken({
+    issuer: env.CITIZEN_ISSUER,
+    clientId: env.PORTAL_CLIENT_ID ?? 'une-fois-portal',
+    clientSecret: env.PORTAL_CLIENT_SECRET,
+    redirectUri: `${env.PORTAL_URL}/auth/callback`,
+    resource: env.CITIZEN_AUDIENCE ?? 'urn:une-fois:vault',
+    login: 'lea',
+  });
   const profile = await fetch(`${url('VAULT_PORT', 3001)}/v1/me`, { headers: { authorization: `Bearer ${token}` } });
   const held = profile.ok ? (await profile.json()).attributes.length : 0;
   if (!profile.ok || held === 0) {
@@ -231,6 +256,9 @@ async function checkAndAnnounce() {
     stop(1);
   } else {
     process.stdout.write(`• checked: GET /v1/me answers the demo citizen's profile, ${held} values\n`);
+    const portalPage = await signInThroughPortal(env.PORTAL_URL, 'lea');
+    if (!portalPage.includes('Bonjour Léa')) throw new Error('the portal did not show the demo citizen her profile');
+    process.stdout.write(`• checked: lea signs in to the portal and sees her profile\n`);
     const deadlineId = await registerDemoDeadline(token);
     reminderMail = new Promise((resolve) => mailWaiters.push(resolve));
     process.stdout.write(`• RAMQ registered deadline ${deadlineId}; its 1-day reminder falls due in about a minute\n`);
@@ -241,19 +269,21 @@ async function checkAndAnnounce() {
     process.stdout.write(`
 Une fois is running with demo data.
 
+  portal     ${env.PORTAL_URL}   (citizens' pages; sign in as ${signInNames().join(', ')})
+  identity   ${env.CITIZEN_ISSUER}   (the development OpenID provider: a sign-in name, no password)
   vault      ${url('VAULT_PORT', 3001)}   (API docs: ${url('VAULT_PORT', 3001)}/docs)
   broker     ${url('BROKER_PORT', 3002)}
   barometer  ${url('BAROMETER_PORT', 3003)}   (dashboard: the indicators the demo's events give, target lines, open data)
   scheduler  ${url('SCHEDULER_PORT', 3004)}/health
   mail       ${catcher.webUrl}   (reminder e-mails the scheduler sends, caught here)
 
-Demo citizen "demo-citizen" (Léa Tremblay); a token valid 8 hours:
+Demo citizen "demo-citizen" (Léa Tremblay), signed in as lea; a token valid 1 hour:
 
   export TOKEN=${token}
   curl -H "Authorization: Bearer $TOKEN" ${url('VAULT_PORT', 3001)}/v1/me
   curl -H "Authorization: Bearer $TOKEN" ${url('VAULT_PORT', 3001)}/v1/me/deadlines
 
-Another citizen: npm run cli -- dev:token --sub <anyone>. Ctrl-C stops the demo.
+Another citizen: sign in to the portal as another of the names above. Ctrl-C stops the demo.
 `);
     // For the test of this script: stop once everything answered and the reminder arrived.
     if (env.DEMO_EXIT_WHEN_READY === 'true') {

@@ -4,6 +4,7 @@ import { NestFactory } from '@nestjs/core';
 import request from 'supertest';
 import { BarometerAppModule } from '../apps/barometer/src/barometer-app.module.js';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
+import { PortalAppModule } from '../apps/portal/src/portal-app.module.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
 import { ConfigModule } from '#libs/config';
@@ -19,6 +20,7 @@ const APPS: [string, (env: Record<string, string>) => DynamicModule][] = [
   ['broker', (env) => BrokerAppModule.forRoot(env)],
   ['scheduler', (env) => SchedulerAppModule.forRoot(env)],
   ['barometer', (env) => BarometerAppModule.forRoot(env)],
+  ['portal', (env) => PortalAppModule.forRoot(env)],
 ];
 
 describe('Every app', () => {
@@ -52,8 +54,10 @@ describe('Every app', () => {
       const http = request(app.getHttpServer());
       const health = await http.get('/health').expect(200);
       expect(health.body).toMatchObject({ status: 'ok', info: { database: { status: 'up' } } });
-      // The barometer does not use Redis, so its readiness does not depend on it.
-      expect(health.body.info.redis).toEqual(name === 'barometer' ? undefined : { status: 'up' });
+      // The barometer and the portal do not use Redis, so their readiness does not depend on it.
+      expect(health.body.info.redis).toEqual(
+        ['barometer', 'portal'].includes(name) ? undefined : { status: 'up' },
+      );
       const metrics = await http.get('/metrics').expect(200);
       expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
       expect(metrics.text).toContain('process_cpu_seconds_total');
@@ -78,8 +82,10 @@ describe('Every app', () => {
           await http.patch(`/v1/deadlines/${id}?token=${secret}`).send({ status: 'completed' }).expect(401);
         const metrics = await http.get('/metrics').expect(200);
         expect(await promtoolCheck(metrics.text)).toEqual({ code: 0, output: '' });
+        // The portal answers any other address with a page of its own: its catch-all route.
+        const unmatched = name === 'portal' ? '/\\*path' : 'unmatched';
         expect(metrics.text).toMatch(
-          /^http_request_duration_seconds_count\{[^}]*route="unmatched"[^}]*\} 1$/m,
+          new RegExp(`^http_request_duration_seconds_count\\{[^}]*route="${unmatched}"[^}]*\\} 1$`, 'm'),
         );
         if (name === 'broker') expect(metrics.text).toMatch(/route="\/v1\/deadlines\/:id",status="401"/);
         expect(metrics.text).not.toContain(id);

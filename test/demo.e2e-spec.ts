@@ -12,7 +12,7 @@ describe('npm run demo', () => {
     await client.end();
   });
 
-  it('brings the platform up on a database it creates, the demo citizen’s profile answers, and a reminder reaches the mail catcher', async () => {
+  it('brings the platform up on a database it creates, the demo citizen signs in to the portal, her profile answers, and a reminder reaches the mail catcher', async () => {
     const ports = {
       VAULT_PORT: '3901',
       BROKER_PORT: '3902',
@@ -20,6 +20,8 @@ describe('npm run demo', () => {
       SCHEDULER_PORT: '3904',
       MAIL_CATCHER_SMTP_PORT: '3905',
       MAIL_CATCHER_WEB_PORT: '3906',
+      IDP_PORT: '3907',
+      PORTAL_PORT: '3908',
     };
     const child = spawn('node', ['scripts/demo.mjs'], {
       env: {
@@ -43,6 +45,10 @@ describe('npm run demo', () => {
     expect(output).toContain(`created database ${name}`);
     expect(output).toMatch(/checked: GET \/v1\/me answers the demo citizen's profile, 12 values/);
     expect(output).toMatch(/export TOKEN=[\w-]+\.[\w-]+\.[\w-]+/);
+    // The portal, with the demo citizens' sign-in names at the development OpenID provider.
+    expect(output).toContain('checked: lea signs in to the portal and sees her profile');
+    expect(output).toMatch(/portal {5}http:\/\/localhost:3908 .*sign in as lea \(Léa Tremblay\), samuel/);
+    expect(output).toContain('identity   http://localhost:3907');
     expect(output).toContain('http://localhost:3901/v1/me');
     // A reminder falls due during the demo and reaches the mail catcher, whose address is printed.
     expect(output).toContain('mail       http://localhost:3906');

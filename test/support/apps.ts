@@ -6,7 +6,6 @@ import type TestAgent from 'supertest/lib/agent.js';
 import { DataSource } from 'typeorm';
 import { configureHttpApp } from '#libs/http';
 import type { TestDatabase } from './database.js';
-import type { TestIdentityProvider } from './identity-provider.js';
 
 export interface RunningApp {
   app: INestApplication;
@@ -16,7 +15,14 @@ export interface RunningApp {
   close(): Promise<void>;
 }
 
-export function testEnv(db: TestDatabase, idp: TestIdentityProvider, extra: Record<string, string> = {}) {
+/** What the apps need to know of the citizen issuer: a TestIdentityProvider, or the development OpenID provider. */
+export interface CitizenIssuer {
+  issuer: string;
+  jwksUri: string;
+  audience: string;
+}
+
+export function testEnv(db: TestDatabase, idp: CitizenIssuer, extra: Record<string, string> = {}) {
   return {
     NODE_ENV: 'test',
     DATABASE_URL: db.url,
@@ -30,11 +36,15 @@ export function testEnv(db: TestDatabase, idp: TestIdentityProvider, extra: Reco
   };
 }
 
-/** Boots an app as its main.ts does, on a free loopback port. */
-export async function startApp(module: DynamicModule): Promise<RunningApp> {
+/** Boots an app as its main.ts does, on a free loopback port (or the one given). */
+export async function startApp(
+  module: DynamicModule,
+  options: { port?: number; setup?: (app: INestApplication) => void } = {},
+): Promise<RunningApp> {
   const app = await NestFactory.create(module, { bodyParser: false, bufferLogs: true });
+  options.setup?.(app);
   configureHttpApp(app, { title: 'test', description: 'test' });
-  await app.listen(0, '127.0.0.1');
+  await app.listen(options.port ?? 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return {
     app,

@@ -1,8 +1,7 @@
 import type { AppModuleOptions } from '#libs/config';
 import { BrokerAppModule } from '../../apps/broker/src/broker-app.module.js';
-import { type RunningApp, startApp, testEnv } from './apps.js';
+import { type CitizenIssuer, type RunningApp, startApp, testEnv } from './apps.js';
 import type { TestDatabase } from './database.js';
-import type { TestIdentityProvider } from './identity-provider.js';
 import { TestService } from './services.js';
 
 export interface RunningBroker extends RunningApp {
@@ -16,7 +15,7 @@ export interface RunningBroker extends RunningApp {
  */
 export async function startBroker(
   db: TestDatabase,
-  idp: TestIdentityProvider,
+  idp: CitizenIssuer,
   env: Record<string, string> = {},
   options: AppModuleOptions = {},
 ): Promise<RunningBroker> {

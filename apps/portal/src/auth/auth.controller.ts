@@ -1,0 +1,80 @@
+import { Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { html } from '#libs/web';
+import { langOf, portalPage, textOf } from '../pages/layout.js';
+import { PageErrorFilter } from '../pages/page-error.filter.js';
+import { CsrfGuard } from '../session/csrf.guard.js';
+import { type PortalRequest, Sessions } from '../session/sessions.js';
+import { VaultClient } from '../vault/vault-client.js';
+import { OidcClient } from './oidc-client.js';
+
+/** A path of this portal to come back to: one slash, then letters, digits, dashes and slashes only. */
+export function localPath(value: unknown, fallback = '/profil'): string {
+  return typeof value === 'string' && /^\/(?!\/)[A-Za-z0-9/_-]*$/.test(value) ? value : fallback;
+}
+
+/** Signing in at the citizen issuer and out again; no password or token ever passes through the browser's URL bar but the code. */
+@ApiExcludeController()
+@UseFilters(PageErrorFilter)
+@UseGuards(CsrfGuard)
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly oidc: OidcClient,
+    private readonly sessions: Sessions,
+    private readonly vault: VaultClient,
+  ) {}
+
+  @Get('connexion')
+  async signIn(@Req() request: PortalRequest, @Res() response: Response, @Query('retour') back?: string) {
+    const session = await this.sessions.ensure(request, response);
+    const start = await this.oidc.start(langOf(request));
+    await this.sessions.save(request, {
+      ...session.data,
+      signIn: { state: start.state, nonce: start.nonce, codeVerifier: start.codeVerifier, returnTo: localPath(back) },
+    });
+    response.setHeader('cache-control', 'no-store');
+    response.redirect(303, start.url);
+  }
+
+  @Get('callback')
+  async callback(@Req() request: PortalRequest, @Res() response: Response) {
+    const t = textOf(request);
+    const signIn = request.session?.data.signIn;
+    const failed = (status: number) =>
+      response
+        .status(status)
+        .type('html')
+        .send(
+          portalPage(request, {
+            title: t.errors.title,
+            main: html`<p class="notice error" role="alert">${t.errors.forbidden}</p><p><a href="/auth/connexion">${t.signIn}</a></p>`,
+          }),
+        );
+    if (!signIn || request.query.error) return failed(signIn ? 401 : 400);
+    let signedIn;
+    try {
+      signedIn = await this.oidc.finish(new URL(request.originalUrl, this.oidc.redirectUri), signIn);
+    } catch (error) {
+      if ((error as Error).name === 'PageError') throw error;
+      return failed(400);
+    }
+    const { signIn: _done, ...rest } = request.session!.data;
+    await this.sessions.renew(request, response, { ...rest, citizen: signedIn });
+    // The citizen's language, as the vault knows it, unless they chose one here already.
+    if (!request.headers.cookie?.includes('portal_lang=')) {
+      const me = await this.vault.json<{ language: 'fr' | 'en' }>(signedIn.accessToken, 'GET', '/v1/me');
+      this.sessions.setLanguage(response, me.language);
+    }
+    response.redirect(303, signIn.returnTo);
+  }
+
+  @Post('deconnexion')
+  async signOut(@Req() request: PortalRequest, @Res() response: Response) {
+    const idToken = request.session?.data.citizen?.idToken;
+    await this.sessions.end(request, response);
+    const endSession = idToken ? await this.oidc.endSessionUrl(idToken, langOf(request)) : null;
+    response.redirect(303, endSession ?? '/?deconnecte=1');
+  }
+}

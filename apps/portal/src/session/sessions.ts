@@ -1,0 +1,107 @@
+import { randomBytes } from 'node:crypto';
+import { Injectable, type NestMiddleware } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import { AppConfig } from '#libs/config';
+import { newSessionToken, type SessionData, SessionStore } from './session.store.js';
+
+/** A request as the portal's pages see it: its session (or none), and its language. */
+export interface PortalRequest extends Request {
+  session?: { token: string; data: SessionData };
+  lang?: 'fr' | 'en';
+}
+
+const LANG_COOKIE = 'portal_lang';
+
+function cookies(request: Request): Map<string, string> {
+  const found = new Map<string, string>();
+  for (const part of (request.headers.cookie ?? '').split(';')) {
+    const index = part.indexOf('=');
+    if (index > 0) found.set(part.slice(0, index).trim(), part.slice(index + 1).trim());
+  }
+  return found;
+}
+
+/**
+ * The portal's sessions: the cookie holds a random secret and nothing else
+ * (HttpOnly, SameSite=Lax, Secure and `__Host-` outside development); the
+ * session lives server-side (SessionStore). A session is given a new secret
+ * when the citizen signs in, and is deleted when they sign out.
+ */
+@Injectable()
+export class Sessions implements NestMiddleware {
+  private readonly cookieName: string;
+  private readonly secure: boolean;
+
+  constructor(
+    private readonly store: SessionStore,
+    config: AppConfig,
+  ) {
+    this.secure = config.production;
+    this.cookieName = this.secure ? '__Host-portal_session' : 'portal_session';
+  }
+
+  /** Loads the request's session and language before any route runs. */
+  async use(request: PortalRequest, _response: Response, next: NextFunction): Promise<void> {
+    try {
+      const jar = cookies(request);
+      const token = jar.get(this.cookieName);
+      if (token && /^[A-Za-z0-9_-]{43}$/.test(token)) {
+        const data = await this.store.find(token);
+        if (data) request.session = { token, data };
+      }
+      const lang = jar.get(LANG_COOKIE);
+      request.lang = lang === 'en' ? 'en' : 'fr';
+      next();
+    } catch (error) {
+      next(error);
+    }
+  }
+
+  /** The request's session, begun if it has none (its first form, or signing in). */
+  async ensure(request: PortalRequest, response: Response): Promise<{ token: string; data: SessionData }> {
+    if (!request.session) {
+      await this.store.purgeEnded();
+      request.session = { token: newSessionToken(), data: { csrf: randomBytes(32).toString('base64url') } };
+      await this.store.save(request.session.token, request.session.data);
+      this.setCookie(response, request.session.token);
+    }
+    return request.session;
+  }
+
+  async save(request: PortalRequest, data: SessionData): Promise<void> {
+    if (!request.session) throw new Error('Sessions.save without a session');
+    request.session.data = data;
+    await this.store.save(request.session.token, data);
+  }
+
+  /** Sign-in: the same data under a new secret (the old one, seen before sign-in, opens nothing after it). */
+  async renew(request: PortalRequest, response: Response, data: SessionData): Promise<void> {
+    if (request.session) await this.store.delete(request.session.token);
+    request.session = { token: newSessionToken(), data: { ...data, csrf: randomBytes(32).toString('base64url') } };
+    await this.store.save(request.session.token, request.session.data);
+    this.setCookie(response, request.session.token);
+  }
+
+  async end(request: PortalRequest, response: Response): Promise<void> {
+    if (request.session) await this.store.delete(request.session.token);
+    request.session = undefined;
+    response.append(
+      'set-cookie',
+      `${this.cookieName}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${this.secure ? '; Secure' : ''}`,
+    );
+  }
+
+  setLanguage(response: Response, lang: 'fr' | 'en'): void {
+    response.append(
+      'set-cookie',
+      `${LANG_COOKIE}=${lang}; Path=/; SameSite=Lax; Max-Age=31536000${this.secure ? '; Secure' : ''}`,
+    );
+  }
+
+  private setCookie(response: Response, token: string): void {
+    response.append(
+      'set-cookie',
+      `${this.cookieName}=${token}; Path=/; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`,
+    );
+  }
+}

@@ -1,0 +1,220 @@
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { securePages } from '../apps/portal/src/pages/security-headers.js';
+import { PortalAppModule } from '../apps/portal/src/portal-app.module.js';
+import { startApp } from './support/apps.js';
+import { csrfOf, FormClient, type PortalPlatform, startPortalPlatform } from './support/portal.js';
+
+const PAGES = ['/profil', '/consentements', '/demandes', '/acces', '/echeances', '/preferences', '/donnees'];
+const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+
+describe('Citizen portal (HTTP)', () => {
+  let p: PortalPlatform;
+  beforeAll(async () => {
+    p = await startPortalPlatform('portal');
+  });
+  afterAll(() => p?.close());
+
+  /** A consent request of saaq-permis for the citizen: their address, for a licence renewal. */
+  async function consentRequestFor(subject: string): Promise<string> {
+    const { PairwiseIds } = await import('#libs/identity');
+    const citizenId = await p.citizenId(subject);
+    const ppid = await p.broker.dataSource.transaction((em) =>
+      p.broker.app.get(PairwiseIds).issue(em, 'SAAQ', citizenId),
+    );
+    const auth = await p.broker.service('saaq-permis').auth();
+    const { body } = await p.broker.http
+      .post('/v1/consent-requests')
+      .set(auth)
+      .send({ citizen: { ppid }, purpose: 'licence-renewal', attributes: ['address.residential'], mode: 'once' })
+      .expect(201);
+    expect(body.approvalUrl).toBe(`${p.portalUrl}/demandes/${body.id}`);
+    return body.id;
+  }
+
+  it('sends a signed-out browser to sign in from every page, and back to the page after', async () => {
+    for (const path of [...PAGES, '/demandes/4b0f8a7e-3f6b-4c1e-9a51-0d6f8e2a1c11', '/echeances.ics', '/donnees/export']) {
+      const response = await fetch(`${p.portalUrl}${path}`, { redirect: 'manual' });
+      expect([path, response.status]).toEqual([path, 303]);
+      expect(response.headers.get('location')).toBe(`/auth/connexion?retour=${encodeURIComponent(path)}`);
+    }
+    const browser = new FormClient();
+    const landed = await browser.signIn(p.portalUrl, 'lea', '/echeances');
+    expect(landed.url).toBe(`${p.portalUrl}/echeances`);
+    expect(text(landed.html)).toContain('Bonjour Léa');
+  });
+
+  it('makes the identity claims of a first sign-in the citizen’s first values, from their authority', async () => {
+    const page = await new FormClient().signIn(p.portalUrl, 'chloe');
+    expect(page.status).toBe(200);
+    const shown = text(page.html);
+    expect(shown).toMatch(/Prénom Chloé Directeur de l'état civil/);
+    expect(shown).toMatch(/Nom de famille Gagnon/);
+    expect(shown).toMatch(/Date de naissance 1995-09-02/);
+    const rows = await p.vault.dataSource.query(
+      `SELECT attribute, source_organisation_id, written_by FROM attribute_value WHERE citizen_id = $1 ORDER BY attribute`,
+      [await p.citizenId('demo-citizen-new')],
+    );
+    expect(rows).toEqual(
+      ['identity.birthdate', 'identity.family_name', 'identity.given_name'].map((attribute) => ({
+        attribute,
+        source_organisation_id: 'DEC',
+        written_by: 'citizen-issuer',
+      })),
+    );
+  });
+
+  it('refuses an unknown sign-in name at the provider, saying so', async () => {
+    const browser = new FormClient();
+    const page = await browser.signIn(p.portalUrl, 'nobody');
+    expect(page.status).toBe(401);
+    expect(text(page.html)).toContain('Aucun compte ne porte ce nom de connexion.');
+  });
+
+  it('keeps the session server-side: a random secret in an HttpOnly, SameSite=Lax cookie, no token in clear in the table', async () => {
+    const browser = new FormClient();
+    const start = await browser.send(`${p.portalUrl}/auth/connexion`);
+    const cookie = start.headers.getSetCookie().find((line) => line.startsWith('portal_session='))!;
+    expect(cookie).toMatch(/^portal_session=[A-Za-z0-9_-]{43}; Path=\/; HttpOnly; SameSite=Lax$/);
+    const first = browser.cookies.get('portal_session');
+    await browser.signIn(p.portalUrl, 'lea');
+    // Signing in gives the session a new secret.
+    expect(browser.cookies.get('portal_session')).not.toBe(first);
+    const rows: { sealed: Buffer }[] = await p.vault.dataSource.query(`SELECT sealed FROM portal.session`);
+    expect(rows.length).toBeGreaterThan(0);
+    for (const row of rows) {
+      expect(row.sealed.toString('latin1')).not.toMatch(/eyJ|accessToken|Léa|demo-citizen/);
+    }
+  });
+
+  it('refuses a form posted without the session’s CSRF token, with another one, or from another site, and changes nothing', async () => {
+    const browser = new FormClient();
+    await browser.signIn(p.portalUrl, 'samuel');
+    const form = await browser.get(`${p.portalUrl}/preferences`);
+    const token = csrfOf(form.html);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const change = { language: 'en', email: 'on', quietStart: '22:00', quietEnd: '06:00' };
+    const without = await browser.post(`${p.portalUrl}/preferences`, change);
+    const wrong = await browser.post(`${p.portalUrl}/preferences`, { ...change, _csrf: 'x'.repeat(43) });
+    const crossSite = await browser.get(`${p.portalUrl}/preferences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
+      body: new URLSearchParams({ ...change, _csrf: token }).toString(),
+    });
+    for (const refused of [without, wrong, crossSite]) {
+      expect(refused.status).toBe(403);
+      expect(text(refused.html)).toContain('Cette action a été refusée');
+    }
+    expect((await browser.get(`${p.portalUrl}/preferences`)).html).toContain('value="21:00"');
+    const saved = await browser.post(`${p.portalUrl}/preferences`, { ...change, _csrf: token });
+    expect(saved.url).toBe(`${p.portalUrl}/preferences`);
+    expect(text(saved.html)).toContain('Vos préférences sont enregistrées.');
+    expect(saved.html).toContain('value="22:00"');
+  });
+
+  it('never shows one citizen’s data in another’s session', async () => {
+    const lea = new FormClient();
+    const samuel = new FormClient();
+    await lea.signIn(p.portalUrl, 'lea');
+    await samuel.signIn(p.portalUrl, 'samuel');
+    const requestId = await consentRequestFor('demo-citizen');
+    const leas = await lea.get(`${p.portalUrl}/demandes/${requestId}`);
+    expect(leas.status).toBe(200);
+    expect(text(leas.html)).toContain('Adresse de résidence');
+    const seen = await samuel.get(`${p.portalUrl}/demandes/${requestId}`);
+    expect(seen.status).toBe(404);
+    const token = csrfOf((await samuel.get(`${p.portalUrl}/profil`)).html);
+    const approved = await samuel.post(`${p.portalUrl}/demandes/${requestId}/accepter`, { _csrf: token });
+    expect(approved.status).toBe(404);
+    expect(text((await lea.get(`${p.portalUrl}/demandes`)).html)).toContain('demande votre permission');
+    expect(text((await samuel.get(`${p.portalUrl}/demandes`)).html)).toMatch(/Aucune demande en attente\.|No pending request\./);
+    const leaProfile = text((await lea.get(`${p.portalUrl}/profil`)).html);
+    const samuelProfile = text((await samuel.get(`${p.portalUrl}/profil`)).html);
+    expect(leaProfile).toContain('Tremblay');
+    expect(leaProfile).not.toContain('Nguyen');
+    expect(samuelProfile).toContain('Nguyen');
+    expect(samuelProfile).not.toContain('Tremblay');
+  });
+
+  it('ends a session left idle longer than PORTAL_SESSION_IDLE_MINUTES', async () => {
+    const browser = new FormClient();
+    await browser.signIn(p.portalUrl, 'lea');
+    expect((await browser.get(`${p.portalUrl}/profil`)).url).toBe(`${p.portalUrl}/profil`);
+    await p.vault.dataSource.query(`UPDATE portal.session SET last_seen_at = now() - interval '16 minutes'`);
+    const after = await browser.send(`${p.portalUrl}/profil`);
+    expect(after.status).toBe(303);
+    expect(after.headers.get('location')).toBe('/auth/connexion?retour=%2Fprofil');
+  });
+
+  it('signs out: the session is gone, and its cookie opens nothing any more', async () => {
+    const browser = new FormClient();
+    const page = await browser.signIn(p.portalUrl, 'lea');
+    const cookie = browser.cookies.get('portal_session')!;
+    const out = await browser.send(`${p.portalUrl}/auth/deconnexion`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: csrfOf(page.html) }).toString(),
+    });
+    expect(out.status).toBe(303);
+    expect(out.headers.get('location')).toMatch(new RegExp(`^${p.idp.url}/session/end\\?`));
+    const replayed = await fetch(`${p.portalUrl}/profil`, {
+      headers: { cookie: `portal_session=${cookie}` },
+      redirect: 'manual',
+    });
+    expect(replayed.status).toBe(303);
+    expect(replayed.headers.get('location')).toMatch(/^\/auth\/connexion/);
+  });
+
+  it('answers bad input with a page that says so, and writes nothing', async () => {
+    const browser = new FormClient();
+    const profile = await browser.signIn(p.portalUrl, 'chloe');
+    const token = csrfOf(profile.html);
+    const unknown = await browser.get(`${p.portalUrl}/nulle-part`);
+    expect(unknown.status).toBe(404);
+    expect(unknown.html).toContain('<html lang="fr">');
+    expect((await browser.get(`${p.portalUrl}/demandes/pas-un-identifiant`)).status).toBe(404);
+    const badHours = await browser.post(`${p.portalUrl}/preferences`, {
+      _csrf: token,
+      language: 'fr',
+      quietStart: '25:00',
+      quietEnd: '06:00',
+    });
+    expect(badHours.status).toBe(400);
+    const unticked = await browser.post(`${p.portalUrl}/donnees/effacement/confirmer`, { _csrf: token });
+    expect(unticked.status).toBe(400);
+    const badEmail = await browser.post(`${p.portalUrl}/profil/coordonnees`, { _csrf: token, email: 'pas une adresse' });
+    expect(badEmail.status).toBe(422);
+    expect(badEmail.html).toContain('aria-invalid="true"');
+    // Nothing written: no e-mail address for Chloé.
+    expect(text((await browser.get(`${p.portalUrl}/profil`)).html)).not.toContain('pas une adresse');
+    expect(
+      await p.vault.dataSource.query(
+        `SELECT 1 FROM attribute_value WHERE citizen_id = $1 AND attribute = 'contact.email'`,
+        [await p.citizenId('demo-citizen-new')],
+      ),
+    ).toEqual([]);
+  });
+
+  it('shows a 503 page, with Retry-After, when the vault does not answer', async () => {
+    const browser = new FormClient();
+    await browser.signIn(p.portalUrl, 'lea');
+    // A second portal on the same sessions, whose vault is away.
+    const orphan = await startApp(
+      PortalAppModule.forRoot({
+        NODE_ENV: 'test',
+        DATABASE_URL: p.db.url,
+        CITIZEN_ISSUER: p.idp.url,
+        VAULT_URL: 'http://127.0.0.1:9',
+        LOG_LEVEL: 'silent',
+      }),
+      { setup: (app) => securePages(app as NestExpressApplication) },
+    );
+    try {
+      const response = await browser.send(`${orphan.url}/profil`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('5');
+      expect(text(await response.text())).toContain('Le service est momentanément indisponible.');
+    } finally {
+      await orphan.close();
+    }
+  });
+});
