@@ -70,6 +70,18 @@ describe('Citizen portal (HTTP)', () => {
     expect(text(page.html)).toContain('Aucun compte ne porte ce nom de connexion.');
   });
 
+  it('signs nobody in on a callback that is not the answer to its own sign-in', async () => {
+    const stray = await new FormClient().get(`${p.portalUrl}/auth/callback?code=stolen&state=whatever`);
+    expect(stray.status).toBe(401);
+    expect(text(stray.html)).toContain('La connexion n’a pas abouti.');
+    // A sign-in under way, answered with another state: the code is not exchanged.
+    const browser = new FormClient();
+    await browser.send(`${p.portalUrl}/auth/connexion`);
+    const forged = await browser.get(`${p.portalUrl}/auth/callback?code=stolen&state=not-this-one`);
+    expect(forged.status).toBe(401);
+    expect((await browser.send(`${p.portalUrl}/profil`)).status).toBe(303);
+  });
+
   it('keeps the session server-side: a random secret in an HttpOnly, SameSite=Lax cookie, no token in clear in the table', async () => {
     const browser = new FormClient();
     const start = await browser.send(`${p.portalUrl}/auth/connexion`);
@@ -133,6 +145,26 @@ describe('Citizen portal (HTTP)', () => {
     expect(leaProfile).not.toContain('Nguyen');
     expect(samuelProfile).toContain('Nguyen');
     expect(samuelProfile).not.toContain('Tremblay');
+  });
+
+  it('passes on the signed receipt, the calendar and the export as downloads', async () => {
+    const lea = new FormClient();
+    const page = await lea.signIn(p.portalUrl, 'lea', '/demandes');
+    const requestId = /href="\/demandes\/([0-9a-f-]{36})"/.exec(page.html)![1];
+    await lea.post(`${p.portalUrl}/demandes/${requestId}/accepter`, { _csrf: csrfOf(page.html) });
+    const consents = await lea.get(`${p.portalUrl}/consentements`);
+    const receiptPath = /href="(\/consentements\/[0-9a-f-]{36}\/recu)"/.exec(consents.html)![1];
+    const receipt = await lea.send(`${p.portalUrl}${receiptPath}`);
+    expect(receipt.status).toBe(200);
+    expect(receipt.headers.get('content-type')).toMatch(/^application\/jose/);
+    expect(receipt.headers.get('content-disposition')).toMatch(/^attachment/);
+    expect(await receipt.text()).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
+    const calendar = await lea.send(`${p.portalUrl}/echeances.ics`);
+    expect(calendar.headers.get('content-type')).toMatch(/^text\/calendar/);
+    expect(await calendar.text()).toMatch(/^BEGIN:VCALENDAR/);
+    const exported = await lea.send(`${p.portalUrl}/donnees/export`);
+    expect(exported.headers.get('content-type')).toMatch(/^application\/json/);
+    expect(((await exported.json()) as { format: string }).format).toBe('une-fois-export/1');
   });
 
   it('ends a session left idle longer than PORTAL_SESSION_IDLE_MINUTES', async () => {

@@ -1,3 +1,4 @@
+import { escapeHtml as escape, govPage, html, raw } from '#libs/web';
 import { DEFINITIONS, type Language } from '../indicators/definitions.js';
 import type { IndicatorCode, IndicatorRow, Period } from '../indicators/indicators.service.js';
 
@@ -60,10 +61,6 @@ const TEXT = {
     footer: 'Indicators computed from the signed events received from the platform, and nothing else.',
   },
 } as const;
-
-function escape(text: string): string {
-  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-}
 
 function percent(lang: Language, value: number | null): string {
   if (value === null) return '—';
@@ -183,23 +180,14 @@ export function dashboardPage(view: DashboardView): string {
     .join('');
   const csv = new URLSearchParams({ period: view.period, format: 'csv' });
   if (view.organisation) csv.set('organisation', view.organisation);
-  return `<!doctype html>
-<html lang="${view.lang}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${t.title}</title>
-<link rel="stylesheet" href="/assets/dashboard.css">
-</head>
-<body>
-<header class="gov-header">
-  <div class="wrap">
-    <p class="gov-name">${t.government}</p>
-    <a class="lang" href="${query(view, { lang: t.switchLang })}" lang="${t.switchLang}" hreflang="${t.switchLang}">${t.switchTo}</a>
-  </div>
-</header>
-<main class="wrap">
-  <h1>${t.title}</h1>
+  return govPage({
+    lang: view.lang,
+    title: t.title,
+    stylesheets: ['/assets/dashboard.css'],
+    header: raw(
+      `<a class="lang" href="${query(view, { lang: t.switchLang })}" lang="${t.switchLang}" hreflang="${t.switchLang}">${t.switchTo}</a>`,
+    ),
+    main: raw(`<h1>${t.title}</h1>
   <p>${t.intro}</p>
   <form method="get" action="/" class="filters">
     ${view.lang === 'fr' ? '' : `<input type="hidden" name="lang" value="${view.lang}">`}
@@ -211,31 +199,15 @@ export function dashboardPage(view: DashboardView): string {
   </form>
   ${section(view, 'I2')}
   ${section(view, 'I3')}
-  <p><a href="/v1/indicators?${escape(csv.toString())}">${t.openData} (CSV)</a> · <a href="/v1/indicators/definitions">${t.definitions}</a></p>
-</main>
-<footer class="gov-footer"><div class="wrap"><p>${t.footer}</p><p>© ${t.government}</p></div></footer>
-</body>
-</html>
-`;
+  <p><a href="/v1/indicators?${escape(csv.toString())}">${t.openData} (CSV)</a> · <a href="/v1/indicators/definitions">${t.definitions}</a></p>`),
+    footer: html`<p>${t.footer}</p>`,
+  });
 }
 
-/** Sober, high contrast, in the spirit of the Québec government's design system. */
+/** What the dashboard's own stylesheet adds to the shared one (GOV_CSS): the filters, the charts, the tables' figures. */
 export const DASHBOARD_CSS = `
-:root { --blue: #095797; --dark: #223654; --text: #1f2022; --grey: #6b778a; --light: #f1f1f2; }
-* { box-sizing: border-box; }
-body { margin: 0; font-family: "Open Sans", Arial, sans-serif; color: var(--text); background: #fff; line-height: 1.5; }
-.wrap { max-width: 960px; margin: 0 auto; padding: 0 16px; }
-.gov-header { background: var(--blue); color: #fff; }
-.gov-header .wrap { display: flex; justify-content: space-between; align-items: center; min-height: 72px; }
-.gov-name { margin: 0; font-weight: 700; font-size: 1.1rem; }
-.gov-header a { color: #fff; }
-a { color: var(--blue); }
-a:focus, select:focus, button:focus { outline: 3px solid #ffbb00; outline-offset: 2px; }
-h1 { color: var(--dark); font-size: 2rem; }
-h2 { color: var(--dark); font-size: 1.4rem; margin-top: 2rem; }
 .filters { display: flex; flex-wrap: wrap; gap: 8px 12px; align-items: center; padding: 12px; background: var(--light); }
-select, button { font: inherit; padding: 6px 10px; border: 2px solid var(--dark); background: #fff; color: var(--text); }
-button { background: var(--blue); border-color: var(--blue); color: #fff; font-weight: 700; cursor: pointer; }
+.filters label { font-weight: 400; }
 .chart { width: 100%; height: auto; max-width: 640px; display: block; }
 .chart .grid { stroke: #c5cad2; stroke-width: 1; }
 .chart .axis { fill: #4e5662; font-size: 12px; }
@@ -243,10 +215,5 @@ button { background: var(--blue); border-color: var(--blue); color: #fff; font-w
 .chart .target-label { fill: #a12b18; font-size: 12px; font-weight: 700; }
 .chart .line { fill: none; stroke: var(--blue); stroke-width: 3; }
 .chart .point { fill: var(--blue); }
-table { border-collapse: collapse; margin: 12px 0; min-width: 60%; }
-caption { text-align: left; font-weight: 700; padding: 4px 0; }
-th, td { border: 1px solid #c5cad2; padding: 4px 10px; text-align: right; }
-th[scope="row"], thead th { text-align: left; }
-thead th { background: var(--light); }
-.gov-footer { margin-top: 48px; background: var(--dark); color: #fff; padding: 16px 0; }
+td { text-align: right; }
 `;

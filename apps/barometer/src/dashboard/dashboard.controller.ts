@@ -3,6 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import type { Language } from '../indicators/definitions.js';
 import { IndicatorsService, type Period, PERIODS } from '../indicators/indicators.service.js';
+import { GOV_CSS, STRICT_CSP } from '#libs/web';
 import { DASHBOARD_CSS, dashboardPage } from './dashboard-page.js';
 
 export class DashboardQueryDto {
@@ -14,10 +15,6 @@ export class DashboardQueryDto {
   organisation?: string;
 }
 
-/** Nothing from elsewhere: the page's own stylesheet and nothing else, no script at all. */
-const CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
-
 @ApiExcludeController()
 @Controller()
 export class DashboardController {
@@ -25,7 +22,7 @@ export class DashboardController {
 
   @Get()
   @Header('content-type', 'text/html; charset=utf-8')
-  @Header('content-security-policy', CSP)
+  @Header('content-security-policy', STRICT_CSP)
   @Header('x-content-type-options', 'nosniff')
   async page(@Query() query: DashboardQueryDto): Promise<string> {
     const organisation = query.organisation || null;
@@ -35,6 +32,13 @@ export class DashboardController {
       this.indicators.organisations(),
     ]);
     return dashboardPage({ lang: query.lang ?? 'fr', period, organisation, organisations, rows });
+  }
+
+  @Get('assets/gov.css')
+  @Header('content-type', 'text/css; charset=utf-8')
+  @Header('cache-control', 'public, max-age=3600')
+  govStylesheet(): string {
+    return GOV_CSS;
   }
 
   @Get('assets/dashboard.css')

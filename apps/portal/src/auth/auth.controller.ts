@@ -1,8 +1,8 @@
 import { Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { html } from '#libs/web';
-import { langOf, portalPage, textOf } from '../pages/layout.js';
+import { langOf } from '../pages/layout.js';
+import { PageError } from '../pages/page-error.js';
 import { PageErrorFilter } from '../pages/page-error.filter.js';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import { type PortalRequest, Sessions } from '../session/sessions.js';
@@ -38,28 +38,16 @@ export class AuthController {
     response.redirect(303, start.url);
   }
 
+  /** The issuer's answer: any check that fails (state, PKCE, the ID token), or a cancelled sign-in, signs nobody in. */
   @Get('callback')
   async callback(@Req() request: PortalRequest, @Res() response: Response) {
-    const t = textOf(request);
     const signIn = request.session?.data.signIn;
-    const failed = (status: number) =>
-      response
-        .status(status)
-        .type('html')
-        .send(
-          portalPage(request, {
-            title: t.errors.title,
-            main: html`<p class="notice error" role="alert">${t.errors.forbidden}</p><p><a href="/auth/connexion">${t.signIn}</a></p>`,
-          }),
-        );
-    if (!signIn || request.query.error) return failed(signIn ? 401 : 400);
-    let signedIn;
-    try {
-      signedIn = await this.oidc.finish(new URL(request.originalUrl, this.oidc.redirectUri), signIn);
-    } catch (error) {
-      if ((error as Error).name === 'PageError') throw error;
-      return failed(400);
-    }
+    if (!signIn || request.query.error) throw new PageError('sign-in-failed');
+    const signedIn = await this.oidc
+      .finish(new URL(request.originalUrl, this.oidc.redirectUri), signIn)
+      .catch((error: Error) => {
+        throw error instanceof PageError ? error : new PageError('sign-in-failed', error.message);
+      });
     const { signIn: _done, ...rest } = request.session!.data;
     await this.sessions.renew(request, response, { ...rest, citizen: signedIn });
     // The citizen's language, as the vault knows it, unless they chose one here already.

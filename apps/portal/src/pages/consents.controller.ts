@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { ConsentView } from '#libs/consent';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import type { PortalRequest } from '../session/sessions.js';
@@ -11,18 +12,6 @@ import { csrfField, langOf, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 import { both } from './text.js';
-
-interface Consent {
-  id: string;
-  service: string;
-  organisation: string;
-  purpose: string;
-  attributes: string[];
-  mode: 'once' | 'ongoing';
-  status: string;
-  grantedAt: string;
-  expiresAt: string | null;
-}
 
 /** Mes consentements: who may use what, for which purpose, until when; the signed receipt; revoke. */
 @ApiExcludeController()
@@ -41,7 +30,7 @@ export class ConsentsController {
     const t = textOf(request);
     const lang = langOf(request);
     const [consents, names] = await Promise.all([
-      this.vault.json<Consent[]>(token, 'GET', '/v1/me/consents'),
+      this.vault.json<ConsentView[]>(token, 'GET', '/v1/me/consents'),
       this.names.in(lang),
     ]);
     const rows = consents.map(

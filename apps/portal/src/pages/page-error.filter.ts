@@ -56,6 +56,10 @@ export class PageErrorFilter implements ExceptionFilter {
       this.logger.error({ err: loggableError(exception), correlationId: String(request.id ?? '') }, 'page failed');
     }
     if (status === 503) response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    const next =
+      kind === 'sign-in-failed'
+        ? html`<a href="/auth/connexion">${t.signIn}</a>`
+        : html`<a href="${request.session?.data.citizen ? '/profil' : '/'}">${t.errors.back}</a>`;
     response
       .status(status)
       .type('html')
@@ -63,7 +67,7 @@ export class PageErrorFilter implements ExceptionFilter {
         portalPage(request, {
           title: t.errors.title,
           main: html`<p class="notice error" role="alert">${message}</p>
-<p><a href="${request.session?.data.citizen ? '/profil' : '/'}">${t.errors.back}</a></p>`,
+<p>${next}</p>`,
         }),
       );
   }

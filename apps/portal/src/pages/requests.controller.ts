@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { ConsentRequestView } from '#libs/consent';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import type { PortalRequest } from '../session/sessions.js';
@@ -11,27 +12,6 @@ import { csrfField, langOf, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 import { both } from './text.js';
-
-interface Label {
-  fr: string;
-  en: string;
-}
-
-interface ConsentRequest {
-  id: string;
-  status: string;
-  service: string;
-  serviceName: Label | null;
-  organisation: string;
-  organisationName: Label | null;
-  purpose: string;
-  purposeLabel: Label | null;
-  legalCategory: string | null;
-  attributes: { code: string; label: Label | null }[];
-  mode: 'once' | 'ongoing';
-  consentExpiresAt: string | null;
-  expiresAt: string;
-}
 
 /**
  * Demandes: a service's request to reuse data, in plain words — who asks,
@@ -53,7 +33,7 @@ export class RequestsController {
   async list(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
     const t = textOf(request);
     const lang = langOf(request);
-    const pending = await this.vault.json<ConsentRequest[]>(token, 'GET', '/v1/me/consent-requests');
+    const pending = await this.vault.json<ConsentRequestView[]>(token, 'GET', '/v1/me/consent-requests');
     await this.pages.send(request, response, {
       title: t.pages.requests,
       active: 'requests',
@@ -79,7 +59,7 @@ ${
     const t = textOf(request);
     const lang = langOf(request);
     const [r, names] = await Promise.all([
-      this.vault.json<ConsentRequest>(token, 'GET', `/v1/me/consent-requests/${vaultId(id)}`),
+      this.vault.json<ConsentRequestView>(token, 'GET', `/v1/me/consent-requests/${vaultId(id)}`),
       this.names.in(lang),
     ]);
     const service = r.serviceName?.[lang] ?? r.service;

@@ -170,6 +170,7 @@ export const TEXT = {
     },
     errors: {
       title: 'Une erreur est survenue',
+      'sign-in-failed': 'La connexion n’a pas abouti. Vous pouvez recommencer.',
       forbidden: 'Cette action a été refusée : le formulaire ne vient pas de ce portail, ou votre session a expiré. Rechargez la page et recommencez.',
       'not-found': 'Cette page n’existe pas, ou ce qu’elle montre ne vous concerne pas.',
       'bad-request': 'La demande est invalide.',
@@ -347,6 +348,7 @@ export const TEXT = {
     },
     errors: {
       title: 'Something went wrong',
+      'sign-in-failed': 'Signing in did not succeed. You can try again.',
       forbidden: 'This action was refused: the form does not come from this portal, or your session expired. Reload the page and try again.',
       'not-found': 'This page does not exist, or what it shows is not yours.',
       'bad-request': 'The request is not valid.',

@@ -41,18 +41,25 @@ export class VaultClient {
   }
 
   async json<T>(token: string | null, method: string, path: string, body?: unknown): Promise<T> {
-    const answer = await this.raw(token, method, path, body);
+    const answer = await this.raw(token, method, path, body, 'application/json');
     if (answer.status === 204 || answer.body.length === 0) return undefined as T;
     return JSON.parse(answer.body.toString('utf8')) as T;
   }
 
-  async raw(token: string | null, method: string, path: string, body?: unknown): Promise<VaultAnswer> {
+  /** The answer as it is (a receipt, a calendar, an export), for the portal to pass on. */
+  async raw(
+    token: string | null,
+    method: string,
+    path: string,
+    body?: unknown,
+    accept = '*/*',
+  ): Promise<VaultAnswer> {
     let response: Response;
     try {
       response = await fetch(`${this.base}${path}`, {
         method,
         headers: {
-          accept: 'application/json',
+          accept,
           ...(token && { authorization: `Bearer ${token}` }),
           ...(body !== undefined && { 'content-type': 'application/json' }),
         },
