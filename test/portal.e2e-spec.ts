@@ -1,6 +1,7 @@
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { securePages } from '../apps/portal/src/pages/security-headers.js';
 import { PortalAppModule } from '../apps/portal/src/portal-app.module.js';
+import { newSessionToken, SessionStore } from '../apps/portal/src/session/session.store.js';
 import { startApp } from './support/apps.js';
 import { csrfOf, FormClient, type PortalPlatform, startPortalPlatform } from './support/portal.js';
 
@@ -70,6 +71,25 @@ describe('Citizen portal (HTTP)', () => {
     expect(text(page.html)).toContain('Aucun compte ne porte ce nom de connexion.');
   });
 
+  it('shows the home page in the language chosen, and sends a signed-in citizen on to their profile', async () => {
+    const visitor = await fetch(`${p.portalUrl}/`, { headers: { cookie: 'portal_lang=en' } });
+    expect(visitor.status).toBe(200);
+    expect(await visitor.text()).toContain('<html lang="en">');
+    const browser = new FormClient();
+    await browser.signIn(p.portalUrl, 'lea');
+    const home = await browser.send(`${p.portalUrl}/`);
+    expect(home.status).toBe(303);
+    expect(home.headers.get('location')).toBe('/profil');
+  });
+
+  it('switches language from a page shown in answer to a form, back to its part of the site', async () => {
+    const browser = new FormClient();
+    const page = await browser.signIn(p.portalUrl, 'lea', '/donnees');
+    const confirm = await browser.post(`${p.portalUrl}/donnees/effacement`, { _csrf: csrfOf(page.html) });
+    const link = /<a class="lang" href="([^"]+)"/.exec(confirm.html)![1].replace(/&amp;/g, '&');
+    expect((await browser.get(`${p.portalUrl}${link}`)).url).toBe(`${p.portalUrl}/donnees`);
+  });
+
   it('signs nobody in on a callback that is not the answer to its own sign-in', async () => {
     const stray = await new FormClient().get(`${p.portalUrl}/auth/callback?code=stolen&state=whatever`);
     expect(stray.status).toBe(401);
@@ -112,7 +132,9 @@ describe('Citizen portal (HTTP)', () => {
       headers: { 'content-type': 'application/x-www-form-urlencoded', 'sec-fetch-site': 'cross-site' },
       body: new URLSearchParams({ ...change, _csrf: token }).toString(),
     });
-    for (const refused of [without, wrong, crossSite]) {
+    // Of the token's length in characters, not in bytes.
+    const accented = await browser.post(`${p.portalUrl}/preferences`, { ...change, _csrf: 'é'.repeat(43) });
+    for (const refused of [without, wrong, crossSite, accented]) {
       expect(refused.status).toBe(403);
       expect(text(refused.html)).toContain('Cette action a été refusée');
     }
@@ -171,10 +193,29 @@ describe('Citizen portal (HTTP)', () => {
     const browser = new FormClient();
     await browser.signIn(p.portalUrl, 'lea');
     expect((await browser.get(`${p.portalUrl}/profil`)).url).toBe(`${p.portalUrl}/profil`);
+    const token = csrfOf((await browser.get(`${p.portalUrl}/preferences`)).html);
     await p.vault.dataSource.query(`UPDATE portal.session SET last_seen_at = now() - interval '16 minutes'`);
     const after = await browser.send(`${p.portalUrl}/profil`);
     expect(after.status).toBe(303);
     expect(after.headers.get('location')).toBe('/auth/connexion?retour=%2Fprofil');
+    // A form sent from a page left open past the end: sent to sign in, nothing done, nothing called forged.
+    const late = await browser.send(`${p.portalUrl}/preferences`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _csrf: token, language: 'en', quietStart: '23:00', quietEnd: '07:00' }).toString(),
+    });
+    expect(late.status).toBe(303);
+    expect(late.headers.get('location')).toBe('/auth/connexion?retour=%2Fprofil');
+  });
+
+  it('never brings back an ended session: a page that read it before cannot save it after', async () => {
+    const store = p.portal.app.get(SessionStore);
+    const token = newSessionToken();
+    await store.create(token, { csrf: 'x'.repeat(43) });
+    expect(await store.update(token, { csrf: 'y'.repeat(43) })).toBe(true);
+    await store.delete(token);
+    expect(await store.update(token, { csrf: 'z'.repeat(43) })).toBe(false);
+    expect(await store.find(token)).toBeNull();
   });
 
   it('signs out: the session is gone, and its cookie opens nothing any more', async () => {
@@ -187,7 +228,11 @@ describe('Citizen portal (HTTP)', () => {
       body: new URLSearchParams({ _csrf: csrfOf(page.html) }).toString(),
     });
     expect(out.status).toBe(303);
-    expect(out.headers.get('location')).toMatch(new RegExp(`^${p.idp.url}/session/end\\?`));
+    const endSession = new URL(out.headers.get('location')!);
+    expect(endSession.href).toMatch(new RegExp(`^${p.idp.url}/session/end\\?`));
+    // The portal names itself; no ID token (which carries the citizen's identity) goes into an address.
+    expect(endSession.searchParams.get('client_id')).toBe('une-fois-portal');
+    expect(endSession.searchParams.has('id_token_hint')).toBe(false);
     const replayed = await fetch(`${p.portalUrl}/profil`, {
       headers: { cookie: `portal_session=${cookie}` },
       redirect: 'manual',

@@ -1,7 +1,7 @@
 import type { JWK } from 'jose';
 import Provider, { errors } from 'oidc-provider';
 import { type AppConfig, devEd25519Jwk } from '#libs/config';
-import { GOV_CSS } from '#libs/web';
+import { GOV_CSS, strictCsp } from '#libs/web';
 import type { DevAccount } from './accounts.js';
 import { errorPage, languageOf, loggedOutPage, loginPage, logoutPage } from './pages.js';
 
@@ -43,7 +43,7 @@ export function createIdentityProvider(config: AppConfig, accounts: DevAccount[]
     birthdate: account.birthdate,
   });
   // Forms here post to the provider, which then redirects to the portal: both are allowed targets.
-  const csp = `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${new URL(portal.url).origin}; base-uri 'none'; frame-ancestors 'none'`;
+  const csp = strictCsp([portal.url]);
 
   const provider = new Provider(config.urls.idp, {
     clients: [

@@ -61,6 +61,6 @@ export class PortalAppModule implements NestModule {
         { path: 'metrics', method: RequestMethod.ALL },
         { path: 'assets/*path', method: RequestMethod.ALL },
       )
-      .forRoutes('*path');
+      .forRoutes('{*path}');
   }
 }

@@ -7,7 +7,6 @@ import { decryptAttribute as decrypt, encryptAttribute as encrypt } from './attr
 import type { CitizenKey } from './citizen-key.entity.js';
 import { DataKeysService } from './data-keys.service.js';
 
-/** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
 /**
  * The OpenID Connect standard claims of a citizen's identity that the
  * citizen issuer vouches for, and the catalogue attribute each becomes.
@@ -21,6 +20,7 @@ export const IDENTITY_CLAIMS = {
 /** `written_by` of the values a citizen's identity claims wrote at their first sign-in. */
 export const CITIZEN_ISSUER_WRITER = 'citizen-issuer';
 
+/** Who wrote a value: the citizen (self-declared) or a service of an authoritative organisation. */
 export type Writer =
   { kind: 'citizen' } | { kind: 'organisation'; organisationId: string; serviceId: string };
 

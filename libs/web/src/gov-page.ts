@@ -3,11 +3,14 @@ import { html, type SafeHtml } from './html.js';
 export type Language = 'fr' | 'en';
 
 /**
- * Nothing from elsewhere: the app's own stylesheet, no script, forms posted
- * only to the app itself, never framed.
+ * Nothing from elsewhere: the app's own stylesheet, no script, never framed,
+ * forms posted to the app itself — and to the origins given, where a form's
+ * answer redirects on (a sign-in, a sign-out).
  */
-export const STRICT_CSP =
-  "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+export function strictCsp(formTargets: string[] = []): string {
+  const origins = formTargets.map((url) => ` ${new URL(url).origin}`).join('');
+  return `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'${origins}; base-uri 'none'; frame-ancestors 'none'`;
+}
 
 const GOVERNMENT = { fr: 'Gouvernement du Québec', en: 'Government of Québec' } as const;
 

@@ -1,2 +1,2 @@
 export { escapeHtml, html, raw, SafeHtml } from './html.js';
-export { GOV_CSS, type GovPage, govPage, type Language, STRICT_CSP } from './gov-page.js';
+export { GOV_CSS, type GovPage, govPage, type Language, strictCsp } from './gov-page.js';

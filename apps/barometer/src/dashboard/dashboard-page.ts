@@ -1,4 +1,4 @@
-import { escapeHtml as escape, govPage, html, raw } from '#libs/web';
+import { govPage, html, type SafeHtml } from '#libs/web';
 import { DEFINITIONS, type Language } from '../indicators/definitions.js';
 import type { IndicatorCode, IndicatorRow, Period } from '../indicators/indicators.service.js';
 
@@ -82,7 +82,7 @@ function query(
   if (period !== 'month') params.set('period', period);
   if (organisation) params.set('organisation', organisation);
   const text = params.toString();
-  return text ? `/?${escape(text)}` : '/';
+  return text ? `/?${text}` : '/';
 }
 
 const WIDTH = 640;
@@ -90,116 +90,97 @@ const HEIGHT = 240;
 const PAD = { left: 48, right: 16, top: 16, bottom: 40 };
 
 /** The indicator over time as a line, the target as a dashed line across, 0 to 100 %. */
-function chart(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): string {
+function chart(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): SafeHtml {
   const t = TEXT[view.lang];
   const name = DEFINITIONS[code].name[view.lang];
   const target = DEFINITIONS[code].target;
   const innerW = WIDTH - PAD.left - PAD.right;
   const innerH = HEIGHT - PAD.top - PAD.bottom;
-  const y = (v: number) => PAD.top + innerH * (1 - v);
-  const x = (i: number) => PAD.left + (rows.length <= 1 ? innerW / 2 : (innerW * i) / (rows.length - 1));
-  const grid = [0, 0.25, 0.5, 0.75, 1]
-    .map(
-      (v) =>
-        `<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/>` +
-        `<text x="${PAD.left - 6}" y="${y(v) + 4}" text-anchor="end" class="axis">${escape(percent(view.lang, v))}</text>`,
-    )
-    .join('');
-  const points = rows
-    .map((row, i) => (row.value === null ? null : `${x(i).toFixed(1)},${y(row.value).toFixed(1)}`))
-    .filter((p): p is string => p !== null);
-  const dots = rows
-    .map((row, i) =>
-      row.value === null
-        ? ''
-        : `<circle cx="${x(i).toFixed(1)}" cy="${y(row.value).toFixed(1)}" r="4" class="point"/>`,
-    )
-    .join('');
+  const y = (v: number) => (PAD.top + innerH * (1 - v)).toFixed(1);
+  const x = (i: number) =>
+    (PAD.left + (rows.length <= 1 ? innerW / 2 : (innerW * i) / (rows.length - 1))).toFixed(1);
+  const grid = [0, 0.25, 0.5, 0.75, 1].map(
+    (v) =>
+      html`<line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${PAD.left - 6}" y="${Number(y(v)) + 4}" text-anchor="end" class="axis">${percent(view.lang, v)}</text>`,
+  );
+  const points = rows.flatMap((row, i) => (row.value === null ? [] : [`${x(i)},${y(row.value)}`]));
+  const dots = rows.map((row, i) =>
+    row.value === null ? '' : html`<circle cx="${x(i)}" cy="${y(row.value)}" r="4" class="point"/>`,
+  );
   // The first and last labels stay inside the chart.
   const anchor = (i: number) =>
     rows.length === 1 ? 'middle' : i === 0 ? 'start' : i === rows.length - 1 ? 'end' : 'middle';
-  const labels = rows
-    .map(
-      (row, i) =>
-        `<text x="${x(i).toFixed(1)}" y="${HEIGHT - PAD.bottom + 18}" text-anchor="${anchor(i)}" class="axis">${escape(row.start)}</text>`,
-    )
-    .join('');
+  const labels = rows.map(
+    (row, i) =>
+      html`<text x="${x(i)}" y="${HEIGHT - PAD.bottom + 18}" text-anchor="${anchor(i)}" class="axis">${row.start}</text>`,
+  );
   const id = `chart-${code}`;
-  return `<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title" class="chart">
-  <title id="${id}-title">${escape(t.chart(name, percent(view.lang, target)))}</title>
+  return html`<svg viewBox="0 0 ${WIDTH} ${HEIGHT}" role="img" aria-labelledby="${id}-title" class="chart">
+  <title id="${id}-title">${t.chart(name, percent(view.lang, target))}</title>
   ${grid}
   <line x1="${PAD.left}" x2="${WIDTH - PAD.right}" y1="${y(target)}" y2="${y(target)}" class="target"/>
-  <text x="${WIDTH - PAD.right}" y="${y(target) - 6}" text-anchor="end" class="target-label">${escape(t.target)} ${escape(percent(view.lang, target))}</text>
-  ${points.length > 1 ? `<polyline points="${points.join(' ')}" class="line"/>` : ''}
+  <text x="${WIDTH - PAD.right}" y="${Number(y(target)) - 6}" text-anchor="end" class="target-label">${t.target} ${percent(view.lang, target)}</text>
+  ${points.length > 1 ? html`<polyline points="${points.join(' ')}" class="line"/>` : ''}
   ${dots}
   ${labels}
 </svg>`;
 }
 
-function table(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): string {
+function table(view: DashboardView, code: IndicatorCode, rows: IndicatorRow[]): SafeHtml {
   const t = TEXT[view.lang];
-  const body = rows
-    .map(
-      (row) =>
-        `<tr><th scope="row">${escape(row.start)}</th><td>${row.numerator}</td><td>${row.denominator}</td>` +
-        `<td>${escape(percent(view.lang, row.value))}</td><td>${escape(percent(view.lang, row.target))}</td></tr>`,
-    )
-    .join('\n');
-  return `<table>
-  <caption>${escape(DEFINITIONS[code].name[view.lang])} — ${escape(DEFINITIONS[code].numerator[view.lang])} ÷ ${escape(DEFINITIONS[code].denominator[view.lang].toLowerCase())}</caption>
+  const definition = DEFINITIONS[code];
+  return html`<table>
+  <caption>${definition.name[view.lang]} — ${definition.numerator[view.lang]} ÷ ${definition.denominator[view.lang].toLowerCase()}</caption>
   <thead><tr><th scope="col">${t.start}</th><th scope="col">${t.numerator}</th><th scope="col">${t.denominator}</th><th scope="col">${t.value}</th><th scope="col">${t.target}</th></tr></thead>
   <tbody>
-${body}
-  </tbody>
+${rows.map(
+  (row) =>
+    html`<tr><th scope="row">${row.start}</th><td>${row.numerator}</td><td>${row.denominator}</td><td>${percent(view.lang, row.value)}</td><td>${percent(view.lang, row.target)}</td></tr>
+`,
+)}  </tbody>
 </table>`;
 }
 
-function section(view: DashboardView, code: IndicatorCode): string {
+function section(view: DashboardView, code: IndicatorCode): SafeHtml {
   const t = TEXT[view.lang];
   const rows = view.rows.filter((row) => row.indicator === code && row.organisation === view.organisation);
   const definition = DEFINITIONS[code];
-  return `<section aria-labelledby="${code}-heading" class="indicator" data-indicator="${code}">
-  <h2 id="${code}-heading">${code} — ${escape(definition.name[view.lang])}</h2>
-  <p class="target-text">${t.targetIs} <strong>${escape(percent(view.lang, definition.target))}</strong></p>
-  ${rows.length === 0 ? `<p>${t.none}</p>` : `${chart(view, code, rows)}\n${table(view, code, rows)}`}
+  return html`<section aria-labelledby="${code}-heading" class="indicator" data-indicator="${code}">
+  <h2 id="${code}-heading">${code} — ${definition.name[view.lang]}</h2>
+  <p class="target-text">${t.targetIs} <strong>${percent(view.lang, definition.target)}</strong></p>
+  ${rows.length === 0 ? html`<p>${t.none}</p>` : html`${chart(view, code, rows)}
+${table(view, code, rows)}`}
 </section>`;
 }
 
 /** The dashboard: server-rendered, no script, French by default. */
 export function dashboardPage(view: DashboardView): string {
   const t = TEXT[view.lang];
-  const options = [
-    `<option value=""${view.organisation === null ? ' selected' : ''}>${t.whole}</option>`,
-    ...view.organisations.map(
-      (org) =>
-        `<option value="${escape(org)}"${org === view.organisation ? ' selected' : ''}>${escape(org)}</option>`,
-    ),
-  ].join('');
-  const periods = (['day', 'month', 'year'] as const)
-    .map((p) => `<option value="${p}"${p === view.period ? ' selected' : ''}>${t.periods[p]}</option>`)
-    .join('');
   const csv = new URLSearchParams({ period: view.period, format: 'csv' });
   if (view.organisation) csv.set('organisation', view.organisation);
+  const selected = (yes: boolean) => (yes ? html` selected` : '');
   return govPage({
     lang: view.lang,
     title: t.title,
     stylesheets: ['/assets/dashboard.css'],
-    header: raw(
-      `<a class="lang" href="${query(view, { lang: t.switchLang })}" lang="${t.switchLang}" hreflang="${t.switchLang}">${t.switchTo}</a>`,
-    ),
-    main: raw(`<h1>${t.title}</h1>
+    header: html`<a class="lang" href="${query(view, { lang: t.switchLang })}" lang="${t.switchLang}" hreflang="${t.switchLang}">${t.switchTo}</a>`,
+    main: html`<h1>${t.title}</h1>
   <p>${t.intro}</p>
   <form method="get" action="/" class="filters">
-    ${view.lang === 'fr' ? '' : `<input type="hidden" name="lang" value="${view.lang}">`}
+    ${view.lang === 'fr' ? '' : html`<input type="hidden" name="lang" value="${view.lang}">`}
     <label for="organisation">${t.organisation}</label>
-    <select id="organisation" name="organisation">${options}</select>
+    <select id="organisation" name="organisation"><option value=""${selected(view.organisation === null)}>${t.whole}</option>${view.organisations.map(
+      (org) => html`<option value="${org}"${selected(org === view.organisation)}>${org}</option>`,
+    )}</select>
     <label for="period">${t.period}</label>
-    <select id="period" name="period">${periods}</select>
+    <select id="period" name="period">${(['day', 'month', 'year'] as const).map(
+      (p) => html`<option value="${p}"${selected(p === view.period)}>${t.periods[p]}</option>`,
+    )}</select>
     <button type="submit">${t.show}</button>
   </form>
   ${section(view, 'I2')}
   ${section(view, 'I3')}
-  <p><a href="/v1/indicators?${escape(csv.toString())}">${t.openData} (CSV)</a> · <a href="/v1/indicators/definitions">${t.definitions}</a></p>`),
+  <p><a href="/v1/indicators?${csv.toString()}">${t.openData} (CSV)</a> · <a href="/v1/indicators/definitions">${t.definitions}</a></p>`,
     footer: html`<p>${t.footer}</p>`,
   });
 }

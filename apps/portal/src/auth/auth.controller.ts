@@ -1,4 +1,4 @@
-import { Controller, Get, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { Controller, Get, Logger, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { langOf } from '../pages/layout.js';
@@ -20,6 +20,8 @@ export function localPath(value: unknown, fallback = '/profil'): string {
 @UseGuards(CsrfGuard)
 @Controller('auth')
 export class AuthController {
+  private readonly logger = new Logger(AuthController.name);
+
   constructor(
     private readonly oidc: OidcClient,
     private readonly sessions: Sessions,
@@ -45,24 +47,29 @@ export class AuthController {
     if (!signIn || request.query.error) throw new PageError('sign-in-failed');
     const signedIn = await this.oidc
       .finish(new URL(request.originalUrl, this.oidc.redirectUri), signIn)
-      .catch((error: Error) => {
-        throw error instanceof PageError ? error : new PageError('sign-in-failed', error.message);
+      .catch((error: Error & { code?: string }) => {
+        if (error instanceof PageError) throw error;
+        // The check that failed, by its name and code: never the code, a token or a claim.
+        this.logger.warn({ error: error.name, code: error.code }, 'a sign-in did not check out');
+        throw new PageError('sign-in-failed');
       });
     const { signIn: _done, ...rest } = request.session!.data;
     await this.sessions.renew(request, response, { ...rest, citizen: signedIn });
-    // The citizen's language, as the vault knows it, unless they chose one here already.
-    if (!request.headers.cookie?.includes('portal_lang=')) {
-      const me = await this.vault.json<{ language: 'fr' | 'en' }>(signedIn.accessToken, 'GET', '/v1/me');
-      this.sessions.setLanguage(response, me.language);
+    // The citizen's language, as the vault knows it, unless they chose one here already (or the vault is busy).
+    if (!request.langChosen) {
+      const me = await this.vault
+        .json<{ language: 'fr' | 'en' }>(signedIn.accessToken, 'GET', '/v1/me')
+        .catch(() => null);
+      if (me) this.sessions.setLanguage(response, me.language);
     }
     response.redirect(303, signIn.returnTo);
   }
 
   @Post('deconnexion')
   async signOut(@Req() request: PortalRequest, @Res() response: Response) {
-    const idToken = request.session?.data.citizen?.idToken;
+    const signedIn = !!request.session?.data.citizen;
     await this.sessions.end(request, response);
-    const endSession = idToken ? await this.oidc.endSessionUrl(idToken, langOf(request)) : null;
+    const endSession = signedIn ? await this.oidc.endSessionUrl(langOf(request)) : null;
     response.redirect(303, endSession ?? '/?deconnecte=1');
   }
 }

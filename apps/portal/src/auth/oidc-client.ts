@@ -8,7 +8,6 @@ const ISSUER_TIMEOUT_SECONDS = 10;
 
 export interface SignedIn {
   accessToken: string;
-  idToken: string;
   /** When the access token ends, in ms since the epoch. */
   expiresAt: number;
   givenName: string | null;
@@ -91,18 +90,22 @@ export class OidcClient {
     const claims = tokens.claims();
     return {
       accessToken: tokens.access_token,
-      idToken: tokens.id_token!,
       expiresAt: Date.now() + (tokens.expiresIn() ?? 300) * 1000,
       givenName: typeof claims?.given_name === 'string' ? claims.given_name : null,
     };
   }
 
-  /** The issuer's end of session, where sign-out sends the browser; null when it has none. */
-  async endSessionUrl(idToken: string, lang: 'fr' | 'en'): Promise<string | null> {
+  /**
+   * The issuer's end of session, where sign-out sends the browser; null when
+   * it has none. The portal names itself by its client id, not with an ID
+   * token: the address stays in the browser's history and the issuer's logs,
+   * and an ID token carries the citizen's identity.
+   */
+  async endSessionUrl(lang: 'fr' | 'en'): Promise<string | null> {
     const configuration = await this.discovered().catch(() => null);
     if (!configuration?.serverMetadata().end_session_endpoint) return null;
     return oidc.buildEndSessionUrl(configuration, {
-      id_token_hint: idToken,
+      client_id: this.config.portal.clientId,
       post_logout_redirect_uri: `${this.config.portal.url}/`,
       ui_locales: lang,
     }).href;

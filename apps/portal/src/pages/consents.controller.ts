@@ -35,16 +35,16 @@ export class ConsentsController {
     ]);
     const rows = consents.map(
       (c) => html`<tr id="consent-${c.id}">
-<td>${names.service(c.service)}<br><small>${names.organisation(c.organisation)}</small></td>
+<td>${c.serviceName?.[lang] ?? c.service}<br><small>${c.organisationName?.[lang] ?? c.organisation}</small></td>
 <td>${c.attributes.map((a, i) => html`${i > 0 ? html`<br>` : ''}${names.attribute(a)}`)}</td>
-<td>${names.purpose(c.purpose)}</td>
+<td>${c.purposeLabel?.[lang] ?? c.purpose}</td>
 <td>${c.mode === 'once' ? t.consents.once : t.consents.ongoing}, ${c.expiresAt ? t.consents.until(when(lang, c.expiresAt, false)) : t.consents.untilRevoked}</td>
 <td>${t.consents.statuses[c.status] ?? c.status}<br><small>${t.consents.granted} ${when(lang, c.grantedAt)}</small></td>
 <td><a href="/consentements/${c.id}/recu" download="recu-${c.id}.jws">${t.consents.receipt}</a>
 ${
   c.status === 'active'
     ? html`<form method="post" action="/consentements/${c.id}/revoquer" class="inline">${csrfField(request)}
-<button type="submit" class="secondary" aria-label="${t.consents.revoke}${t.colon} ${names.service(c.service)}, ${names.purpose(c.purpose)}">${t.consents.revoke}</button></form>`
+<button type="submit" class="secondary" aria-label="${t.consents.revoke}${t.colon} ${c.serviceName?.[lang] ?? c.service}, ${c.purposeLabel?.[lang] ?? c.purpose}">${t.consents.revoke}</button></form>`
     : ''
 }</td></tr>`,
     );

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import type { Label } from '#libs/catalogue';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import type { PortalRequest } from '../session/sessions.js';
@@ -10,11 +11,6 @@ import { csrfField, langOf, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 import { both } from './text.js';
-
-interface Label {
-  fr: string;
-  en: string;
-}
 
 interface Deadline {
   id: string;

@@ -18,6 +18,7 @@ export class HomeController {
   home(@Req() request: PortalRequest, @Res() response: Response) {
     if (request.session?.data.citizen) return response.redirect(303, '/profil');
     const t = textOf(request);
+    response.setHeader('cache-control', 'no-store');
     response.type('html').send(
       portalPage(request, {
         title: t.home.title,

@@ -32,9 +32,13 @@ export function when(lang: Lang, iso: string | null | undefined, withTime = true
 export const csrfField = (request: PortalRequest) =>
   html`<input type="hidden" name="_csrf" value="${request.session?.data.csrf ?? ''}">`;
 
-function languageSwitch(request: PortalRequest): SafeHtml {
+/** The language switch leads back to this page; a page shown in answer to a form, to its section of the site. */
+function languageSwitch(request: PortalRequest, active?: PageName): SafeHtml {
   const other = langOf(request) === 'fr' ? 'en' : 'fr';
-  const back = request.originalUrl.split('?')[0];
+  const back =
+    request.method === 'GET'
+      ? request.originalUrl.split('?')[0]
+      : (PAGES.find(([name]) => name === active)?.[1] ?? '/');
   return html`<a class="lang" href="/langue?lang=${other}&amp;retour=${encodeURIComponent(back)}" lang="${other}" hreflang="${other}">${textOf(request).switchTo}</a>`;
 }
 
@@ -42,18 +46,19 @@ function languageSwitch(request: PortalRequest): SafeHtml {
  * A page of the portal: the government header with the language switch
  * (and, signed in, the citizen's name and the sign-out button), the
  * navigation of the citizen's pages with the current one marked, a one-time
- * message left by the last form, then the content.
+ * message left by the last form (not on an error page: it waits for the
+ * next), then the content.
  */
 export function portalPage(
   request: PortalRequest,
-  page: { title: string; main: SafeHtml; active?: PageName; flash?: SafeHtml },
+  page: { title: string; main: SafeHtml; active?: PageName; withFlash?: boolean },
 ): string {
   const t = textOf(request);
   const citizen = request.session?.data.citizen;
-  const flash = request.session?.data.flash;
+  const flash = page.withFlash === false ? undefined : request.session?.data.flash;
   const header = html`<div class="tools">
     ${citizen?.givenName ? html`<span>${t.hello(citizen.givenName)}</span>` : ''}
-    ${languageSwitch(request)}
+    ${languageSwitch(request, page.active)}
     ${
       citizen
         ? html`<form method="post" action="/auth/deconnexion">${csrfField(request)}<button type="submit">${t.signOut}</button></form>`
@@ -65,11 +70,9 @@ export function portalPage(
 ${PAGES.map(([name, path]) => html`<li><a href="${path}"${name === page.active ? html` aria-current="page"` : ''}>${t.pages[name]}</a></li>`)}
 </ul></div></nav>`
     : undefined;
-  const message =
-    page.flash ??
-    (flash
-      ? html`<p class="notice ${flash.kind}" role="status">${flash.text[langOf(request)]}</p>`
-      : undefined);
+  const message = flash
+    ? html`<p class="notice ${flash.kind}" role="status">${flash.text[langOf(request)]}</p>`
+    : undefined;
   return govPage({
     lang: langOf(request),
     title: `${page.title} — ${t.site}`,

@@ -12,7 +12,7 @@ import { DomainError, loggableError } from '#libs/errors';
 import { html } from '#libs/web';
 import type { PortalRequest } from '../session/sessions.js';
 import { VaultProblem } from '../vault/vault-client.js';
-import { portalPage, textOf } from './layout.js';
+import { langOf, portalPage, textOf } from './layout.js';
 import { PAGE_ERROR_STATUS, PageError, type PageErrorKind } from './page-error.js';
 
 /** Seconds a citizen is asked to wait when the vault, the issuer or the database cannot serve. */
@@ -47,7 +47,11 @@ export class PageErrorFilter implements ExceptionFilter {
     const t = textOf(request);
     let status: number;
     let message: string;
-    if (kind) {
+    if (exception instanceof VaultProblem && exception.status !== 404) {
+      // The vault's refusal as it words it (a request answered already, an attribute not declarable).
+      status = exception.status;
+      message = exception.titles[langOf(request)] || t.errors['bad-request'];
+    } else if (kind) {
       status = PAGE_ERROR_STATUS[kind];
       message = t.errors[kind];
     } else {
@@ -62,10 +66,12 @@ export class PageErrorFilter implements ExceptionFilter {
         : html`<a href="${request.session?.data.citizen ? '/profil' : '/'}">${t.errors.back}</a>`;
     response
       .status(status)
+      .setHeader('cache-control', 'no-store')
       .type('html')
       .send(
         portalPage(request, {
           title: t.errors.title,
+          withFlash: false,
           main: html`<p class="notice error" role="alert">${message}</p>
 <p>${next}</p>`,
         }),

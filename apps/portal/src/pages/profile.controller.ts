@@ -78,24 +78,30 @@ export class ProfileController {
         problems.push({ field, message: error.titles[langOf(request)] || error.code });
       }
     }
-    if (problems.length > 0) return this.render(request, response, token, problems, form);
+    if (problems.length > 0) return this.render(request, response, token, { problems, form, profile });
     await this.pages.redirect(request, response, '/profil', {
       kind: 'success',
       text: both((t) => t.profile.saved),
     });
   }
 
+  /** The page; after a refused form, with its problems, what was typed, and the profile read for it (unchanged). */
   private async render(
     request: PortalRequest,
     response: Response,
     token: string,
-    problems: { field: 'email' | 'phone'; message: string }[] = [],
-    form: Partial<ContactForm> = {},
+    refused?: {
+      problems: { field: 'email' | 'phone'; message: string }[];
+      form: Partial<ContactForm>;
+      profile: Profile;
+    },
   ) {
     const t = textOf(request);
     const lang = langOf(request);
+    const problems = refused?.problems ?? [];
+    const form = refused?.form ?? {};
     const [profile, names] = await Promise.all([
-      this.vault.json<Profile>(token, 'GET', '/v1/me'),
+      refused?.profile ?? this.vault.json<Profile>(token, 'GET', '/v1/me'),
       this.names.in(lang),
     ]);
     const held = (code: string) => profile.attributes.find((a) => a.attribute === code)?.value;

@@ -1,6 +1,7 @@
 import type { NextFunction, Request, Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig } from '#libs/config';
+import { strictCsp } from '#libs/web';
 
 /**
  * Headers every answer of the portal carries: a strict Content-Security-
@@ -10,15 +11,15 @@ import { AppConfig } from '#libs/config';
  */
 export function securePages(app: NestExpressApplication): void {
   const config = app.get(AppConfig);
-  const issuer = new URL(config.citizenIssuer.issuer).origin;
-  const csp = `default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self' ${issuer}; base-uri 'none'; frame-ancestors 'none'`;
+  const csp = strictCsp([config.citizenIssuer.issuer]);
   app.use((request: Request, response: Response, next: NextFunction) => {
     // The OpenAPI UI (/docs) runs the scripts it is made of; every page of the portal's own runs none.
     if (!request.path.startsWith('/docs')) response.setHeader('content-security-policy', csp);
     response.setHeader('x-content-type-options', 'nosniff');
     response.setHeader('x-frame-options', 'DENY');
     response.setHeader('referrer-policy', 'same-origin');
-    if (config.production) response.setHeader('strict-transport-security', 'max-age=31536000');
+    if (config.portal.url.startsWith('https://'))
+      response.setHeader('strict-transport-security', 'max-age=31536000');
     next();
   });
 }

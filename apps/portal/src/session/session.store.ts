@@ -10,7 +10,7 @@ export interface SessionData {
   /** While signing in: what the callback checks (RFC 6749 state, OIDC nonce, PKCE verifier) and where to go after. */
   signIn?: { state: string; nonce: string; codeVerifier: string; returnTo: string };
   /** Once signed in. */
-  citizen?: { accessToken: string; idToken: string; expiresAt: number; givenName: string | null };
+  citizen?: { accessToken: string; expiresAt: number; givenName: string | null };
   /** A message for the next page only (after a form's redirect). */
   flash?: { kind: 'success' | 'error'; text: { fr: string; en: string } };
 }
@@ -78,12 +78,31 @@ export class SessionStore {
     return rows.length === 1 ? open(token, rows[0].sealed) : null;
   }
 
-  async save(token: string, data: SessionData): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO portal.session (id_hash, sealed) VALUES ($1, $2)
-       ON CONFLICT (id_hash) DO UPDATE SET sealed = EXCLUDED.sealed, last_seen_at = now()`,
-      [idHash(token), seal(token, data)],
+  /** A new session under a new secret. */
+  async create(token: string, data: SessionData): Promise<void> {
+    await this.dataSource.query(`INSERT INTO portal.session (id_hash, sealed) VALUES ($1, $2)`, [
+      idHash(token),
+      seal(token, data),
+    ]);
+  }
+
+  /**
+   * New data for a session still live; whether it was. A session ended
+   * meanwhile (signed out, idle, too old) stays ended: a page that loaded it
+   * before does not bring it back by saving.
+   */
+  async update(token: string, data: SessionData): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `WITH updated AS (
+         UPDATE portal.session SET sealed = $2, last_seen_at = now()
+         WHERE id_hash = $1
+           AND last_seen_at > now() - make_interval(secs => $3)
+           AND created_at > now() - make_interval(secs => $4)
+         RETURNING 1)
+       SELECT 1 FROM updated`,
+      [idHash(token), seal(token, data), this.idleSeconds, this.maxSeconds],
     );
+    return rows.length === 1;
   }
 
   async delete(token: string): Promise<void> {

@@ -2,12 +2,15 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, type NestMiddleware } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { AppConfig } from '#libs/config';
+import { PageError } from '../pages/page-error.js';
 import { newSessionToken, type SessionData, SessionStore } from './session.store.js';
 
 /** A request as the portal's pages see it: its session (or none), and its language. */
 export interface PortalRequest extends Request {
   session?: { token: string; data: SessionData };
   lang?: 'fr' | 'en';
+  /** Whether the citizen chose a language here (its cookie came with the request). */
+  langChosen?: boolean;
 }
 
 const LANG_COOKIE = 'portal_lang';
@@ -36,7 +39,8 @@ export class Sessions implements NestMiddleware {
     private readonly store: SessionStore,
     config: AppConfig,
   ) {
-    this.secure = config.production;
+    // Served over https (production always is): the cookie never travels in clear, under the __Host- prefix.
+    this.secure = config.portal.url.startsWith('https://');
     this.cookieName = this.secure ? '__Host-portal_session' : 'portal_session';
   }
 
@@ -51,6 +55,7 @@ export class Sessions implements NestMiddleware {
       }
       const lang = jar.get(LANG_COOKIE);
       request.lang = lang === 'en' ? 'en' : 'fr';
+      request.langChosen = lang === 'en' || lang === 'fr';
       next();
     } catch (error) {
       next(error);
@@ -62,23 +67,24 @@ export class Sessions implements NestMiddleware {
     if (!request.session) {
       await this.store.purgeEnded();
       request.session = { token: newSessionToken(), data: { csrf: randomBytes(32).toString('base64url') } };
-      await this.store.save(request.session.token, request.session.data);
+      await this.store.create(request.session.token, request.session.data);
       this.setCookie(response, request.session.token);
     }
     return request.session;
   }
 
+  /** New data for the request's session; one that ended meanwhile sends the browser to sign in. */
   async save(request: PortalRequest, data: SessionData): Promise<void> {
     if (!request.session) throw new Error('Sessions.save without a session');
     request.session.data = data;
-    await this.store.save(request.session.token, data);
+    if (!(await this.store.update(request.session.token, data))) throw new PageError('sign-in');
   }
 
   /** Sign-in: the same data under a new secret (the old one, seen before sign-in, opens nothing after it). */
   async renew(request: PortalRequest, response: Response, data: SessionData): Promise<void> {
     if (request.session) await this.store.delete(request.session.token);
     request.session = { token: newSessionToken(), data: { ...data, csrf: randomBytes(32).toString('base64url') } };
-    await this.store.save(request.session.token, request.session.data);
+    await this.store.create(request.session.token, request.session.data);
     this.setCookie(response, request.session.token);
   }
 

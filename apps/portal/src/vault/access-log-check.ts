@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { createLocalJWKSet, compactVerify, type JSONWebKeySet } from 'jose';
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet } from 'jose';
 import {
   type AccessBasis,
   type AccessLogEntry,
@@ -50,6 +50,12 @@ export type Verification =
 /** Entries read to check a chain, at most: beyond, the page shows the newest without the mark. */
 const MAX_ENTRIES = 10_000;
 
+/** How long reading a long log may take in all before the page shows what it has, unchecked. */
+const READ_BUDGET_MS = 15_000;
+
+/** How long the vault's published keys are kept: they change only when its signing key rotates. */
+const KEYS_KEPT_MS = 5 * 60_000;
+
 /**
  * The citizen's access log, and whether it checks out, with nothing but the
  * vault's public API: every entry's hash recomputed from the one before
@@ -60,6 +66,8 @@ const MAX_ENTRIES = 10_000;
  */
 @Injectable()
 export class AccessLogCheck {
+  private keys: { jwks: JSONWebKeySet; fetchedAt: number } | null = null;
+
   constructor(private readonly vault: VaultClient) {}
 
   /** The entries, newest first, and the verdict on them. */
@@ -68,6 +76,7 @@ export class AccessLogCheck {
     let citizenId: string;
     let head: Page['head'] = null;
     let before: number | null = null;
+    const until = Date.now() + READ_BUDGET_MS;
     do {
       const page: Page = await this.vault.json<Page>(
         token,
@@ -78,9 +87,23 @@ export class AccessLogCheck {
       citizenId = page.citizenId;
       entries.push(...page.entries);
       before = page.nextBefore;
-    } while (before !== null && entries.length < MAX_ENTRIES);
+    } while (before !== null && entries.length < MAX_ENTRIES && Date.now() < until);
     if (before !== null) return { entries, verification: { state: 'unchecked' } };
     return { entries, verification: await this.verify(token, citizenId, entries, head) };
+  }
+
+  /**
+   * The vault's published keys, kept a while; asked again when the
+   * checkpoint names a key they do not hold (the vault rotated its key).
+   */
+  private async vaultKeys(jws: string): Promise<JSONWebKeySet> {
+    const { kid } = decodeProtectedHeader(jws);
+    const kept = this.keys;
+    if (kept && Date.now() - kept.fetchedAt < KEYS_KEPT_MS && kept.jwks.keys.some((key) => key.kid === kid))
+      return kept.jwks;
+    const jwks = await this.vault.json<JSONWebKeySet>(null, 'GET', '/.well-known/jwks.json');
+    this.keys = { jwks, fetchedAt: Date.now() };
+    return jwks;
   }
 
   private async verify(
@@ -109,9 +132,11 @@ export class AccessLogCheck {
       proof.auditPath.map((node) => Buffer.from(node, 'hex')),
     );
     if (root?.toString('hex') !== proof.checkpoint.root) return { state: 'broken' };
-    const jwks = await this.vault.json<JSONWebKeySet>(null, 'GET', '/.well-known/jwks.json');
     try {
-      const { payload, protectedHeader } = await compactVerify(proof.checkpoint.jws, createLocalJWKSet(jwks));
+      const { payload, protectedHeader } = await compactVerify(
+        proof.checkpoint.jws,
+        createLocalJWKSet(await this.vaultKeys(proof.checkpoint.jws)),
+      );
       const signed = JSON.parse(new TextDecoder().decode(payload)) as Record<string, unknown>;
       const { seq, at, prevRoot, root: signedRoot, size } = proof.checkpoint;
       const matches =

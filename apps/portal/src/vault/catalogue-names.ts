@@ -1,11 +1,7 @@
 import { Injectable } from '@nestjs/common';
+import type { Label } from '#libs/catalogue';
 import type { Lang } from '../pages/text.js';
 import { VaultClient } from './vault-client.js';
-
-interface Label {
-  fr: string;
-  en: string;
-}
 
 interface Catalogue {
   attributes: { code: string; label: Label; selfDeclarable: boolean }[];

@@ -42,7 +42,7 @@ export class VaultClient {
 
   async json<T>(token: string | null, method: string, path: string, body?: unknown): Promise<T> {
     const answer = await this.raw(token, method, path, body, 'application/json');
-    if (answer.status === 204 || answer.body.length === 0) return undefined as T;
+    if (answer.status === 204) return undefined as T;
     return JSON.parse(answer.body.toString('utf8')) as T;
   }
 
@@ -71,10 +71,18 @@ export class VaultClient {
       this.logger.warn({ path: path.split('?')[0], error: (error as Error).message }, 'the vault did not answer');
       throw new PageError('unavailable');
     }
+    let answered: Buffer;
+    try {
+      answered = Buffer.from(await response.arrayBuffer());
+    } catch (error) {
+      // The answer cut off, or past its deadline: nothing to show but that the service is unavailable.
+      this.logger.warn({ path: path.split('?')[0], error: (error as Error).message }, 'the vault’s answer did not arrive whole');
+      throw new PageError('unavailable');
+    }
     const answer: VaultAnswer = {
       status: response.status,
       contentType: response.headers.get('content-type') ?? '',
-      body: Buffer.from(await response.arrayBuffer().catch(() => new ArrayBuffer(0))),
+      body: answered,
     };
     if (answer.status === 401) throw new PageError('sign-in');
     if (answer.status >= 500 || answer.status === 429) {
