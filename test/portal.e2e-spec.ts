@@ -271,27 +271,37 @@ describe('Citizen portal (HTTP)', () => {
     ).toEqual([]);
   });
 
-  it('shows a 503 page, with Retry-After, when the vault does not answer', async () => {
-    const browser = new FormClient();
-    await browser.signIn(p.portalUrl, 'lea');
-    // A second portal on the same sessions, whose vault is away.
-    const orphan = await startApp(
+  /** A second portal on the same sessions, with one of its peers away. */
+  const orphanPortal = (env: Record<string, string>) =>
+    startApp(
       PortalAppModule.forRoot({
         NODE_ENV: 'test',
         DATABASE_URL: p.db.url,
         CITIZEN_ISSUER: p.idp.url,
-        VAULT_URL: 'http://127.0.0.1:9',
+        VAULT_URL: p.vault.url,
         LOG_LEVEL: 'silent',
+        ...env,
       }),
       { setup: (app) => securePages(app as NestExpressApplication) },
     );
+
+  it('shows a 503 page, with Retry-After, when the vault or the issuer does not answer', async () => {
+    const browser = new FormClient();
+    await browser.signIn(p.portalUrl, 'lea');
+    const vaultAway = await orphanPortal({ VAULT_URL: 'http://127.0.0.1:9' });
+    const issuerAway = await orphanPortal({ CITIZEN_ISSUER: 'http://127.0.0.1:9' });
     try {
-      const response = await browser.send(`${orphan.url}/profil`);
-      expect(response.status).toBe(503);
-      expect(response.headers.get('retry-after')).toBe('5');
-      expect(text(await response.text())).toContain('Le service est momentanément indisponible.');
+      for (const response of [
+        await browser.send(`${vaultAway.url}/profil`),
+        await new FormClient().send(`${issuerAway.url}/auth/connexion`),
+      ]) {
+        expect(response.status).toBe(503);
+        expect(response.headers.get('retry-after')).toBe('5');
+        expect(text(await response.text())).toContain('Le service est momentanément indisponible.');
+      }
     } finally {
-      await orphan.close();
+      await vaultAway.close();
+      await issuerAway.close();
     }
   });
 });
