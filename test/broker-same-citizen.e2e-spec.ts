@@ -3,10 +3,14 @@ import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
 import { auditAccessLog, CHAIN_LOCKS_IN_PG_LOCKS, chainLockSql } from '#libs/access-log';
 import { DATA_RESPONSE_TYP, verifyDataResponse } from '#libs/release';
 import { runCli } from '../apps/cli/src/commands.js';
-import { type RunningBroker, startBroker } from './support/broker-app.js';
+import {
+  citizenWithEmailConsents,
+  type Grant,
+  type RunningBroker,
+  startBroker,
+} from './support/broker-app.js';
 import { createTestDatabase, type TestDatabase, withClient } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
-import type { TestService } from './support/services.js';
 import { type RunningVault, startVault, testEnv } from './support/vault-app.js';
 
 /** Requests of this test's database waiting for a chain lock (a waiting advisory lock shows in pg_locks). */
@@ -33,33 +37,8 @@ describe('Broker: many requests for one citizen at once', () => {
     await db.drop();
   });
 
-  /** A citizen with an e-mail, and the services' pairwise ids of them from approved consent requests. */
-  async function citizenWithEmail(
-    subject: string,
-    grants: { service: TestService; purpose: string; mode: string }[],
-  ) {
-    const auth = await vault.auth(subject);
-    await vault.http
-      .put('/v1/me/attributes/contact.email')
-      .set(auth)
-      .send({ value: `${subject}@exemple.ca` })
-      .expect(200);
-    const ppids: Record<string, string> = {};
-    for (const { service, purpose, mode } of grants) {
-      const serviceAuth = await service.auth();
-      const created = await broker.http
-        .post('/v1/consent-requests')
-        .set(serviceAuth)
-        .send({ purpose, attributes: ['contact.email'], mode })
-        .expect(201);
-      await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(auth).expect(200);
-      ppids[service.id] = (
-        await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(serviceAuth).expect(200)
-      ).body.citizen.ppid;
-    }
-    const id = (await vault.http.get('/v1/me/export').set(auth).expect(200)).body.profile.id as string;
-    return { id, auth, ppids };
-  }
+  const citizenWithEmail = (subject: string, grants: Grant[]) =>
+    citizenWithEmailConsents(vault, broker, subject, grants);
 
   const chainOf = async (citizenId: string) =>
     (

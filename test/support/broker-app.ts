@@ -3,6 +3,7 @@ import { BrokerAppModule } from '../../apps/broker/src/broker-app.module.js';
 import { type CitizenIssuer, type RunningApp, startApp, testEnv } from './apps.js';
 import type { TestDatabase } from './database.js';
 import { TestService } from './services.js';
+import type { RunningVault } from './vault-app.js';
 
 export interface RunningBroker extends RunningApp {
   tokenEndpoint: string;
@@ -29,4 +30,41 @@ export async function startBroker(
     service: (id) => new TestService(id, broker),
   };
   return broker;
+}
+
+/** A service's consent to a citizen's e-mail address. */
+export interface Grant {
+  service: TestService;
+  purpose: string;
+  mode: 'once' | 'ongoing';
+}
+
+/** A citizen with an e-mail, and the services' pairwise ids of them from consent requests they approved. */
+export async function citizenWithEmailConsents(
+  vault: RunningVault,
+  broker: RunningBroker,
+  subject: string,
+  grants: Grant[],
+) {
+  const auth = await vault.auth(subject);
+  await vault.http
+    .put('/v1/me/attributes/contact.email')
+    .set(auth)
+    .send({ value: `${subject}@exemple.ca` })
+    .expect(200);
+  const ppids: Record<string, string> = {};
+  for (const { service, purpose, mode } of grants) {
+    const serviceAuth = await service.auth();
+    const created = await broker.http
+      .post('/v1/consent-requests')
+      .set(serviceAuth)
+      .send({ purpose, attributes: ['contact.email'], mode })
+      .expect(201);
+    await vault.http.post(`/v1/me/consent-requests/${created.body.id}/approve`).set(auth).expect(200);
+    ppids[service.id] = (
+      await broker.http.get(`/v1/consent-requests/${created.body.id}`).set(serviceAuth).expect(200)
+    ).body.citizen.ppid;
+  }
+  const id = (await vault.http.get('/v1/me/export').set(auth).expect(200)).body.profile.id as string;
+  return { id, auth, ppids };
 }

@@ -43,6 +43,10 @@ export function chainHeadJsonSql(citizen: string): string {
             FROM access_log_entry e WHERE e.citizen_id = ${citizen} ORDER BY e.seq DESC LIMIT 1)`;
 }
 
+/** The columns of a link, in the order of the table and of chainEntryValues. */
+const LINK_COLUMNS = `citizen_id, seq, at, service_id, organisation_id, purpose, request_id,
+            attributes, outcome, released, withheld, basis, prev_hash, hash`;
+
 /**
  * The one INSERT of a chain link, built by chainEntry, with its 14 values as
  * parameters `$first`… in the order of chainEntryValues, written only if
@@ -51,8 +55,7 @@ export function chainHeadJsonSql(citizen: string): string {
  */
 function appendEntrySql(first: number, when = 'true'): string {
   const p = (i: number, type: string) => `$${first + i}::${type}`;
-  return `INSERT INTO access_log_entry (citizen_id, seq, at, service_id, organisation_id, purpose, request_id,
-            attributes, outcome, released, withheld, basis, prev_hash, hash)
+  return `INSERT INTO access_log_entry (${LINK_COLUMNS})
           SELECT ${p(0, 'uuid')}, ${p(1, 'bigint')}, ${p(2, 'timestamptz')}, ${p(3, 'text')}, ${p(4, 'text')},
                  ${p(5, 'text')}, ${p(6, 'text')}, ${p(7, 'text[]')}, ${p(8, 'text')}, ${p(9, 'text[]')},
                  ${p(10, 'jsonb')}, ${p(11, 'jsonb')}, ${p(12, 'text')}, ${p(13, 'text')}
@@ -75,6 +78,66 @@ export const CHAIN_LOCK_HELD = '(SELECT held FROM chain_lock)';
 export function appendLinkCtes(citizen: string, first: number): string {
   return `chain_lock AS MATERIALIZED (SELECT ${chainLockSql(citizen, 'try')} AS held),
   link AS (${appendEntrySql(first, CHAIN_LOCK_HELD)})`;
+}
+
+/**
+ * Many appends in one statement (a group commit), as the CTEs `links_in`,
+ * `chain_locks` and `links`: `links_in` has the links of the JSON array
+ * `entries` (chainEntriesJson of chainBatch), each with its place `n` in the
+ * batch; `chain_locks` tries each one's chain lock (as appendLinkCtes does: a
+ * chain held by another transaction is not written); `links` returns the
+ * links written. A citizen's first link of the batch is not written when its
+ * place in the chain is taken (the chain moved since its head was read), and
+ * then neither are the links chained after it; nothing else fails with it.
+ * Once a first link is written the chain is held and ends there, so the ones
+ * after it take free places. linkWrittenSql tells which links were written.
+ */
+export function appendLinksCtes(entries: string): string {
+  return `links_in AS MATERIALIZED (
+    SELECT *, row_number() OVER (PARTITION BY citizen_id ORDER BY n) = 1 AS first
+      FROM jsonb_to_recordset(${entries}::jsonb) AS l(n int, citizen_id uuid, seq bigint, at timestamptz,
+        service_id text, organisation_id text, purpose text, request_id text, attributes text[], outcome text,
+        released text[], withheld jsonb, basis jsonb, prev_hash text, hash text)),
+  chain_locks AS MATERIALIZED (SELECT n, ${chainLockSql('citizen_id', 'try')} AS held FROM links_in),
+  first_links AS (
+    INSERT INTO access_log_entry (${LINK_COLUMNS})
+    SELECT ${LINK_COLUMNS} FROM links_in JOIN chain_locks USING (n) WHERE held AND first ORDER BY n
+    ON CONFLICT DO NOTHING
+    RETURNING citizen_id, seq, hash),
+  next_links AS (
+    INSERT INTO access_log_entry (${LINK_COLUMNS})
+    SELECT ${LINK_COLUMNS} FROM links_in
+     WHERE NOT first AND citizen_id IN (SELECT citizen_id FROM first_links) ORDER BY n
+    RETURNING citizen_id, seq, hash),
+  links AS (SELECT * FROM first_links UNION ALL SELECT * FROM next_links)`;
+}
+
+/** Whether the row `link` of `links_in` (appendLinksCtes) was written. */
+export function linkWrittenSql(link: string): string {
+  return `EXISTS (SELECT 1 FROM links w WHERE w.citizen_id = ${link}.citizen_id AND w.seq = ${link}.seq AND w.hash = ${link}.hash)`;
+}
+
+/** The links of a batch as appendLinksCtes reads them, each with its place `n`. */
+export function chainEntriesJson(entries: AccessLogEntry[]): string {
+  return JSON.stringify(
+    entries.map((entry, n) => ({
+      n,
+      citizen_id: entry.citizenId,
+      seq: entry.seq,
+      at: entry.at.toISOString(),
+      service_id: entry.serviceId,
+      organisation_id: entry.organisationId,
+      purpose: entry.purpose,
+      request_id: entry.requestId,
+      attributes: entry.attributes,
+      outcome: entry.outcome,
+      released: entry.released,
+      withheld: entry.withheld,
+      basis: entry.basis,
+      prev_hash: entry.prevHash,
+      hash: entry.hash,
+    })),
+  );
 }
 
 /** Another append took this link's place in the chain (the (citizen_id, seq) key). */

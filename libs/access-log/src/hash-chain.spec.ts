@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import type { AccessLogEntry } from './access-log-entry.entity.js';
-import { canonicalEntry, canonicalJson, entryHash, firstBrokenEntry, GENESIS_HASH } from './hash-chain.js';
+import {
+  canonicalEntry,
+  canonicalJson,
+  chainBatch,
+  entryHash,
+  firstBrokenEntry,
+  GENESIS_HASH,
+} from './hash-chain.js';
 
 const CITIZEN = '6f1c2d3e-4b5a-4c7d-8e9f-0a1b2c3d4e5f';
 
@@ -176,5 +183,28 @@ describe(firstBrokenEntry.name, () => {
     const entries = chain(3);
     entries[0] = { ...entries[0], prevHash: '1'.repeat(64) };
     expect(firstBrokenEntry(entries)).toBe(entries[0]);
+  });
+});
+
+describe(chainBatch.name, () => {
+  const OTHER = '0e1d2c3b-4a59-4867-9564-738291a0b1c2';
+  const pending = (citizenId: string, seq: number, head: { seq: number; hash: string } | null) => {
+    const { seq: _seq, at, ...input } = fields(seq, { citizenId });
+    return { head, input, at };
+  };
+
+  it("chains one citizen's appends of a batch after one another, from the head the first read", () => {
+    const [first, second] = chain(2);
+    const head = { seq: first.seq, hash: first.hash };
+    // Both read the same head; the other citizen's append sits between them.
+    const links = chainBatch([pending(CITIZEN, 2, head), pending(OTHER, 1, null), pending(CITIZEN, 3, head)]);
+    expect(links.map((l) => [l.citizenId, l.seq])).toEqual([
+      [CITIZEN, 2],
+      [OTHER, 1],
+      [CITIZEN, 3],
+    ]);
+    expect(links[0]).toEqual(second);
+    expect(firstBrokenEntry([first, links[0], links[2]])).toBeNull();
+    expect(firstBrokenEntry([links[1]])).toBeNull();
   });
 });

@@ -72,3 +72,25 @@ export function chainEntry(
   entry.hash = entryHash(prevHash, entry);
   return entry;
 }
+
+/** An append as its request built it: the chain's head it read, and its entry's fields. */
+export interface PendingAppend {
+  head: ChainHead;
+  input: Omit<AccessLogEntry, 'seq' | 'prevHash' | 'hash' | 'at'>;
+  at: Date;
+}
+
+/**
+ * The links of a group commit, in order: each citizen's appends chained one
+ * after the other from the head the first of them read. (appendLinksCtes
+ * writes a citizen's later links only when the first is written, so a head
+ * that moved meanwhile fails them all, and nothing forks.)
+ */
+export function chainBatch(appends: PendingAppend[]): AccessLogEntry[] {
+  const heads = new Map<string, ChainHead>();
+  return appends.map(({ head, input, at }) => {
+    const entry = chainEntry(heads.has(input.citizenId) ? heads.get(input.citizenId)! : head, input, at);
+    heads.set(input.citizenId, { seq: entry.seq, hash: entry.hash });
+    return entry;
+  });
+}

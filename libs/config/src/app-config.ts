@@ -55,6 +55,7 @@ export class AppConfig {
   readonly databaseStatementTimeoutMs: number;
   readonly databaseLockTimeoutMs: number;
   readonly releaseQueueTimeoutMs: number;
+  readonly accessLogGroupCommitMs: number;
   readonly redisUrl: string;
   readonly redisPrefix: string;
   readonly ports: {
@@ -145,6 +146,7 @@ export class AppConfig {
     this.databaseStatementTimeoutMs = env.DATABASE_STATEMENT_TIMEOUT_MILLISECONDS;
     this.databaseLockTimeoutMs = env.DATABASE_LOCK_TIMEOUT_MILLISECONDS;
     this.releaseQueueTimeoutMs = env.RELEASE_QUEUE_TIMEOUT_MILLISECONDS;
+    this.accessLogGroupCommitMs = env.ACCESS_LOG_GROUP_COMMIT_MILLISECONDS;
     this.redisUrl = env.REDIS_URL;
     this.redisPrefix = env.REDIS_PREFIX;
     this.ports = {

@@ -31,6 +31,12 @@ export class Env {
   /** How long a data request waits behind this process's other requests for the same citizen before it answers 503. */
   @IsInt() @Min(50) @Max(60_000) RELEASE_QUEUE_TIMEOUT_MILLISECONDS = 5000;
 
+  /**
+   * How long the broker gathers access-log appends into one statement (group
+   * commit); 0 gathers those of one turn of the event loop.
+   */
+  @IsInt() @Min(0) @Max(1000) ACCESS_LOG_GROUP_COMMIT_MILLISECONDS = 1;
+
   @Matches(/^rediss?:\/\/.+/, { message: 'must be a redis:// URL' })
   REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -170,6 +176,7 @@ const INTEGER_KEYS: (keyof Env)[] = [
   'DATABASE_STATEMENT_TIMEOUT_MILLISECONDS',
   'DATABASE_LOCK_TIMEOUT_MILLISECONDS',
   'RELEASE_QUEUE_TIMEOUT_MILLISECONDS',
+  'ACCESS_LOG_GROUP_COMMIT_MILLISECONDS',
   'VAULT_PORT',
   'BROKER_PORT',
   'BAROMETER_PORT',

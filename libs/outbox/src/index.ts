@@ -1,5 +1,13 @@
 export { OutboxEvent, type OutboxTopic } from './outbox-event.entity.js';
-export { metricEventsSql, type NewOutboxRow, outboxInsertSql, outboxRowValues } from './outbox-sql.js';
+export {
+  metricEventsSql,
+  type NewOutboxRow,
+  OUTBOX_ROWS_JSON_COLUMNS,
+  outboxInsertFromSql,
+  outboxInsertSql,
+  outboxRowsJson,
+  outboxRowValues,
+} from './outbox-sql.js';
 export { OutboxModule } from './outbox.module.js';
 export {
   CLAIM_LEASE_SECONDS,

@@ -22,6 +22,37 @@ export function outboxRowValues(row: NewOutboxRow): unknown[] {
 }
 
 /**
+ * The INSERT of outbox rows of the same statement: `source` (a WITH item)
+ * has the columns id, topic, type, service_id, url and data, those of
+ * outboxRowsJson; only its rows where `when` holds are written. As with
+ * outboxInsertSql, a second write of an id is a no-op.
+ */
+export function outboxInsertFromSql(source: string, when = 'true'): string {
+  return `INSERT INTO outbox_event (id, topic, type, service_id, url, data)
+          SELECT id, topic, type, service_id, url, data FROM ${source} WHERE ${when}
+          ON CONFLICT (id) DO NOTHING`;
+}
+
+/** Outbox rows as one JSON array, each with its place `n`, for a statement that reads them with jsonb_to_recordset. */
+export function outboxRowsJson(rows: NewOutboxRow[]): string {
+  return JSON.stringify(
+    rows.map((row, n) => ({
+      n,
+      id: row.id,
+      topic: row.topic,
+      type: row.type,
+      service_id: row.serviceId,
+      url: row.url,
+      data: row.data,
+    })),
+  );
+}
+
+/** The columns of outboxRowsJson's rows, for jsonb_to_recordset. */
+export const OUTBOX_ROWS_JSON_COLUMNS =
+  'n int, id uuid, topic text, type text, service_id text, url text, data jsonb';
+
+/**
  * The INSERT of metric events computed in SQL, one per row of `source` (a
  * table or WITH item of the same statement): `type` and each field of `data`
  * are SQL expressions over it, written by the caller's code, never input.

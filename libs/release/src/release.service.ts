@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
-import { DataSource, type QueryRunner } from 'typeorm';
+import { DataSource, type EntityManager, type QueryRunner } from 'typeorm';
 import type { AccessBasis } from '#libs/access-log';
 import { RegistryService, type RegistrySnapshot } from '#libs/catalogue';
 import { approvalUrl, ConsentRequestsService } from '#libs/consent';
@@ -11,7 +11,13 @@ import type { ServicePrincipal } from '#libs/identity';
 import { DataKeysService, decryptAttribute } from '#libs/vault';
 import type { DataResponse } from './data-response.js';
 import { decide } from './release-rule.js';
-import { ReleaseConflict, type ReleaseSnapshot, ReleaseStore } from './release.store.js';
+import {
+  AppendBatchFailed,
+  ReleaseConflict,
+  type ReleaseRecord,
+  type ReleaseSnapshot,
+  ReleaseStore,
+} from './release.store.js';
 
 export interface DataRequestInput {
   ppid: string;
@@ -80,7 +86,13 @@ export class ReleaseService {
     }
   }
 
-  /** One attempt on a connection of its own; with `lockFor`, in a transaction holding that citizen's chain lock. */
+  /**
+   * One attempt. Without `lockFor`, optimistic: the read on any pooled
+   * connection and the write gathered with other requests' (a group commit,
+   * ReleaseStore.append), or in a transaction of its own when it uses up a
+   * one-time consent or proposes a consent request. With `lockFor`, in a
+   * transaction holding that citizen's chain lock from the start.
+   */
   private async attempt(
     registry: RegistrySnapshot,
     service: ServicePrincipal,
@@ -88,22 +100,20 @@ export class ReleaseService {
     attributes: string[],
     lockFor: string | null,
   ): Promise<DataResponse> {
-    const runner = this.dataSource.createQueryRunner();
+    const transaction = new LazyTransaction(this.dataSource);
     try {
-      await runner.connect();
-      if (lockFor) {
-        await runner.startTransaction();
-        await this.store.lockChain(runner.manager, lockFor);
-      }
-      return await this.release(runner, registry, service, input, attributes);
+      if (lockFor) await this.store.lockChain(await transaction.begin(), lockFor);
+      const response = await this.release(transaction, registry, service, input, attributes);
+      await transaction.commit();
+      return response;
     } catch (error) {
-      if (runner.isTransactionActive) await runner.rollbackTransaction().catch(() => undefined);
-      if (isDatabaseUnavailable(error)) throw this.unavailable(error);
+      await transaction.rollback();
+      if (isDatabaseUnavailable(error) || error instanceof AppendBatchFailed) throw this.unavailable(error);
       // A refusal, a conflict to redo, or a fault (a value that does not open, a bug): not an outage
       // to retry, so the problem filter answers it, a fault as a 500 with a correlation id.
       throw error;
     } finally {
-      await runner.release();
+      await transaction.release();
     }
   }
 
@@ -151,16 +161,17 @@ export class ReleaseService {
   /**
    * One read, then one write statement that is atomic on its own (log entry,
    * used-up one-time consents, activity event): outside a held lock, no
-   * explicit transaction, which saves two round trips per request. The read
-   * and the write see different snapshots, as they would in a READ COMMITTED
-   * transaction; what matters is re-checked by the write (the chain's lock
-   * and position, one-time consents still active) and raises ReleaseConflict.
-   * Two rarer paths run in a transaction: using up one-time consents (the
-   * check that none was used or revoked meanwhile follows the statement) and
-   * proposing a consent request (more writes).
+   * explicit transaction, which saves two round trips per request, and the
+   * write shared with other requests'. The read and the write see different
+   * snapshots, as they would in a READ COMMITTED transaction; what matters is
+   * re-checked by the write (the chain's lock and position, one-time consents
+   * still active) and raises ReleaseConflict. Two rarer paths run in a
+   * transaction: using up one-time consents (the check that none was used or
+   * revoked meanwhile follows the statement) and proposing a consent request
+   * (more writes).
    */
   private async release(
-    runner: QueryRunner,
+    transaction: LazyTransaction,
     registry: RegistrySnapshot,
     service: ServicePrincipal,
     input: DataRequestInput,
@@ -168,7 +179,7 @@ export class ReleaseService {
   ): Promise<DataResponse> {
     const readable = attributes.filter((a) => registry.canRead(service.serviceId, a, input.purpose));
     const snapshot = await this.store.read(
-      runner.manager,
+      transaction.manager,
       service.organisationId,
       input.ppid,
       service.serviceId,
@@ -177,7 +188,7 @@ export class ReleaseService {
     );
     if (!snapshot) throw new DomainError('citizen_not_found', 'Unknown pairwise id for your organisation.');
     try {
-      return await this.releaseFor(runner, registry, service, input, attributes, snapshot);
+      return await this.releaseFor(transaction, registry, service, input, attributes, snapshot);
     } catch (error) {
       if (error instanceof ReleaseConflict) error.citizenId = snapshot.citizenId;
       throw error;
@@ -185,7 +196,7 @@ export class ReleaseService {
   }
 
   private async releaseFor(
-    runner: QueryRunner,
+    transaction: LazyTransaction,
     registry: RegistrySnapshot,
     service: ServicePrincipal,
     input: DataRequestInput,
@@ -224,12 +235,12 @@ export class ReleaseService {
       .map((c) => c.id);
     const toAsk = withheld.filter((w) => w.reason === 'consent_required').map((w) => w.attribute);
     // A one-time consent found used or revoked meanwhile is only known once the write ran: it must roll back.
-    if ((toAsk.length > 0 || onceConsentsUsed.length > 0) && !runner.isTransactionActive)
-      await runner.startTransaction();
+    const em =
+      toAsk.length > 0 || onceConsentsUsed.length > 0 ? await transaction.begin() : transaction.manager;
     const proposal =
       toAsk.length > 0
         ? await this.consentRequests.proposeFor(
-            runner.manager,
+            em!,
             registry,
             citizenId,
             service.serviceId,
@@ -240,7 +251,7 @@ export class ReleaseService {
 
     const requestId = randomUUID();
     const issuedAt = this.clock.now();
-    await this.store.write(runner.manager, snapshot.head, {
+    const record: ReleaseRecord = {
       citizenId,
       serviceId: service.serviceId,
       organisationId: service.organisationId,
@@ -253,8 +264,9 @@ export class ReleaseService {
       withheld,
       basis,
       onceConsentsUsed,
-    });
-    if (runner.isTransactionActive) await runner.commitTransaction();
+    };
+    if (em) await this.store.write(em, snapshot.head, record);
+    else await this.store.append(snapshot.head, record);
     return {
       requestId,
       // What the signature binds the values to: this citizen (as the service knows them), this
@@ -280,5 +292,38 @@ async function settlesWithin(promise: Promise<void>, ms: number): Promise<boolea
     return await Promise.race([promise.then(() => true), timeout]);
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/** The transaction of one attempt, begun on a connection of its own only once something needs it. */
+class LazyTransaction {
+  private runner: QueryRunner | null = null;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The transaction's manager once begun; null before. */
+  get manager(): EntityManager | null {
+    return this.runner?.manager ?? null;
+  }
+
+  async begin(): Promise<EntityManager> {
+    if (!this.runner) {
+      this.runner = this.dataSource.createQueryRunner();
+      await this.runner.connect();
+      await this.runner.startTransaction();
+    }
+    return this.runner.manager;
+  }
+
+  async commit(): Promise<void> {
+    if (this.runner?.isTransactionActive) await this.runner.commitTransaction();
+  }
+
+  async rollback(): Promise<void> {
+    if (this.runner?.isTransactionActive) await this.runner.rollbackTransaction().catch(() => undefined);
+  }
+
+  async release(): Promise<void> {
+    await this.runner?.release();
   }
 }

@@ -1,22 +1,36 @@
 import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import {
   type AccessBasis,
   type AccessOutcome,
   appendLinkCtes,
+  appendLinksCtes,
   CHAIN_LOCK_HELD,
+  chainBatch,
+  chainEntriesJson,
   chainEntry,
   chainEntryValues,
   type ChainHead,
   chainHeadJsonSql,
   isChainPositionTaken,
+  linkWrittenSql,
   lockChain,
+  type PendingAppend,
   type WithheldReason,
 } from '#libs/access-log';
 import { activeConsentsJsonSql, useUpConsentsSql } from '#libs/consent';
 import { citizenOfPpidSql } from '#libs/identity';
-import { montrealDay } from '#libs/config';
-import { onceEventId, outboxInsertSql, outboxRowValues } from '#libs/outbox';
+import { AppConfig, montrealDay } from '#libs/config';
+import { Batcher, preparedQuery } from '#libs/database';
+import {
+  type NewOutboxRow,
+  onceEventId,
+  OUTBOX_ROWS_JSON_COLUMNS,
+  outboxInsertFromSql,
+  outboxInsertSql,
+  outboxRowsJson,
+  outboxRowValues,
+} from '#libs/outbox';
 import { dataKeyJsonSql, heldValuesJsonSql, sourceOf } from '#libs/vault';
 
 export interface ReleaseSnapshot {
@@ -42,8 +56,6 @@ export interface ReleaseRecord {
   onceConsentsUsed: string[];
 }
 
-/** YYYY-MM-DD in Québec's time zone (a formatter is costly to build: once per process). */
-
 /**
  * Another request for the same citizen is appending, or got there first
  * (chain position, one-time consent): the caller redoes the release holding
@@ -68,29 +80,66 @@ const WRITE = `WITH ${appendLinkCtes('$1', 3)},
   activity AS (${outboxInsertSql(17, CHAIN_LOCK_HELD)})
   SELECT ${CHAIN_LOCK_HELD} AS locked, (SELECT count(*) FROM used) AS used`;
 
+// The same for many releases at once (group commit), none using up a one-time consent: each link
+// written or not on its own, each activity event written with its link.
+const WRITE_MANY = `WITH ${appendLinksCtes('$1')},
+  activity_in AS (SELECT * FROM jsonb_to_recordset($2::jsonb) AS a(${OUTBOX_ROWS_JSON_COLUMNS})),
+  activity AS (${outboxInsertFromSql(
+    'activity_in a',
+    `EXISTS (SELECT 1 FROM links_in l WHERE l.n = a.n AND ${linkWrittenSql('l')})`,
+  )})
+  SELECT l.n, c.held AS locked, ${linkWrittenSql('l')} AS written
+    FROM links_in l JOIN chain_locks c USING (n)`;
+
+/** The most appends one group commit writes; more wait for the next. */
+const GROUP_COMMIT_MAX = 64;
+
 /**
- * The data-request hot path in two statements on the caller's connection:
- * one read of everything rule 1 and the release need, one write of the log
- * entry, the used-up one-time consents and the service's activity event for
- * the day (written by the first request of the day, a no-op after). The write
- * is a single statement, so it is atomic even outside a transaction; nothing
- * is released unless it commits. Both compose the fragments that the owning
- * libs export (identity, vault, consent, access-log, outbox), and both are
- * named statements, parsed and planned once per connection, so a request
- * costs about what a bare read-and-insert costs (docs/benchmarks.md).
+ * The group commit an append was part of failed as a whole (the database
+ * refused or lost its statement): nothing of it was written, and every
+ * request in it fails closed.
+ */
+export class AppendBatchFailed extends Error {
+  constructor(size: number, cause: unknown) {
+    super(`the group commit of ${size} access-log appends failed; none was written`, { cause });
+  }
+}
+
+interface Append extends PendingAppend {
+  activity: NewOutboxRow;
+}
+
+/**
+ * The data-request hot path in two statements: one read of everything rule
+ * 1 and the release need, one write of the log entry, the used-up one-time
+ * consents and the service's activity event for the day (written by the
+ * first request of the day, a no-op after). The write is a single statement,
+ * so it is atomic even outside a transaction; nothing is released unless it
+ * commits. Outside a transaction, the writes of concurrent requests are one
+ * statement (`append`, a group commit): one round trip and one commit for
+ * many requests. The statements compose the fragments that the owning libs
+ * export (identity, vault, consent, access-log, outbox), and are named,
+ * parsed and planned once per connection (docs/benchmarks.md).
  *
  * Appends to one citizen's chain are serialised by the chain's advisory lock
- * (appendLinkCtes, the access log's one append): the write tries it and writes nothing when another request
- * holds it; an append that lost the race also fails on the (citizen, seq)
- * key. Either is a ReleaseConflict, and the caller redoes the release in a
- * transaction that waits for the lock first (see ReleaseService).
+ * (appendLinkCtes and appendLinksCtes, the access log's appends): the write
+ * tries it and writes nothing when another transaction holds it; an append
+ * that lost the race finds its place in the chain taken. Either is a
+ * ReleaseConflict, and the caller redoes the release in a transaction that
+ * waits for the lock first (see ReleaseService).
  */
 @Injectable()
 export class ReleaseStore {
-  /** A named statement on the caller's own connection. */
-  private async prepared<T>(em: EntityManager, name: string, text: string, values: unknown[]): Promise<T[]> {
-    const client = (await em.queryRunner!.connect()) as { query(config: object): Promise<{ rows: T[] }> };
-    return (await client.query({ name, text, values })).rows;
+  private readonly appends: Batcher<Append, { locked: boolean; written: boolean }>;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    config: AppConfig,
+  ) {
+    this.appends = new Batcher((batch) => this.writeMany(batch), {
+      windowMs: config.accessLogGroupCommitMs,
+      maxSize: GROUP_COMMIT_MAX,
+    });
   }
 
   /** Waits for the citizen's chain lock, held until the caller's transaction ends. */
@@ -98,8 +147,9 @@ export class ReleaseStore {
     await lockChain(em, citizenId);
   }
 
+  /** In the caller's transaction (`em`), or, given none, on any pooled connection for the time of the read. */
   async read(
-    em: EntityManager,
+    em: EntityManager | null,
     organisationId: string,
     ppid: string,
     serviceId: string,
@@ -118,7 +168,7 @@ export class ReleaseStore {
         updated_at: string;
       }[];
       head: { seq: number; hash: string } | null;
-    }[] = await this.prepared(em, 'release-read', READ, [
+    }[] = await preparedQuery(em ?? this.dataSource, 'release-read', READ, [
       organisationId,
       ppid,
       serviceId,
@@ -146,39 +196,17 @@ export class ReleaseStore {
     };
   }
 
+  /** The release's log entry and activity event, with its one-time consents used up, in the caller's transaction. */
   async write(em: EntityManager, head: ReleaseSnapshot['head'], record: ReleaseRecord): Promise<void> {
-    const entry = chainEntry(
-      head,
-      {
-        citizenId: record.citizenId,
-        serviceId: record.serviceId,
-        organisationId: record.organisationId,
-        purpose: record.purpose,
-        requestId: record.requestId,
-        attributes: record.attributes,
-        outcome: record.outcome,
-        released: record.released,
-        withheld: record.withheld,
-        basis: record.basis,
-      },
-      record.at,
-    );
-    // Ambition 2 counts the services active in a period: one event per service and day.
-    const day = montrealDay(entry.at);
+    const { activity, ...append } = appendOf(head, record);
+    const entry = chainEntry(append.head, append.input, append.at);
     let result: { locked: boolean; used: string };
     try {
-      [result] = await this.prepared<{ locked: boolean; used: string }>(em, 'release-write', WRITE, [
+      [result] = await preparedQuery<{ locked: boolean; used: string }>(em, 'release-write', WRITE, [
         record.citizenId,
         record.onceConsentsUsed,
         ...chainEntryValues(entry),
-        ...outboxRowValues({
-          id: onceEventId('service.active', record.serviceId, day),
-          topic: 'metric',
-          type: 'service.active',
-          serviceId: null,
-          url: null,
-          data: { service: record.serviceId, organisation: record.organisationId, day },
-        }),
+        ...outboxRowValues(activity),
       ]);
     } catch (error) {
       if (isChainPositionTaken(error)) throw new ReleaseConflict('the access-log chain moved meanwhile');
@@ -188,4 +216,68 @@ export class ReleaseStore {
     if (Number(result.used) !== record.onceConsentsUsed.length)
       throw new ReleaseConflict('a one-time consent was used or revoked meanwhile');
   }
+
+  /**
+   * The same, for a release that uses up no one-time consent and runs in no
+   * transaction, gathered with the other requests' appends of the next
+   * ACCESS_LOG_GROUP_COMMIT_MILLISECONDS into one statement on one pooled
+   * connection (group commit); appends of one citizen in the batch are
+   * chained in the order they came (chainBatch). It answers once that
+   * statement has committed: with its own link written, or a
+   * ReleaseConflict when its chain moved or was held by another writer
+   * (appends of other citizens in the batch are not affected); when the
+   * statement fails, every append of the batch fails with AppendBatchFailed
+   * and none was written.
+   */
+  async append(head: ReleaseSnapshot['head'], record: ReleaseRecord): Promise<void> {
+    if (record.onceConsentsUsed.length > 0) throw new Error('a one-time consent is used up in a transaction');
+    const { locked, written } = await this.appends.submit(appendOf(head, record));
+    if (!locked) throw new ReleaseConflict('another request is appending to the chain');
+    if (!written) throw new ReleaseConflict('the access-log chain moved meanwhile');
+  }
+
+  private async writeMany(batch: Append[]): Promise<{ locked: boolean; written: boolean }[]> {
+    let rows: { n: number; locked: boolean; written: boolean }[];
+    try {
+      rows = await preparedQuery(this.dataSource, 'release-write-many', WRITE_MANY, [
+        chainEntriesJson(chainBatch(batch)),
+        outboxRowsJson(batch.map((append) => append.activity)),
+      ]);
+    } catch (error) {
+      throw new AppendBatchFailed(batch.length, error);
+    }
+    const results = new Array<{ locked: boolean; written: boolean }>(batch.length);
+    for (const { n, locked, written } of rows) results[n] = { locked, written };
+    return results;
+  }
+}
+
+/** A release's append to its citizen's chain after `head`, and its service's activity event of the day. */
+function appendOf(head: ReleaseSnapshot['head'], record: ReleaseRecord): Append {
+  // Ambition 2 counts the services active in a period: one event per service and day.
+  const day = montrealDay(record.at);
+  return {
+    head,
+    input: {
+      citizenId: record.citizenId,
+      serviceId: record.serviceId,
+      organisationId: record.organisationId,
+      purpose: record.purpose,
+      requestId: record.requestId,
+      attributes: record.attributes,
+      outcome: record.outcome,
+      released: record.released,
+      withheld: record.withheld,
+      basis: record.basis,
+    },
+    at: record.at,
+    activity: {
+      id: onceEventId('service.active', record.serviceId, day),
+      topic: 'metric',
+      type: 'service.active',
+      serviceId: null,
+      url: null,
+      data: { service: record.serviceId, organisation: record.organisationId, day },
+    },
+  };
 }
