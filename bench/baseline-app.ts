@@ -1,12 +1,11 @@
 import 'reflect-metadata';
 import { Body, Controller, HttpCode, Module, Post } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import { DataSource } from 'typeorm';
 import { AppConfig, ConfigModule } from '#libs/config';
 import { DatabaseModule } from '#libs/database';
-import { configureHttpApp, HttpPlatformModule, Public } from '#libs/http';
+import { createHttpApp, HttpPlatformModule, Public } from '#libs/http';
 
 class BaselineDto {
   @ApiProperty() @IsUUID() citizenId: string;
@@ -55,6 +54,5 @@ class BaselineController {
 })
 class BaselineModule {}
 
-const app = await NestFactory.create(BaselineModule, { bodyParser: false, bufferLogs: true });
-configureHttpApp(app, { title: 'baseline', description: 'benchmark baseline' });
+const app = await createHttpApp(BaselineModule, { title: 'baseline', description: 'benchmark baseline' });
 await app.listen(app.get(AppConfig).ports.broker, '127.0.0.1');

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamicModule } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { BarometerAppModule } from '../apps/barometer/src/barometer-app.module.js';
 import { BrokerAppModule } from '../apps/broker/src/broker-app.module.js';
@@ -8,7 +9,7 @@ import { PortalAppModule } from '../apps/portal/src/portal-app.module.js';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { VaultAppModule } from '../apps/vault/src/vault-app.module.js';
 import { ConfigModule } from '#libs/config';
-import { configureHttpApp, HttpPlatformModule } from '#libs/http';
+import { createHttpApp, HttpPlatformModule } from '#libs/http';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { TestIdentityProvider } from './support/identity-provider.js';
 import { promtoolCheck } from './support/promtool.js';
@@ -39,12 +40,9 @@ describe('Every app', () => {
     factory: (env: Record<string, string>) => DynamicModule,
     extra: Record<string, string> = {},
   ) {
-    const app = await NestFactory.create(factory(testEnv(db, idp, extra)), {
-      bodyParser: false,
-      bufferLogs: true,
-    });
-    configureHttpApp(app, { title: 'test', description: 'test' });
+    const app = await createHttpApp(factory(testEnv(db, idp, extra)), { title: 'test', description: 'test' });
     await app.init();
+    await app.getHttpAdapter().getInstance().ready();
     return app;
   }
 
@@ -83,7 +81,7 @@ describe('Every app', () => {
         const metrics = await http.get('/metrics').expect(200);
         expect(await promtoolCheck(metrics.text)).toEqual({ code: 0, output: '' });
         // The portal answers any other address with a page of its own: its catch-all route.
-        const unmatched = name === 'portal' ? '/\\*path' : 'unmatched';
+        const unmatched = name === 'portal' ? '/\\*' : 'unmatched';
         expect(metrics.text).toMatch(
           new RegExp(`^http_request_duration_seconds_count\\{[^}]*route="${unmatched}"[^}]*\\} 1$`, 'm'),
         );
@@ -149,6 +147,7 @@ describe('Every app', () => {
         module: BareApp,
         imports: [ConfigModule.forRoot(testEnv(db, idp)), HttpPlatformModule],
       },
+      new FastifyAdapter(),
       { abortOnError: false, logger: false },
     );
     await expect(booting).rejects.toThrow(/REDIS_USE/);

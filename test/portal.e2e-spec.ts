@@ -1,12 +1,15 @@
-import type { NestExpressApplication } from '@nestjs/platform-express';
-import { securePages } from '../apps/portal/src/pages/security-headers.js';
+import { portalHttp } from '../apps/portal/src/portal-http.js';
 import { PortalAppModule } from '../apps/portal/src/portal-app.module.js';
 import { newSessionToken, SessionStore } from '../apps/portal/src/session/session.store.js';
 import { startApp } from './support/apps.js';
 import { csrfOf, FormClient, type PortalPlatform, startPortalPlatform } from './support/portal.js';
 
 const PAGES = ['/profil', '/consentements', '/demandes', '/acces', '/echeances', '/preferences', '/donnees'];
-const text = (html: string) => html.replace(/<[^>]+>/g, ' ').replace(/&#39;/g, "'").replace(/\s+/g, ' ');
+const text = (html: string) =>
+  html
+    .replace(/<[^>]+>/g, ' ')
+    .replace(/&#39;/g, "'")
+    .replace(/\s+/g, ' ');
 
 describe('Citizen portal (HTTP)', () => {
   let p: PortalPlatform;
@@ -26,14 +29,24 @@ describe('Citizen portal (HTTP)', () => {
     const { body } = await p.broker.http
       .post('/v1/consent-requests')
       .set(auth)
-      .send({ citizen: { ppid }, purpose: 'licence-renewal', attributes: ['address.residential'], mode: 'once' })
+      .send({
+        citizen: { ppid },
+        purpose: 'licence-renewal',
+        attributes: ['address.residential'],
+        mode: 'once',
+      })
       .expect(201);
     expect(body.approvalUrl).toBe(`${p.portalUrl}/demandes/${body.id}`);
     return body.id;
   }
 
   it('sends a signed-out browser to sign in from every page, and back to the page after', async () => {
-    for (const path of [...PAGES, '/demandes/4b0f8a7e-3f6b-4c1e-9a51-0d6f8e2a1c11', '/echeances.ics', '/donnees/export']) {
+    for (const path of [
+      ...PAGES,
+      '/demandes/4b0f8a7e-3f6b-4c1e-9a51-0d6f8e2a1c11',
+      '/echeances.ics',
+      '/donnees/export',
+    ]) {
       const response = await fetch(`${p.portalUrl}${path}`, { redirect: 'manual' });
       expect([path, response.status]).toEqual([path, 303]);
       expect(response.headers.get('location')).toBe(`/auth/connexion?retour=${encodeURIComponent(path)}`);
@@ -160,7 +173,9 @@ describe('Citizen portal (HTTP)', () => {
     const approved = await samuel.post(`${p.portalUrl}/demandes/${requestId}/accepter`, { _csrf: token });
     expect(approved.status).toBe(404);
     expect(text((await lea.get(`${p.portalUrl}/demandes`)).html)).toContain('demande votre permission');
-    expect(text((await samuel.get(`${p.portalUrl}/demandes`)).html)).toMatch(/Aucune demande en attente\.|No pending request\./);
+    expect(text((await samuel.get(`${p.portalUrl}/demandes`)).html)).toMatch(
+      /Aucune demande en attente\.|No pending request\./,
+    );
     const leaProfile = text((await lea.get(`${p.portalUrl}/profil`)).html);
     const samuelProfile = text((await samuel.get(`${p.portalUrl}/profil`)).html);
     expect(leaProfile).toContain('Tremblay');
@@ -202,7 +217,12 @@ describe('Citizen portal (HTTP)', () => {
     const late = await browser.send(`${p.portalUrl}/preferences`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ _csrf: token, language: 'en', quietStart: '23:00', quietEnd: '07:00' }).toString(),
+      body: new URLSearchParams({
+        _csrf: token,
+        language: 'en',
+        quietStart: '23:00',
+        quietEnd: '07:00',
+      }).toString(),
     });
     expect(late.status).toBe(303);
     expect(late.headers.get('location')).toBe('/auth/connexion?retour=%2Fprofil');
@@ -258,7 +278,10 @@ describe('Citizen portal (HTTP)', () => {
     expect(badHours.status).toBe(400);
     const unticked = await browser.post(`${p.portalUrl}/donnees/effacement/confirmer`, { _csrf: token });
     expect(unticked.status).toBe(400);
-    const badEmail = await browser.post(`${p.portalUrl}/profil/coordonnees`, { _csrf: token, email: 'pas une adresse' });
+    const badEmail = await browser.post(`${p.portalUrl}/profil/coordonnees`, {
+      _csrf: token,
+      email: 'pas une adresse',
+    });
     expect(badEmail.status).toBe(422);
     expect(badEmail.html).toContain('aria-invalid="true"');
     // Nothing written: no e-mail address for Chloé.
@@ -282,7 +305,7 @@ describe('Citizen portal (HTTP)', () => {
         LOG_LEVEL: 'silent',
         ...env,
       }),
-      { setup: (app) => securePages(app as NestExpressApplication) },
+      { setup: portalHttp },
     );
 
   it('shows a 503 page, with Retry-After, when the vault or the issuer does not answer', async () => {

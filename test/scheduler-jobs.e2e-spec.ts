@@ -1,6 +1,5 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { configureHttpApp } from '#libs/http';
+import { createHttpApp } from '#libs/http';
 import { JOB_CATALOGUE, type JobCatalogue, QueuesModule } from '#libs/queues';
 import { SchedulerAppModule } from '../apps/scheduler/src/scheduler-app.module.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -21,8 +20,7 @@ function schedulerWithJobs(env: Record<string, string>, catalogue: JobCatalogue)
 }
 
 async function boot(module: DynamicModule): Promise<INestApplication> {
-  const app = await NestFactory.create(module, { bodyParser: false, bufferLogs: true });
-  configureHttpApp(app, { title: 'test', description: 'test' });
+  const app = await createHttpApp(module, { title: 'test', description: 'test' });
   try {
     await app.init();
   } catch (error) {

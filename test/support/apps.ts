@@ -1,10 +1,9 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { DataSource } from 'typeorm';
-import { configureHttpApp } from '#libs/http';
+import { createHttpApp, type HttpAppOptions } from '#libs/http';
 import type { TestDatabase } from './database.js';
 
 export interface RunningApp {
@@ -39,11 +38,9 @@ export function testEnv(db: TestDatabase, idp: CitizenIssuer, extra: Record<stri
 /** Boots an app as its main.ts does, on a free loopback port (or the one given). */
 export async function startApp(
   module: DynamicModule,
-  options: { port?: number; setup?: (app: INestApplication) => void } = {},
+  options: { port?: number; setup?: HttpAppOptions['setup'] } = {},
 ): Promise<RunningApp> {
-  const app = await NestFactory.create(module, { bodyParser: false, bufferLogs: true });
-  options.setup?.(app);
-  configureHttpApp(app, { title: 'test', description: 'test' });
+  const app = await createHttpApp(module, { title: 'test', description: 'test', setup: options.setup });
   await app.listen(options.port ?? 0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   return {

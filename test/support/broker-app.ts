@@ -1,4 +1,5 @@
 import type { AppModuleOptions } from '#libs/config';
+import type { HttpAppOptions } from '#libs/http';
 import { BrokerAppModule } from '../../apps/broker/src/broker-app.module.js';
 import { type CitizenIssuer, type RunningApp, startApp, testEnv } from './apps.js';
 import type { TestDatabase } from './database.js';
@@ -19,10 +20,12 @@ export async function startBroker(
   idp: CitizenIssuer,
   env: Record<string, string> = {},
   options: AppModuleOptions = {},
+  setup?: HttpAppOptions['setup'],
 ): Promise<RunningBroker> {
   const brokerUrl = env.BROKER_URL ?? 'http://broker.test';
   const running = await startApp(
     BrokerAppModule.forRoot(testEnv(db, idp, { BROKER_URL: brokerUrl, ...env }), options),
+    { setup },
   );
   const broker: RunningBroker = {
     ...running,

@@ -1,10 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig, type AppModuleOptions } from '#libs/config';
 import { loadAccounts } from '../../apps/idp/src/accounts.js';
 import { createIdentityProvider } from '../../apps/idp/src/identity-provider.js';
-import { securePages } from '../../apps/portal/src/pages/security-headers.js';
+import { portalHttp } from '../../apps/portal/src/portal-http.js';
 import { PortalAppModule } from '../../apps/portal/src/portal-app.module.js';
 import { VaultAppModule } from '../../apps/vault/src/vault-app.module.js';
 import { type RunningApp, startApp, testEnv } from './apps.js';
@@ -62,7 +61,7 @@ export async function startPortalPlatform(
   const broker = await startBroker(db, citizenIssuer, { PORTAL_URL: portalUrl, ...extra }, options);
   const portal = await startApp(PortalAppModule.forRoot({ ...env, VAULT_URL: vault.url }, options), {
     port: portalPort,
-    setup: (app) => securePages(app as NestExpressApplication),
+    setup: portalHttp,
   });
   return {
     db,
@@ -72,8 +71,12 @@ export async function startPortalPlatform(
     portal,
     portalUrl,
     citizenId: async (subject) =>
-      (await vault.dataSource.query(`SELECT id FROM citizen WHERE issuer = $1 AND subject = $2`, [issuer, subject]))[0]
-        ?.id,
+      (
+        await vault.dataSource.query(`SELECT id FROM citizen WHERE issuer = $1 AND subject = $2`, [
+          issuer,
+          subject,
+        ])
+      )[0]?.id,
     close: async () => {
       await portal.close();
       await broker.close();

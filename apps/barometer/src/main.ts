@@ -1,12 +1,10 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
 import { AppConfig } from '#libs/config';
-import { configureHttpApp } from '#libs/http';
+import { createHttpApp, listenEverywhere } from '#libs/http';
 import { BarometerAppModule } from './barometer-app.module.js';
 
-const app = await NestFactory.create(BarometerAppModule.forRoot(), { bodyParser: false, bufferLogs: true });
-configureHttpApp(app, {
+const app = await createHttpApp(BarometerAppModule.forRoot(), {
   title: 'Une fois — barometer',
   description: 'Reference barometer: ingests metric events, serves the Ambition 2 and 3 indicators.',
 });
-await app.listen(app.get(AppConfig).ports.barometer);
+await listenEverywhere(app, app.get(AppConfig).ports.barometer);

@@ -1,18 +1,12 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppConfig } from '#libs/config';
-import { configureHttpApp } from '#libs/http';
+import { createHttpApp, listenEverywhere } from '#libs/http';
 import { PortalAppModule } from './portal-app.module.js';
-import { securePages } from './pages/security-headers.js';
+import { portalHttp } from './portal-http.js';
 
-const app = await NestFactory.create<NestExpressApplication>(PortalAppModule.forRoot(), {
-  bodyParser: false,
-  bufferLogs: true,
-});
-securePages(app);
-configureHttpApp(app, {
+const app = await createHttpApp(PortalAppModule.forRoot(), {
+  setup: portalHttp,
   title: 'Une fois — citizen portal',
   description: 'Server-rendered pages for citizens; its data comes from the vault API.',
 });
-await app.listen(app.get(AppConfig).ports.portal);
+await listenEverywhere(app, app.get(AppConfig).ports.portal);

@@ -1,4 +1,4 @@
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule, RequestMethod } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { type AppModuleOptions, ConfigModule } from '#libs/config';
 import { OwnSchemaDatabaseModule } from '#libs/database';
 import { HttpPlatformModule } from '#libs/http';
@@ -28,7 +28,7 @@ import { VaultClient } from './vault/vault-client.js';
  * in a schema of its own, and none of the platform's secrets.
  */
 @Module({})
-export class PortalAppModule implements NestModule {
+export class PortalAppModule {
   static forRoot(env?: Record<string, string | undefined>, options: AppModuleOptions = {}): DynamicModule {
     return {
       module: PortalAppModule,
@@ -51,16 +51,5 @@ export class PortalAppModule implements NestModule {
       ],
       providers: [SessionStore, Sessions, Pages, VaultClient, CatalogueNames, AccessLogCheck, OidcClient],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer
-      .apply(Sessions)
-      .exclude(
-        { path: 'health', method: RequestMethod.ALL },
-        { path: 'metrics', method: RequestMethod.ALL },
-        { path: 'assets/*path', method: RequestMethod.ALL },
-      )
-      .forRoutes('{*path}');
   }
 }

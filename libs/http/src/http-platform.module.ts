@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { type DynamicModule, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
+import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,12 +11,10 @@ import {
   RedisHealthIndicator,
   type RedisUse,
 } from './health.js';
-import { HttpMetricsMiddleware, MetricsController, MetricsRegistry } from './metrics.js';
+import { MetricsController, MetricsRegistry } from './metrics.js';
 import { ProblemFilter } from './problem.filter.js';
 import { loggedPath } from './request-log.js';
 import { StrictValidationPipe } from './validation.pipe.js';
-
-const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export interface HttpPlatformOptions {
   /**
@@ -41,11 +38,10 @@ export interface HttpPlatformOptions {
       useFactory: (config: AppConfig) => ({
         pinoHttp: {
           level: config.logLevel,
-          genReqId: (request: IncomingMessage, response: ServerResponse) => {
-            const given = request.headers['x-request-id'];
-            const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-            response.setHeader('x-request-id', id);
-            return id;
+          // The id createHttpApp gave the request (the caller's x-request-id, or a new one), answered back.
+          genReqId: (request: IncomingMessage & { id: string }, response: ServerResponse) => {
+            response.setHeader('x-request-id', request.id);
+            return request.id;
           },
           // Never a token, a cookie or a body in a log line.
           serializers: {
@@ -73,12 +69,8 @@ export interface HttpPlatformOptions {
   ],
   exports: [MetricsRegistry],
 })
-export class HttpPlatformModule implements NestModule {
+export class HttpPlatformModule {
   static forRoot(options: HttpPlatformOptions): DynamicModule {
     return { module: HttpPlatformModule, providers: [{ provide: REDIS_USE, useValue: options.redis }] };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(HttpMetricsMiddleware).forRoutes('{*path}');
   }
 }

@@ -1,5 +1,5 @@
 export { type RawBodyRequest } from './body-parsing.js';
-export { configureHttpApp, type HttpAppOptions } from './configure-http-app.js';
+export { createHttpApp, type HttpAppOptions, listenEverywhere } from './http-app.js';
 export { HttpPlatformModule, type HttpPlatformOptions } from './http-platform.module.js';
 export { MetricsRegistry } from './metrics.js';
 export { PROBLEM_CONTENT_TYPE, preferredLanguage, problemBody, type ProblemBody } from './problem.js';

@@ -1,6 +1,5 @@
-import { Controller, Get, Header, Injectable, type NestMiddleware } from '@nestjs/common';
+import { Controller, Get, Header, Injectable } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { NextFunction, Request, Response } from 'express';
 import { Public } from './public.decorator.js';
 import { collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 
@@ -27,24 +26,6 @@ export class MetricsRegistry {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers: [this.registry],
     });
-  }
-}
-
-/** The pattern of the route Nest answers 404 from, for paths no controller has. */
-const NOT_FOUND_ROUTE = '{/*splat}';
-
-@Injectable()
-export class HttpMetricsMiddleware implements NestMiddleware {
-  constructor(private readonly metrics: MetricsRegistry) {}
-
-  use(request: Request, response: Response, next: NextFunction): void {
-    const end = this.metrics.httpDuration.startTimer();
-    response.on('finish', () => {
-      const path = (request.route as { path?: string } | undefined)?.path;
-      const route = !path || path === NOT_FOUND_ROUTE ? 'unmatched' : path;
-      end({ method: request.method, route, status: String(response.statusCode) });
-    });
-    next();
   }
 }
 

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isDatabaseUnavailable } from '#libs/database';
 import { DomainError, loggableError } from '#libs/errors';
 import { codeOfStatus, statusOf } from './error-status.js';
@@ -20,8 +20,8 @@ export class ProblemFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const request = http.getRequest<Request>();
-    const response = http.getResponse<Response>();
+    const request = http.getRequest<FastifyRequest>();
+    const response = http.getResponse<FastifyReply>();
     const error = toDomainError(exception);
     const status =
       exception instanceof HttpException && !(exception instanceof DomainError)
@@ -31,27 +31,40 @@ export class ProblemFilter implements ExceptionFilter {
     if (status >= 500) {
       this.logger.error({ err: loggableError(exception), correlationId }, 'request failed');
     }
-    if (status === 503 && !response.headersSent)
-      response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (status === 503 && !response.sent) response.header('Retry-After', String(RETRY_AFTER_SECONDS));
     sendProblem(
       response,
       status,
       problemBody(error, status, {
         acceptLanguage: request.headers['accept-language'],
-        instance: request.originalUrl?.split('?')[0],
+        instance: request.originalUrl.split('?')[0],
         correlationId: status >= 500 ? correlationId : undefined,
       }),
     );
   }
 }
 
-export function sendProblem(response: Response, status: number, body: object): void {
-  if (response.headersSent) return;
+export function sendProblem(response: FastifyReply, status: number, body: object): void {
+  if (response.sent) return;
   response.status(status).type(PROBLEM_CONTENT_TYPE).send(JSON.stringify(body));
 }
 
+/** Fastify's own refusals of a request's body, before any route runs. */
+const BODY_ERRORS: Record<string, () => DomainError> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: () =>
+    new DomainError('payload_too_large', 'The request body exceeds the size limit.'),
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: () =>
+    new DomainError('unsupported_media_type', 'Send JSON (application/json).'),
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: () => new DomainError('validation_failed', 'Incomplete request body.'),
+  FST_ERR_CTP_EMPTY_JSON_BODY: () => new DomainError('malformed_json', 'The request body is empty.'),
+  FST_ERR_CTP_INVALID_JSON_BODY: () =>
+    new DomainError('malformed_json', 'The request body could not be parsed as JSON.'),
+};
+
 function toDomainError(exception: unknown): DomainError {
   if (exception instanceof DomainError) return exception;
+  const fastifyCode = (exception as { code?: unknown } | null)?.code;
+  if (typeof fastifyCode === 'string' && BODY_ERRORS[fastifyCode]) return BODY_ERRORS[fastifyCode]();
   if (isDatabaseUnavailable(exception)) {
     return new DomainError(
       'service_unavailable',

@@ -36,3 +36,6 @@ export function html(strings: TemplateStringsArray, ...values: Interpolation[]):
 export function raw(text: string): SafeHtml {
   return new SafeHtml(text);
 }
+
+/** The content type of the pages the apps render. */
+export const HTML_TYPE = 'text/html; charset=utf-8';

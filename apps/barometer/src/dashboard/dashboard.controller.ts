@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
 import type { Language } from '../indicators/definitions.js';
 import { IndicatorsService, type Period, PERIODS } from '../indicators/indicators.service.js';
-import { GOV_CSS, strictCsp } from '#libs/web';
+import { GOV_CSS, HTML_TYPE, strictCsp } from '#libs/web';
 import { DASHBOARD_CSS, dashboardPage } from './dashboard-page.js';
 
 export class DashboardQueryDto {
@@ -24,7 +24,7 @@ export class DashboardController {
   constructor(private readonly indicators: IndicatorsService) {}
 
   @Get()
-  @Header('content-type', 'text/html; charset=utf-8')
+  @Header('content-type', HTML_TYPE)
   @Header('content-security-policy', CSP)
   @Header('x-content-type-options', 'nosniff')
   async page(@Query() query: DashboardQueryDto): Promise<string> {

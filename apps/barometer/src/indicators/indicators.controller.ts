@@ -1,7 +1,7 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DEFINITIONS } from './definitions.js';
 import { type IndicatorRow, IndicatorsService, type Period, PERIODS } from './indicators.service.js';
 
@@ -62,20 +62,20 @@ export class IndicatorsController {
   async list(
     @Query() query: IndicatorsQueryDto,
     @Headers('accept') accept: string | undefined,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
   ): Promise<void> {
     const rows = await this.indicators.compute({
       period: query.period ?? 'month',
       organisation: query.organisation,
       service: query.service,
     });
-    response.setHeader('link', `<${DEFINITIONS_PATH}>; rel="describedby"`);
+    response.header('link', `<${DEFINITIONS_PATH}>; rel="describedby"`);
     const csv = query.format === 'csv' || (!query.format && /\btext\/csv\b/.test(accept ?? ''));
     if (csv) {
       response.type('text/csv; charset=utf-8').send(indicatorsCsv(rows));
       return;
     }
-    response.json({ definitions: DEFINITIONS_PATH, indicators: rows });
+    response.send({ definitions: DEFINITIONS_PATH, indicators: rows });
   }
 
   @Get('definitions')

@@ -6,7 +6,7 @@ import {
   SetMetadata,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { DomainError } from '#libs/errors';
 import { IS_PUBLIC } from '#libs/http';
 import { ServiceAuthService, type ServicePrincipal } from '#libs/identity';
@@ -20,7 +20,7 @@ export const AUTHORIZE = 'une-fois:authorize';
  */
 export const Authorize = (rule: string): MethodDecorator => SetMetadata(AUTHORIZE, rule);
 
-type ServiceRequest = Request & { service?: ServicePrincipal };
+type ServiceRequest = FastifyRequest & { service?: ServicePrincipal };
 
 @Injectable()
 export class ServiceAuthGuard implements CanActivate {

@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { PlatformSigner } from '#libs/crypto';
 import type { ServicePrincipal } from '#libs/identity';
 import { DATA_RESPONSE_TYP, ReleaseService } from '#libs/release';
@@ -29,7 +29,7 @@ export class DataRequestsController {
   async request(
     @CurrentService() service: ServicePrincipal,
     @Body() body: DataRequestDto,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
   ) {
     const result = await this.release.handle(service, {
       ppid: body.citizen.ppid,
@@ -40,8 +40,8 @@ export class DataRequestsController {
     response
       .status(200)
       .type('application/json')
-      .setHeader('x-jws-signature', await this.signer.signDetached(bytes, { typ: DATA_RESPONSE_TYP }))
-      .setHeader('cache-control', 'no-store')
+      .header('x-jws-signature', await this.signer.signDetached(bytes, { typ: DATA_RESPONSE_TYP }))
+      .header('cache-control', 'no-store')
       .send(bytes);
   }
 }

@@ -1,6 +1,6 @@
 import { Controller, Get, Logger, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { langOf } from '../pages/layout.js';
 import { PageError } from '../pages/page-error.js';
 import { PageErrorFilter } from '../pages/page-error.filter.js';
@@ -29,20 +29,25 @@ export class AuthController {
   ) {}
 
   @Get('connexion')
-  async signIn(@Req() request: PortalRequest, @Res() response: Response, @Query('retour') back?: string) {
+  async signIn(@Req() request: PortalRequest, @Res() response: FastifyReply, @Query('retour') back?: string) {
     const session = await this.sessions.ensure(request, response);
     const start = await this.oidc.start(langOf(request));
     await this.sessions.save(request, {
       ...session.data,
-      signIn: { state: start.state, nonce: start.nonce, codeVerifier: start.codeVerifier, returnTo: localPath(back) },
+      signIn: {
+        state: start.state,
+        nonce: start.nonce,
+        codeVerifier: start.codeVerifier,
+        returnTo: localPath(back),
+      },
     });
-    response.setHeader('cache-control', 'no-store');
-    response.redirect(303, start.url);
+    response.header('cache-control', 'no-store');
+    response.redirect(start.url, 303);
   }
 
   /** The issuer's answer: any check that fails (state, PKCE, the ID token), or a cancelled sign-in, signs nobody in. */
   @Get('callback')
-  async callback(@Req() request: PortalRequest, @Res() response: Response) {
+  async callback(@Req() request: PortalRequest, @Res() response: FastifyReply) {
     const signIn = request.session?.data.signIn;
     if (!signIn || request.query.error) throw new PageError('sign-in-failed');
     const signedIn = await this.oidc
@@ -62,14 +67,14 @@ export class AuthController {
         .catch(() => null);
       if (me) this.sessions.setLanguage(response, me.language);
     }
-    response.redirect(303, signIn.returnTo);
+    response.redirect(signIn.returnTo, 303);
   }
 
   @Post('deconnexion')
-  async signOut(@Req() request: PortalRequest, @Res() response: Response) {
+  async signOut(@Req() request: PortalRequest, @Res() response: FastifyReply) {
     const signedIn = !!request.session?.data.citizen;
     await this.sessions.end(request, response);
     const endSession = signedIn ? await this.oidc.endSessionUrl(langOf(request)) : null;
-    response.redirect(303, endSession ?? '/?deconnecte=1');
+    response.redirect(endSession ?? '/?deconnecte=1', 303);
   }
 }

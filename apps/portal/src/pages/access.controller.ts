@@ -1,6 +1,6 @@
 import { Controller, Get, Req, Res, UseFilters } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { html, type SafeHtml } from '#libs/web';
 import type { PortalRequest } from '../session/sessions.js';
 import { AccessLogCheck, type Verification } from '../vault/access-log-check.js';
@@ -26,46 +26,77 @@ export class AccessController {
   ) {}
 
   @Get()
-  async show(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
+  async show(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() token: string) {
     const t = textOf(request);
     const lang = langOf(request);
-    const [{ entries, verification }, names] = await Promise.all([this.check.read(token), this.names.in(lang)]);
+    const [{ entries, verification }, names] = await Promise.all([
+      this.check.read(token),
+      this.names.in(lang),
+    ]);
     const verdict: Record<Verification['state'], () => SafeHtml> = {
       verified: () => {
         const { checkpoint } = verification as Extract<Verification, { state: 'verified' }>;
-        return html`<p class="notice success" id="verification"><span class="verified">✔ ${t.access.verified}</span> — ${t.access.verifiedText(checkpoint.seq, when(lang, checkpoint.at))}</p>`;
+        return html`<p class="notice success" id="verification">
+          <span class="verified">✔ ${t.access.verified}</span> —
+          ${t.access.verifiedText(checkpoint.seq, when(lang, checkpoint.at))}
+        </p>`;
       },
       'not-checkpointed': () => html`<p class="notice" id="verification">${t.access.notCheckpointed}</p>`,
       unchecked: () => html`<p class="notice" id="verification">${t.access.unchecked}</p>`,
-      broken: () => html`<p class="notice error" id="verification"><span class="broken">${t.access.broken}</span></p>`,
+      broken: () =>
+        html`<p class="notice error" id="verification"><span class="broken">${t.access.broken}</span></p>`,
     };
     const rows = entries.map((e) => {
       const legal = e.basis.filter((b) => b.kind === 'legal_basis');
       const byConsent = e.basis.some((b) => b.kind === 'consent');
       return html`<tr data-outcome="${e.outcome}">
-<td>${when(lang, e.at)}</td>
-<td>${names.service(e.service)}<br><small>${names.organisation(e.organisation)}</small></td>
-<td>${names.purpose(e.purpose)}</td>
-<td>${e.released.length > 0 ? html`<strong>${t.access.released}${t.colon}</strong> ${e.released.map((a) => names.attribute(a)).join(', ')}<br>` : ''}
-${e.withheld.length > 0 ? html`<strong>${t.access.withheld}${t.colon}</strong> ${e.withheld.map((w) => `${names.attribute(w.attribute)} (${t.access.reasons[w.reason] ?? w.reason})`).join(', ')}` : ''}</td>
-<td>${t.access.outcomes[e.outcome] ?? e.outcome}</td>
-<td>${[
-        ...(byConsent ? [t.access.consent] : []),
-        ...[...new Set(legal.map((b) => (b.kind === 'legal_basis' ? b.reference : '')))].map((ref) => t.access.legal(ref)),
-      ].join('; ') || '—'}</td></tr>`;
+        <td>${when(lang, e.at)}</td>
+        <td>${names.service(e.service)}<br /><small>${names.organisation(e.organisation)}</small></td>
+        <td>${names.purpose(e.purpose)}</td>
+        <td>
+          ${e.released.length > 0 ? html`<strong>${t.access.released}${t.colon}</strong> ${e.released.map((a) => names.attribute(a)).join(', ')}<br />` : ''}
+          ${e.withheld.length > 0 ? html`<strong>${t.access.withheld}${t.colon}</strong> ${e.withheld.map((w) => `${names.attribute(w.attribute)} (${t.access.reasons[w.reason] ?? w.reason})`).join(', ')}` : ''}
+        </td>
+        <td>${t.access.outcomes[e.outcome] ?? e.outcome}</td>
+        <td>
+          ${
+            [
+              ...(byConsent ? [t.access.consent] : []),
+              ...[...new Set(legal.map((b) => (b.kind === 'legal_basis' ? b.reference : '')))].map((ref) =>
+                t.access.legal(ref),
+              ),
+            ].join('; ') || '—'
+          }
+        </td>
+      </tr>`;
     });
     await this.pages.send(request, response, {
       title: t.pages.access,
       active: 'access',
       main: html`<p>${t.access.intro}</p>
-${verdict[verification.state]()}
-${
-  rows.length === 0
-    ? html`<p>${t.access.none}</p>`
-    : html`<table><caption>${t.pages.access}</caption>
-<thead><tr><th scope="col">${t.access.when}</th><th scope="col">${t.access.who}</th><th scope="col">${t.access.why}</th><th scope="col">${t.access.what}</th><th scope="col">${t.access.outcome}</th><th scope="col">${t.access.basis}</th></tr></thead>
-<tbody>${rows}</tbody></table>`
-}`,
+        ${verdict[verification.state]()}
+        ${
+          rows.length === 0
+            ? html`<p>${t.access.none}</p>`
+            : html`<table>
+                <caption>
+                  ${t.pages.access}
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">${t.access.when}</th>
+                    <th scope="col">${t.access.who}</th>
+                    <th scope="col">${t.access.why}</th>
+                    <th scope="col">${t.access.what}</th>
+                    <th scope="col">${t.access.outcome}</th>
+                    <th scope="col">${t.access.basis}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>`
+        }`,
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { ConsentView } from '#libs/consent';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
@@ -26,7 +26,7 @@ export class ConsentsController {
   ) {}
 
   @Get()
-  async list(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
+  async list(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() token: string) {
     const t = textOf(request);
     const lang = langOf(request);
     const [consents, names] = await Promise.all([
@@ -34,42 +34,79 @@ export class ConsentsController {
       this.names.in(lang),
     ]);
     const rows = consents.map(
-      (c) => html`<tr id="consent-${c.id}">
-<td>${c.serviceName?.[lang] ?? c.service}<br><small>${c.organisationName?.[lang] ?? c.organisation}</small></td>
-<td>${c.attributes.map((a, i) => html`${i > 0 ? html`<br>` : ''}${names.attribute(a)}`)}</td>
-<td>${c.purposeLabel?.[lang] ?? c.purpose}</td>
-<td>${c.mode === 'once' ? t.consents.once : t.consents.ongoing}, ${c.expiresAt ? t.consents.until(when(lang, c.expiresAt, false)) : t.consents.untilRevoked}</td>
-<td>${t.consents.statuses[c.status] ?? c.status}<br><small>${t.consents.granted} ${when(lang, c.grantedAt)}</small></td>
-<td><a href="/consentements/${c.id}/recu" download="recu-${c.id}.jws">${t.consents.receipt}</a>
-${
-  c.status === 'active'
-    ? html`<form method="post" action="/consentements/${c.id}/revoquer" class="inline">${csrfField(request)}
-<button type="submit" class="secondary" aria-label="${t.consents.revoke}${t.colon} ${c.serviceName?.[lang] ?? c.service}, ${c.purposeLabel?.[lang] ?? c.purpose}">${t.consents.revoke}</button></form>`
-    : ''
-}</td></tr>`,
+      (c) =>
+        html`<tr id="consent-${c.id}">
+          <td>
+            ${c.serviceName?.[lang] ?? c.service}<br /><small
+              >${c.organisationName?.[lang] ?? c.organisation}</small
+            >
+          </td>
+          <td>${c.attributes.map((a, i) => html`${i > 0 ? html`<br />` : ''}${names.attribute(a)}`)}</td>
+          <td>${c.purposeLabel?.[lang] ?? c.purpose}</td>
+          <td>
+            ${c.mode === 'once' ? t.consents.once : t.consents.ongoing},
+            ${c.expiresAt ? t.consents.until(when(lang, c.expiresAt, false)) : t.consents.untilRevoked}
+          </td>
+          <td>
+            ${t.consents.statuses[c.status] ?? c.status}<br /><small
+              >${t.consents.granted} ${when(lang, c.grantedAt)}</small
+            >
+          </td>
+          <td>
+            <a href="/consentements/${c.id}/recu" download="recu-${c.id}.jws">${t.consents.receipt}</a> ${
+              c.status === 'active'
+                ? html`<form method="post" action="/consentements/${c.id}/revoquer" class="inline">
+                    ${csrfField(request)}
+                    <button
+                      type="submit"
+                      class="secondary"
+                      aria-label="${t.consents.revoke}${t.colon} ${c.serviceName?.[lang] ?? c.service}, ${c.purposeLabel?.[lang] ?? c.purpose}"
+                    >
+                      ${t.consents.revoke}
+                    </button>
+                  </form>`
+                : ''
+            }
+          </td>
+        </tr>`,
     );
     await this.pages.send(request, response, {
       title: t.pages.consents,
       active: 'consents',
       main: html`<p>${t.consents.intro}</p>
-${
-  rows.length === 0
-    ? html`<p>${t.consents.none}</p>`
-    : html`<table><caption>${t.pages.consents}</caption>
-<thead><tr><th scope="col">${t.consents.service}</th><th scope="col">${t.consents.data}</th><th scope="col">${t.consents.purpose}</th><th scope="col">${t.consents.mode}</th><th scope="col">${t.consents.status}</th><th scope="col"><span class="visually-hidden">Actions</span></th></tr></thead>
-<tbody>${rows}</tbody></table>`
-}`,
+        ${
+          rows.length === 0
+            ? html`<p>${t.consents.none}</p>`
+            : html`<table>
+                <caption>
+                  ${t.pages.consents}
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">${t.consents.service}</th>
+                    <th scope="col">${t.consents.data}</th>
+                    <th scope="col">${t.consents.purpose}</th>
+                    <th scope="col">${t.consents.mode}</th>
+                    <th scope="col">${t.consents.status}</th>
+                    <th scope="col"><span class="visually-hidden">Actions</span></th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>`
+        }`,
     });
   }
 
   /** The consent receipt as the vault signed it (a compact JWS), to keep. */
   @Get(':id/recu')
-  async receipt(@Param('id') id: string, @Res() response: Response, @CitizenToken() token: string) {
+  async receipt(@Param('id') id: string, @Res() response: FastifyReply, @CitizenToken() token: string) {
     const answer = await this.vault.raw(token, 'GET', `/v1/me/consents/${vaultId(id)}/receipt`);
     response
       .status(200)
-      .setHeader('cache-control', 'no-store')
-      .setHeader('content-disposition', `attachment; filename="recu-${id}.jws"`)
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="recu-${id}.jws"`)
       .type('application/jose')
       .send(answer.body);
   }
@@ -77,7 +114,7 @@ ${
   @Post(':id/revoquer')
   async revoke(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Param('id') id: string,
     @Body() _form: FormDto,

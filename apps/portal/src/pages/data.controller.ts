@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import { type PortalRequest, Sessions } from '../session/sessions.js';
@@ -28,27 +28,29 @@ export class DataController {
   ) {}
 
   @Get()
-  async show(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() _token: string) {
+  async show(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() _token: string) {
     const t = textOf(request);
     await this.pages.send(request, response, {
       title: t.pages.data,
       active: 'data',
       main: html`<h2>${t.data.export}</h2>
-<p>${t.data.exportIntro}</p>
-<p><a class="button" href="/donnees/export" download>${t.data.download}</a></p>
-<h2>${t.data.erase}</h2>
-<p>${t.data.eraseIntro}</p>
-<form method="post" action="/donnees/effacement">${csrfField(request)}<button type="submit" class="danger">${t.data.eraseStart}</button></form>`,
+        <p>${t.data.exportIntro}</p>
+        <p><a class="button" href="/donnees/export" download>${t.data.download}</a></p>
+        <h2>${t.data.erase}</h2>
+        <p>${t.data.eraseIntro}</p>
+        <form method="post" action="/donnees/effacement">
+          ${csrfField(request)}<button type="submit" class="danger">${t.data.eraseStart}</button>
+        </form>`,
     });
   }
 
   @Get('export')
-  async export(@Res() response: Response, @CitizenToken() token: string) {
+  async export(@Res() response: FastifyReply, @CitizenToken() token: string) {
     const answer = await this.vault.raw(token, 'GET', '/v1/me/export');
     response
       .status(200)
-      .setHeader('cache-control', 'private, no-store')
-      .setHeader('content-disposition', 'attachment; filename="une-fois-mes-donnees.json"')
+      .header('cache-control', 'private, no-store')
+      .header('content-disposition', 'attachment; filename="une-fois-mes-donnees.json"')
       .type('application/json')
       .send(answer.body);
   }
@@ -57,7 +59,7 @@ export class DataController {
   @Post('effacement')
   async confirm(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() _token: string,
     @Body() _form: FormDto,
   ) {
@@ -66,23 +68,31 @@ export class DataController {
       title: t.data.confirmTitle,
       active: 'data',
       main: html`<p class="notice error">${t.data.confirmText}</p>
-<p>${t.data.eraseIntro}</p>
-<form method="post" action="/donnees/effacement/confirmer">${csrfField(request)}
-<p><label><input type="checkbox" name="understood" value="yes" required> ${t.data.confirmCheck}</label></p>
-<p><button type="submit" class="danger">${t.data.confirm}</button> <a href="/donnees">${t.data.cancel}</a></p>
-</form>`,
+        <p>${t.data.eraseIntro}</p>
+        <form method="post" action="/donnees/effacement/confirmer">
+          ${csrfField(request)}
+          <p>
+            <label
+              ><input type="checkbox" name="understood" value="yes" required /> ${t.data.confirmCheck}</label
+            >
+          </p>
+          <p>
+            <button type="submit" class="danger">${t.data.confirm}</button>
+            <a href="/donnees">${t.data.cancel}</a>
+          </p>
+        </form>`,
     });
   }
 
   @Post('effacement/confirmer')
   async erase(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Body() _form: EraseForm,
   ) {
     await this.vault.json(token, 'DELETE', '/v1/me');
     await this.sessions.end(request, response);
-    response.redirect(303, '/?efface=1');
+    response.redirect('/?efface=1', 303);
   }
 }

@@ -8,7 +8,7 @@ import { PageErrorFilter } from './page-error.filter.js';
 @UseFilters(PageErrorFilter)
 @Controller()
 export class NotFoundController {
-  @All('*path')
+  @All('*')
   notFound(): never {
     throw new PageError('not-found');
   }

@@ -6,10 +6,10 @@ import {
   Logger,
   NotFoundException,
 } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { isDatabaseUnavailable } from '#libs/database';
 import { DomainError, loggableError } from '#libs/errors';
-import { html } from '#libs/web';
+import { html, HTML_TYPE } from '#libs/web';
 import type { PortalRequest } from '../session/sessions.js';
 import { VaultProblem } from '../vault/vault-client.js';
 import { langOf, portalPage, textOf } from './layout.js';
@@ -37,11 +37,11 @@ export class PageErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const request = host.switchToHttp().getRequest<PortalRequest>();
-    const response = host.switchToHttp().getResponse<Response>();
-    if (response.headersSent) return;
+    const response = host.switchToHttp().getResponse<FastifyReply>();
+    if (response.sent) return;
     const kind = kindOf(exception);
     if (kind === 'sign-in') {
-      response.redirect(303, signInPath(request));
+      response.redirect(signInPath(request), 303);
       return;
     }
     const t = textOf(request);
@@ -57,23 +57,26 @@ export class PageErrorFilter implements ExceptionFilter {
     } else {
       status = 500;
       message = `${t.errors.title}. (${String(request.id ?? '')})`;
-      this.logger.error({ err: loggableError(exception), correlationId: String(request.id ?? '') }, 'page failed');
+      this.logger.error(
+        { err: loggableError(exception), correlationId: String(request.id ?? '') },
+        'page failed',
+      );
     }
-    if (status === 503) response.setHeader('Retry-After', String(RETRY_AFTER_SECONDS));
+    if (status === 503) response.header('Retry-After', String(RETRY_AFTER_SECONDS));
     const next =
       kind === 'sign-in-failed'
         ? html`<a href="/auth/connexion">${t.signIn}</a>`
         : html`<a href="${request.session?.data.citizen ? '/profil' : '/'}">${t.errors.back}</a>`;
     response
       .status(status)
-      .setHeader('cache-control', 'no-store')
-      .type('html')
+      .header('cache-control', 'no-store')
+      .type(HTML_TYPE)
       .send(
         portalPage(request, {
           title: t.errors.title,
           withFlash: false,
           main: html`<p class="notice error" role="alert">${message}</p>
-<p>${next}</p>`,
+            <p>${next}</p>`,
         }),
       );
   }
@@ -84,7 +87,8 @@ function kindOf(exception: unknown): PageErrorKind | null {
   if (isDatabaseUnavailable(exception)) return 'unavailable';
   if (exception instanceof VaultProblem) return exception.status === 404 ? 'not-found' : 'bad-request';
   if (exception instanceof NotFoundException) return 'not-found';
-  if (exception instanceof DomainError) return exception.code === 'route_not_found' ? 'not-found' : 'bad-request';
+  if (exception instanceof DomainError)
+    return exception.code === 'route_not_found' ? 'not-found' : 'bad-request';
   if (exception instanceof HttpException && exception.getStatus() < 500) return 'bad-request';
   return null;
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { Response } from 'express';
-import type { SafeHtml } from '#libs/web';
+import type { FastifyReply } from 'fastify';
+import { HTML_TYPE, type SafeHtml } from '#libs/web';
 import type { SessionData } from '../session/session.store.js';
 import { type PortalRequest, Sessions } from '../session/sessions.js';
 import { type PageName, portalPage } from './layout.js';
@@ -13,7 +13,7 @@ export class Pages {
   /** Renders a page; a message left by the last form shows on it, once. */
   async send(
     request: PortalRequest,
-    response: Response,
+    response: FastifyReply,
     page: { title: string; main: SafeHtml; active?: PageName; status?: number },
   ): Promise<void> {
     const text = portalPage(request, page);
@@ -23,19 +23,19 @@ export class Pages {
     }
     response
       .status(page.status ?? 200)
-      .setHeader('cache-control', 'no-store')
-      .type('html')
+      .header('cache-control', 'no-store')
+      .type(HTML_TYPE)
       .send(text);
   }
 
   /** After a form: a message for the next page, then a redirect there. */
   async redirect(
     request: PortalRequest,
-    response: Response,
+    response: FastifyReply,
     path: string,
     flash?: SessionData['flash'],
   ): Promise<void> {
     if (flash && request.session) await this.sessions.save(request, { ...request.session.data, flash });
-    response.redirect(303, path);
+    response.redirect(path, 303);
   }
 }

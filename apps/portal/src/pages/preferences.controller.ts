@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn, IsOptional, Matches } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import type { PortalRequest } from '../session/sessions.js';
@@ -42,14 +42,18 @@ export class PreferencesController {
   ) {}
 
   @Get()
-  async show(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
-    await this.render(request, response, await this.vault.json<Preferences>(token, 'GET', '/v1/me/preferences'));
+  async show(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() token: string) {
+    await this.render(
+      request,
+      response,
+      await this.vault.json<Preferences>(token, 'GET', '/v1/me/preferences'),
+    );
   }
 
   @Post()
   async save(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Body() form: PreferencesForm,
   ) {
@@ -70,27 +74,44 @@ export class PreferencesController {
     });
   }
 
-  private async render(request: PortalRequest, response: Response, p: Preferences, problem?: string) {
+  private async render(request: PortalRequest, response: FastifyReply, p: Preferences, problem?: string) {
     const t = textOf(request);
     const check = (name: 'email' | 'sms' | 'portal') =>
-      html`<label><input type="checkbox" name="${name}" value="on"${p.channels[name] ? html` checked` : ''}> ${t.preferences[name]}</label>`;
+      html`<label
+        ><input type="checkbox" name="${name}" value="on" ${p.channels[name] ? html` checked` : ''} />
+        ${t.preferences[name]}</label
+      >`;
     const radio = (value: 'fr' | 'en', label: string) =>
-      html`<label><input type="radio" name="language" value="${value}"${p.language === value ? html` checked` : ''}> <span lang="${value}">${label}</span></label>`;
+      html`<label
+        ><input type="radio" name="language" value="${value}" ${p.language === value ? html` checked` : ''} />
+        <span lang="${value}">${label}</span></label
+      >`;
     await this.pages.send(request, response, {
       title: t.pages.preferences,
       active: 'preferences',
       status: problem ? 422 : 200,
       main: html`<p>${t.preferences.intro}</p>
-${problem ? html`<p class="notice error" role="alert">${t.errors.fix} ${problem}</p>` : ''}
-<form method="post" action="/preferences">${csrfField(request)}
-<fieldset class="radios"><legend>${t.preferences.language}</legend>${radio('fr', 'Français')} ${radio('en', 'English')}</fieldset>
-<fieldset class="checks"><legend>${t.preferences.channels}</legend>${check('email')} ${check('sms')} ${check('portal')}</fieldset>
-<fieldset><legend>${t.preferences.quiet}</legend>
-<label for="quietStart">${t.preferences.quietStart}</label> <input type="time" id="quietStart" name="quietStart" value="${p.quietHours.start}" required>
-<label for="quietEnd">${t.preferences.quietEnd}</label> <input type="time" id="quietEnd" name="quietEnd" value="${p.quietHours.end}" required>
-<p><small>${t.preferences.quietHint}</small></p></fieldset>
-<p><button type="submit">${t.preferences.save}</button></p>
-</form>`,
+        ${problem ? html`<p class="notice error" role="alert">${t.errors.fix} ${problem}</p>` : ''}
+        <form method="post" action="/preferences">
+          ${csrfField(request)}
+          <fieldset class="radios">
+            <legend>${t.preferences.language}</legend>
+            ${radio('fr', 'Français')} ${radio('en', 'English')}
+          </fieldset>
+          <fieldset class="checks">
+            <legend>${t.preferences.channels}</legend>
+            ${check('email')} ${check('sms')} ${check('portal')}
+          </fieldset>
+          <fieldset>
+            <legend>${t.preferences.quiet}</legend>
+            <label for="quietStart">${t.preferences.quietStart}</label>
+            <input type="time" id="quietStart" name="quietStart" value="${p.quietHours.start}" required />
+            <label for="quietEnd">${t.preferences.quietEnd}</label>
+            <input type="time" id="quietEnd" name="quietEnd" value="${p.quietHours.end}" required />
+            <p><small>${t.preferences.quietHint}</small></p>
+          </fieldset>
+          <p><button type="submit">${t.preferences.save}</button></p>
+        </form>`,
     });
   }
 }

@@ -1,7 +1,7 @@
 import { Body, Controller, Get, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsOptional, IsString, MaxLength } from 'class-validator';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { html, type SafeHtml } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
 import type { PortalRequest } from '../session/sessions.js';
@@ -35,7 +35,8 @@ const CONTACT = { email: 'contact.email', phone: 'contact.phone' } as const;
 function shown(value: unknown): SafeHtml | string {
   if (value && typeof value === 'object') {
     const a = value as Record<string, string | undefined>;
-    return html`${a.line1}${a.line2 ? html`<br>${a.line2}` : ''}<br>${a.city} ${a.province} ${a.postalCode}`;
+    return html`${a.line1}${a.line2 ? html`<br />${a.line2}` : ''}<br />${a.city} ${a.province}
+      ${a.postalCode}`;
   }
   return String(value);
 }
@@ -53,14 +54,14 @@ export class ProfileController {
   ) {}
 
   @Get()
-  async show(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
+  async show(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() token: string) {
     await this.render(request, response, token);
   }
 
   @Post('coordonnees')
   async contact(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Body() form: ContactForm,
   ) {
@@ -88,7 +89,7 @@ export class ProfileController {
   /** The page; after a refused form, with its problems, what was typed, and the profile read for it (unchanged). */
   private async render(
     request: PortalRequest,
-    response: Response,
+    response: FastifyReply,
     token: string,
     refused?: {
       problems: { field: 'email' | 'phone'; message: string }[];
@@ -106,37 +107,62 @@ export class ProfileController {
     ]);
     const held = (code: string) => profile.attributes.find((a) => a.attribute === code)?.value;
     const rows = profile.attributes.map(
-      (a) => html`<tr><th scope="row">${names.attribute(a.attribute)}</th><td>${shown(a.value)}</td>
-<td>${a.source === 'citizen' ? t.profile.byYou : a.sourceName[lang]}</td><td>${when(lang, a.updatedAt)}</td></tr>`,
+      (a) =>
+        html`<tr>
+          <th scope="row">${names.attribute(a.attribute)}</th>
+          <td>${shown(a.value)}</td>
+          <td>${a.source === 'citizen' ? t.profile.byYou : a.sourceName[lang]}</td>
+          <td>${when(lang, a.updatedAt)}</td>
+        </tr>`,
     );
     const problemOf = (field: 'email' | 'phone') => problems.find((p) => p.field === field);
     const input = (field: 'email' | 'phone', type: string, autocomplete: string) => {
       const problem = problemOf(field);
-      return html`<div class="field"><label for="${field}">${t.profile[field]}</label><br>
-${problem ? html`<span class="broken" id="${field}-error">${problem.message}</span><br>` : ''}
-<input type="${type}" id="${field}" name="${field}" autocomplete="${autocomplete}"
-  value="${form[field] ?? String(held(CONTACT[field]) ?? '')}"${problem ? html` aria-invalid="true" aria-describedby="${field}-error"` : ''}></div>`;
+      return html`<div class="field">
+        <label for="${field}">${t.profile[field]}</label><br />
+        ${problem ? html`<span class="broken" id="${field}-error">${problem.message}</span><br />` : ''}
+        <input
+          type="${type}"
+          id="${field}"
+          name="${field}"
+          autocomplete="${autocomplete}"
+          value="${form[field] ?? String(held(CONTACT[field]) ?? '')}"
+          ${problem ? html` aria-invalid="true" aria-describedby="${field}-error"` : ''}
+        />
+      </div>`;
     };
     await this.pages.send(request, response, {
       title: t.pages.profile,
       active: 'profile',
       status: problems.length > 0 ? 422 : 200,
       main: html`<p>${t.profile.intro}</p>
-${
-  rows.length === 0
-    ? html`<p>${t.profile.none}</p>`
-    : html`<table><caption>${t.pages.profile}</caption>
-<thead><tr><th scope="col">${t.profile.attribute}</th><th scope="col">${t.profile.value}</th><th scope="col">${t.profile.source}</th><th scope="col">${t.profile.updated}</th></tr></thead>
-<tbody>${rows}</tbody></table>`
-}
-<h2>${t.profile.contact}</h2>
-<p>${t.profile.contactIntro}</p>
-${problems.length > 0 ? html`<p class="notice error" role="alert">${t.errors.fix} ${problems.map((p) => p.message).join(' ')}</p>` : ''}
-<form method="post" action="/profil/coordonnees">${csrfField(request)}
-${input('email', 'email', 'email')}
-${input('phone', 'tel', 'tel')}
-<p><button type="submit">${t.profile.save}</button></p>
-</form>`,
+        ${
+          rows.length === 0
+            ? html`<p>${t.profile.none}</p>`
+            : html`<table>
+                <caption>
+                  ${t.pages.profile}
+                </caption>
+                <thead>
+                  <tr>
+                    <th scope="col">${t.profile.attribute}</th>
+                    <th scope="col">${t.profile.value}</th>
+                    <th scope="col">${t.profile.source}</th>
+                    <th scope="col">${t.profile.updated}</th>
+                  </tr>
+                </thead>
+                <tbody>
+                  ${rows}
+                </tbody>
+              </table>`
+        }
+        <h2>${t.profile.contact}</h2>
+        <p>${t.profile.contactIntro}</p>
+        ${problems.length > 0 ? html`<p class="notice error" role="alert">${t.errors.fix} ${problems.map((p) => p.message).join(' ')}</p>` : ''}
+        <form method="post" action="/profil/coordonnees">
+          ${csrfField(request)} ${input('email', 'email', 'email')} ${input('phone', 'tel', 'tel')}
+          <p><button type="submit">${t.profile.save}</button></p>
+        </form>`,
     });
   }
 }

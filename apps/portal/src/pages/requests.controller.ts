@@ -1,6 +1,6 @@
 import { Body, Controller, Get, Param, Post, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import type { ConsentRequestView } from '#libs/consent';
 import { html } from '#libs/web';
 import { CsrfGuard } from '../session/csrf.guard.js';
@@ -30,7 +30,7 @@ export class RequestsController {
   ) {}
 
   @Get()
-  async list(@Req() request: PortalRequest, @Res() response: Response, @CitizenToken() token: string) {
+  async list(@Req() request: PortalRequest, @Res() response: FastifyReply, @CitizenToken() token: string) {
     const t = textOf(request);
     const lang = langOf(request);
     const pending = await this.vault.json<ConsentRequestView[]>(token, 'GET', '/v1/me/consent-requests');
@@ -38,21 +38,28 @@ export class RequestsController {
       title: t.pages.requests,
       active: 'requests',
       main: html`<p>${t.requests.intro}</p>
-${
-  pending.length === 0
-    ? html`<p>${t.requests.none}</p>`
-    : html`<ul>${pending.map(
-        (r) => html`<li><a href="/demandes/${r.id}">${t.requests.asks(r.serviceName?.[lang] ?? r.service, r.organisationName?.[lang] ?? r.organisation)}</a>
-— ${r.purposeLabel?.[lang] ?? r.purpose}</li>`,
-      )}</ul>`
-}`,
+        ${
+          pending.length === 0
+            ? html`<p>${t.requests.none}</p>`
+            : html`<ul>
+                ${pending.map(
+                  (r) =>
+                    html`<li>
+                      <a href="/demandes/${r.id}"
+                        >${t.requests.asks(r.serviceName?.[lang] ?? r.service, r.organisationName?.[lang] ?? r.organisation)}</a
+                      >
+                      — ${r.purposeLabel?.[lang] ?? r.purpose}
+                    </li>`,
+                )}
+              </ul>`
+        }`,
     });
   }
 
   @Get(':id')
   async show(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Param('id') id: string,
   ) {
@@ -75,28 +82,36 @@ ${
       title: t.requests.asks(service, organisation),
       active: 'requests',
       main: html`<div class="card">
-<h2>${t.requests.which}</h2>
-<ul>${r.attributes.map((a) => html`<li>${a.label?.[lang] ?? names.attribute(a.code)}</li>`)}</ul>
-<h2>${t.requests.why}</h2>
-<p>${r.purposeLabel?.[lang] ?? names.purpose(r.purpose)}</p>
-${category ? html`<p><strong>${t.requests.category}${t.colon}</strong> ${category}</p>` : ''}
-<h2>${t.requests.howLong}</h2>
-<p>${duration}</p>
-</div>
-${
-  r.status === 'pending'
-    ? html`<p>${t.requests.answerBy(when(lang, r.expiresAt))}</p>
-<form method="post" action="/demandes/${r.id}/accepter" class="inline">${csrfField(request)}<button type="submit" id="approve">${t.requests.approve}</button></form>
-<form method="post" action="/demandes/${r.id}/refuser" class="inline">${csrfField(request)}<button type="submit" class="secondary" id="deny">${t.requests.deny}</button></form>`
-    : html`<p class="notice">${t.requests.decided(t.requests.status[r.status] ?? r.status)}</p>`
-}`,
+          <h2>${t.requests.which}</h2>
+          <ul>
+            ${r.attributes.map((a) => html`<li>${a.label?.[lang] ?? names.attribute(a.code)}</li>`)}
+          </ul>
+          <h2>${t.requests.why}</h2>
+          <p>${r.purposeLabel?.[lang] ?? names.purpose(r.purpose)}</p>
+          ${category ? html`<p><strong>${t.requests.category}${t.colon}</strong> ${category}</p>` : ''}
+          <h2>${t.requests.howLong}</h2>
+          <p>${duration}</p>
+        </div>
+        ${
+          r.status === 'pending'
+            ? html`<p>${t.requests.answerBy(when(lang, r.expiresAt))}</p>
+                <form method="post" action="/demandes/${r.id}/accepter" class="inline">
+                  ${csrfField(request)}<button type="submit" id="approve">${t.requests.approve}</button>
+                </form>
+                <form method="post" action="/demandes/${r.id}/refuser" class="inline">
+                  ${csrfField(request)}<button type="submit" class="secondary" id="deny">
+                    ${t.requests.deny}
+                  </button>
+                </form>`
+            : html`<p class="notice">${t.requests.decided(t.requests.status[r.status] ?? r.status)}</p>`
+        }`,
     });
   }
 
   @Post(':id/accepter')
   async approve(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Param('id') id: string,
     @Body() _form: FormDto,
@@ -111,7 +126,7 @@ ${
   @Post(':id/refuser')
   async deny(
     @Req() request: PortalRequest,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
     @CitizenToken() token: string,
     @Param('id') id: string,
     @Body() _form: FormDto,

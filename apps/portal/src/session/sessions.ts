@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { Injectable, type NestMiddleware } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import { Injectable } from '@nestjs/common';
+import type { FastifyRequest, FastifyReply } from 'fastify';
 import { AppConfig } from '#libs/config';
 import { PageError } from '../pages/page-error.js';
 import { newSessionToken, type SessionData, SessionStore } from './session.store.js';
 
 /** A request as the portal's pages see it: its session (or none), and its language. */
-export interface PortalRequest extends Request {
+export interface PortalRequest extends FastifyRequest<{ Querystring: Record<string, string | undefined> }> {
   session?: { token: string; data: SessionData };
   lang?: 'fr' | 'en';
   /** Whether the citizen chose a language here (its cookie came with the request). */
@@ -15,7 +15,7 @@ export interface PortalRequest extends Request {
 
 const LANG_COOKIE = 'portal_lang';
 
-function cookies(request: Request): Map<string, string> {
+function cookies(request: FastifyRequest): Map<string, string> {
   const found = new Map<string, string>();
   for (const part of (request.headers.cookie ?? '').split(';')) {
     const index = part.indexOf('=');
@@ -31,7 +31,7 @@ function cookies(request: Request): Map<string, string> {
  * when the citizen signs in, and is deleted when they sign out.
  */
 @Injectable()
-export class Sessions implements NestMiddleware {
+export class Sessions {
   private readonly cookieName: string;
   private readonly secure: boolean;
 
@@ -44,26 +44,24 @@ export class Sessions implements NestMiddleware {
     this.cookieName = this.secure ? '__Host-portal_session' : 'portal_session';
   }
 
-  /** Loads the request's session and language before any route runs. */
-  async use(request: PortalRequest, _response: Response, next: NextFunction): Promise<void> {
-    try {
-      const jar = cookies(request);
-      const token = jar.get(this.cookieName);
-      if (token && /^[A-Za-z0-9_-]{43}$/.test(token)) {
-        const data = await this.store.find(token);
-        if (data) request.session = { token, data };
-      }
-      const lang = jar.get(LANG_COOKIE);
-      request.lang = lang === 'en' ? 'en' : 'fr';
-      request.langChosen = lang === 'en' || lang === 'fr';
-      next();
-    } catch (error) {
-      next(error);
+  /** Loads the request's session and language before any route runs (a hook of the portal's server: portalHttp). */
+  async load(request: PortalRequest): Promise<void> {
+    const jar = cookies(request);
+    const token = jar.get(this.cookieName);
+    if (token && /^[A-Za-z0-9_-]{43}$/.test(token)) {
+      const data = await this.store.find(token);
+      if (data) request.session = { token, data };
     }
+    const lang = jar.get(LANG_COOKIE);
+    request.lang = lang === 'en' ? 'en' : 'fr';
+    request.langChosen = lang === 'en' || lang === 'fr';
   }
 
   /** The request's session, begun if it has none (its first form, or signing in). */
-  async ensure(request: PortalRequest, response: Response): Promise<{ token: string; data: SessionData }> {
+  async ensure(
+    request: PortalRequest,
+    response: FastifyReply,
+  ): Promise<{ token: string; data: SessionData }> {
     if (!request.session) {
       await this.store.purgeEnded();
       request.session = { token: newSessionToken(), data: { csrf: randomBytes(32).toString('base64url') } };
@@ -81,31 +79,34 @@ export class Sessions implements NestMiddleware {
   }
 
   /** Sign-in: the same data under a new secret (the old one, seen before sign-in, opens nothing after it). */
-  async renew(request: PortalRequest, response: Response, data: SessionData): Promise<void> {
+  async renew(request: PortalRequest, response: FastifyReply, data: SessionData): Promise<void> {
     if (request.session) await this.store.delete(request.session.token);
-    request.session = { token: newSessionToken(), data: { ...data, csrf: randomBytes(32).toString('base64url') } };
+    request.session = {
+      token: newSessionToken(),
+      data: { ...data, csrf: randomBytes(32).toString('base64url') },
+    };
     await this.store.create(request.session.token, request.session.data);
     this.setCookie(response, request.session.token);
   }
 
-  async end(request: PortalRequest, response: Response): Promise<void> {
+  async end(request: PortalRequest, response: FastifyReply): Promise<void> {
     if (request.session) await this.store.delete(request.session.token);
     request.session = undefined;
-    response.append(
+    response.header(
       'set-cookie',
       `${this.cookieName}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0${this.secure ? '; Secure' : ''}`,
     );
   }
 
-  setLanguage(response: Response, lang: 'fr' | 'en'): void {
-    response.append(
+  setLanguage(response: FastifyReply, lang: 'fr' | 'en'): void {
+    response.header(
       'set-cookie',
       `${LANG_COOKIE}=${lang}; Path=/; SameSite=Lax; Max-Age=31536000${this.secure ? '; Secure' : ''}`,
     );
   }
 
-  private setCookie(response: Response, token: string): void {
-    response.append(
+  private setCookie(response: FastifyReply, token: string): void {
+    response.header(
       'set-cookie',
       `${this.cookieName}=${token}; Path=/; HttpOnly; SameSite=Lax${this.secure ? '; Secure' : ''}`,
     );

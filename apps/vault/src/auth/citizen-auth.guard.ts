@@ -1,11 +1,11 @@
 import { type CanActivate, createParamDecorator, type ExecutionContext, Injectable } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { IS_PUBLIC } from '#libs/http';
 import { CitizenTokenVerifier } from '#libs/identity';
 import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
 
-type CitizenRequest = Request & { citizen?: Citizen };
+type CitizenRequest = FastifyRequest & { citizen?: Citizen };
 
 /**
  * Every route needs a citizen token unless marked @Public(). The token's

@@ -1,6 +1,6 @@
 import { Body, Controller, Delete, Get, Headers, Param, Post, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { ConsentsService } from '#libs/consent';
 import { preferredLanguage } from '#libs/http';
 import type { Citizen } from '#libs/vault';
@@ -34,7 +34,7 @@ export class ConsentsController {
     @CurrentCitizen() citizen: Citizen,
     @Param('id') id: string,
     @Headers('accept-language') acceptLanguage: string | undefined,
-    @Res() response: Response,
+    @Res() response: FastifyReply,
   ): Promise<void> {
     const language = acceptLanguage ? preferredLanguage(acceptLanguage) : citizen.language;
     response.type('application/jose').send(await this.consents.receipt(citizen.id, id, language));
