@@ -30,7 +30,17 @@ export class ManualClock extends Clock {
 
 const MONTREAL_DAY = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Montreal' });
 
+const HOUR_MS = 3_600_000;
+/** The last hour asked about, and its day: Montréal's days begin on a whole UTC hour, so an hour has one day. */
+let lastHour = NaN;
+let lastDay = '';
+
 /** The day (`YYYY-MM-DD`) it is in Montréal at `at`: the day the indicators count an event in. */
 export function montrealDay(at: Date): string {
-  return MONTREAL_DAY.format(at);
+  const hour = Math.floor(at.getTime() / HOUR_MS);
+  if (hour !== lastHour) {
+    lastDay = MONTREAL_DAY.format(at);
+    lastHour = hour;
+  }
+  return lastDay;
 }

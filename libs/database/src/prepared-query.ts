@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 
 interface Queryable {
@@ -8,8 +7,9 @@ interface Queryable {
 /**
  * Runs a named statement, parsed and planned once per connection: on the
  * connection of `on`'s query runner (a transaction, say), or, given the
- * data source, on any connection of its pool for the time of the statement.
- * For the hot paths, which bypass TypeORM's query building.
+ * data source or a manager with no runner of its own, on any connection of
+ * the pool for the time of the statement. For the hot paths, which bypass
+ * TypeORM's query building.
  */
 export async function preparedQuery<T>(
   on: DataSource | EntityManager,
@@ -17,9 +17,9 @@ export async function preparedQuery<T>(
   text: string,
   values: unknown[],
 ): Promise<T[]> {
-  const client: Queryable =
-    on instanceof DataSource
-      ? ((on.driver as unknown as { master: pg.Pool }).master as unknown as Queryable)
-      : ((await on.queryRunner!.connect()) as Queryable);
+  const runner = on instanceof DataSource ? undefined : on.queryRunner;
+  const client: Queryable = runner
+    ? ((await runner.connect()) as Queryable)
+    : ((on instanceof DataSource ? on : on.connection).driver as unknown as { master: Queryable }).master;
   return (await client.query<T>({ name, text, values })).rows;
 }

@@ -22,14 +22,20 @@ export interface CitizenIdentity {
   claims: Record<string, unknown>;
 }
 
+/** How long the issuer's keys are kept, and so how long a token verified with them is taken without checking again. */
+const KEYS_KEPT_MS = 10 * 60_000;
+
 /**
  * Verifies citizen bearer tokens of the configured OpenID Connect issuer:
  * signature against its JWKS (cached by jose, refetched on an unknown kid),
- * issuer, audience, expiry.
+ * issuer, audience, expiry. A token verified once is taken again without its
+ * signature checked until it expires, and for no longer than the issuer's
+ * keys are kept: a portal session sends the same token with every page.
  */
 @Injectable()
 export class CitizenTokenVerifier {
   private readonly keys: JWTVerifyGetKey;
+  private readonly verified = new Map<string, { identity: CitizenIdentity; until: number }>();
 
   constructor(private readonly config: AppConfig) {
     const { jwksUri, devIssuerKey } = config.citizenIssuer;
@@ -37,7 +43,7 @@ export class CitizenTokenVerifier {
       // Cached; an unknown kid (the issuer rotated its keys) refetches once, at most once per cooldown.
       this.keys = createRemoteJWKSet(new URL(jwksUri), {
         cooldownDuration: config.jwksRefetchCooldownMs,
-        cacheMaxAge: 10 * 60_000,
+        cacheMaxAge: KEYS_KEPT_MS,
         timeoutDuration: 5000,
       });
     } else if (devIssuerKey && !config.production) {
@@ -54,6 +60,8 @@ export class CitizenTokenVerifier {
         'unauthenticated',
         'A bearer token from the citizen identity provider is required.',
       );
+    const known = this.verified.get(match[1]);
+    if (known && known.until > Date.now()) return known.identity;
     const { issuer, audience } = this.config.citizenIssuer;
     try {
       const { payload } = await jwtVerify(match[1], this.keys, {
@@ -66,7 +74,13 @@ export class CitizenTokenVerifier {
       if (typeof payload.sub !== 'string' || payload.sub.length === 0 || payload.sub.length > 255) {
         throw new DomainError('unauthenticated', 'The token has no usable subject.');
       }
-      return { issuer, subject: payload.sub, claims: payload };
+      const identity = { issuer, subject: payload.sub, claims: payload };
+      if (this.verified.size >= 10_000) this.verified.clear();
+      this.verified.set(match[1], {
+        identity,
+        until: Math.min(payload.exp! * 1000, Date.now() + KEYS_KEPT_MS),
+      });
+      return identity;
     } catch (error) {
       if (error instanceof DomainError) throw error;
       throw new DomainError('unauthenticated', describeTokenError(error));

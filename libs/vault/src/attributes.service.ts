@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, In } from 'typeorm';
 import { checkAttributeValue, type JsonValue, type Label, RegistryService } from '#libs/catalogue';
+import { preparedQuery } from '#libs/database';
 import { DomainError } from '#libs/errors';
 import { AttributeHistory, AttributeValue, type SourceKind } from './attribute-value.entity.js';
 import { decryptAttribute as decrypt, encryptAttribute as encrypt } from './attribute-crypto.js';
@@ -42,6 +43,12 @@ export interface SourceDescription {
   sourceName: Label;
 }
 
+/** A citizen's values, still sealed, each with the data key they open with (NULL where it is missing). */
+const HELD_VALUES = `SELECT v.attribute, v.ciphertext, v.source_kind, v.source_organisation_id, v.updated_at,
+         k.master_key_id, k.master_key_version, k.wrapped_key
+    FROM attribute_value v LEFT JOIN citizen_key k ON k.citizen_id = v.citizen_id
+   WHERE v.citizen_id = $1 ORDER BY v.attribute`;
+
 const CITIZEN_SOURCE: Label = { fr: 'Vous-même (déclaré par le citoyen)', en: 'Yourself (self-declared)' };
 
 /** Encrypted attribute values with their provenance and full history (rule 3). */
@@ -53,15 +60,31 @@ export class AttributesService {
     private readonly registry: RegistryService,
   ) {}
 
+  /** Every value held of the citizen, opened, by attribute code: one named statement reads them with the data key. */
   async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HeldValue[]> {
-    const rows = await em.find(AttributeValue, { where: { citizenId }, order: { attribute: 'ASC' } });
+    const rows = await preparedQuery<{
+      attribute: string;
+      ciphertext: Buffer;
+      source_kind: SourceKind;
+      source_organisation_id: string | null;
+      updated_at: Date;
+      master_key_id: string | null;
+      master_key_version: number;
+      wrapped_key: Buffer;
+    }>(em, 'held-values', HELD_VALUES, [citizenId]);
     if (rows.length === 0) return [];
-    const key = await this.requireKey(em, citizenId);
+    const {
+      master_key_id: masterKeyId,
+      master_key_version: masterKeyVersion,
+      wrapped_key: wrappedKey,
+    } = rows[0];
+    if (!masterKeyId) throw new Error(`Citizen ${citizenId} has values but no data key`);
+    const key = this.dataKeys.unwrap({ citizenId, masterKeyId, masterKeyVersion, wrappedKey });
     return rows.map((row) => ({
       attribute: row.attribute,
       value: decrypt(key, row.ciphertext, citizenId, row.attribute),
-      source: sourceOf(row.sourceKind, row.sourceOrganisationId),
-      updatedAt: row.updatedAt.toISOString(),
+      source: sourceOf(row.source_kind, row.source_organisation_id),
+      updatedAt: row.updated_at.toISOString(),
     }));
   }
 

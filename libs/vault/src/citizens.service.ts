@@ -1,8 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager, IsNull } from 'typeorm';
+import { preparedQuery } from '#libs/database';
 import { DomainError } from '#libs/errors';
 import { Citizen, type Channels, type QuietHours } from './citizen.entity.js';
+
+const CITIZEN_BY_SUBJECT = `SELECT id, issuer, subject, language, channels, quiet_hours, created_at, erased_at
+    FROM citizen WHERE issuer = $1 AND subject = $2`;
+
+interface CitizenRow {
+  id: string;
+  issuer: string;
+  subject: string | null;
+  language: 'fr' | 'en';
+  channels: Channels;
+  quiet_hours: QuietHours;
+  created_at: Date;
+  erased_at: Date | null;
+}
 
 export interface Preferences {
   language: 'fr' | 'en';
@@ -74,8 +89,7 @@ export class CitizensService {
     subject: string,
     onCreate?: (em: EntityManager, citizenId: string) => Promise<unknown>,
   ): Promise<Citizen> {
-    const repository = this.dataSource.getRepository(Citizen);
-    const existing = await repository.findOneBy({ issuer, subject });
+    const existing = await this.findBySubject(issuer, subject);
     if (existing) return existing;
     await this.dataSource.transaction(async (em) => {
       const created: { id: string }[] = await em.query(
@@ -88,7 +102,29 @@ export class CitizensService {
       );
       if (created.length === 1 && onCreate) await onCreate(em, created[0].id);
     });
-    return repository.findOneByOrFail({ issuer, subject });
+    const created = await this.findBySubject(issuer, subject);
+    if (!created) throw new Error(`the citizen of ${issuer} just created is not there`);
+    return created;
+  }
+
+  /** The citizen the issuer knows by `subject` (a named statement: every citizen request starts with it). */
+  private async findBySubject(issuer: string, subject: string): Promise<Citizen | null> {
+    const [row] = await preparedQuery<CitizenRow>(this.dataSource, 'citizen-by-subject', CITIZEN_BY_SUBJECT, [
+      issuer,
+      subject,
+    ]);
+    return row
+      ? Object.assign(new Citizen(), {
+          id: row.id,
+          issuer: row.issuer,
+          subject: row.subject,
+          language: row.language,
+          channels: row.channels,
+          quietHours: row.quiet_hours,
+          createdAt: row.created_at,
+          erasedAt: row.erased_at,
+        })
+      : null;
   }
 
   async get(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<Citizen> {
