@@ -4,31 +4,28 @@
  * server: in a transaction, and as one statement) and the Nest baseline (the
  * same two behind the apps' HTTP stack). Writes docs/benchmarks.md.
  *
+ * Also GET /v1/me (the vault) against a bare read of the same rows.
+ *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/unefois_bench, dropped and
- * recreated), BENCH_CITIZENS (10000), BENCH_CONNECTIONS (50), BENCH_SECONDS (15 per measured run),
- * BENCH_ROUNDS (3 alternating rounds of broker, floor and baseline; medians are reported).
+ * recreated), BENCH_CITIZENS (10000), BENCH_LOG_ENTRIES_PER_CITIZEN (10: the access log seeded),
+ * BENCH_CONNECTIONS (50), BENCH_SECONDS (15 per measured run), BENCH_ROUNDS (3 alternating rounds of
+ * broker, floors, baseline and vault; medians are reported).
  */
 import 'reflect-metadata';
 import { execSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { cpus } from 'node:os';
-import autocannon from 'autocannon';
 import pg from 'pg';
-import { DataSource } from 'typeorm';
-import { ConsentsService } from '#libs/consent';
-import { PairwiseIds } from '#libs/identity';
-import { AttributesService } from '#libs/vault';
-import { domainContext } from '../apps/cli/src/domain-context.js';
+import { ATTRIBUTES, HELD, SECOND_SERVICE, SERVICE, seedPlatform } from './seed-platform.js';
 import {
   accessToken,
   BROKER_SECRETS,
-  cpuMs,
   freePort,
+  load,
+  startCitizenIssuer,
   log,
-  machineCpuMs,
   machineLine,
-  procfs,
-  recreateDatabase,
+  type Measure,
+  median,
   SECRETS,
   startProcess,
   writeSection,
@@ -41,136 +38,20 @@ const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
 const LIGHT_CONNECTIONS = 8;
-const SERVICE = 'saaq-permis';
-/** The second service of the same-citizen run: RQ's tax credits, released under a legal basis. */
-const SECOND_SERVICE = 'rq-credits';
-const ATTRIBUTES = ['address.residential', 'contact.email', 'identity.birthdate'];
-
-/**
- * 10,000 citizens, each with 3 encrypted values and an ongoing consent for the service, through the
- * real services; the first is also known to RQ, for the same-citizen run.
- */
-async function seed(): Promise<{ ppids: string[]; secondPpid: string }> {
-  const app = await domainContext({ ...env, ...SECRETS, DATABASE_URL });
-  const dataSource = app.get(DataSource);
-  const attributes = app.get(AttributesService);
-  const consents = app.get(ConsentsService);
-  const pairwise = app.get(PairwiseIds);
-  const ppids: string[] = [];
-  let secondPpid = '';
-  const values: Record<string, unknown> = {
-    'address.residential': {
-      line1: '1000 rue Sherbrooke Ouest',
-      city: 'Montréal',
-      province: 'QC',
-      postalCode: 'H3A 3G4',
-    },
-    'contact.email': 'citoyen@exemple.ca',
-    'identity.birthdate': '1980-06-24',
-  };
-  for (let start = 0; start < CITIZENS; start += 250) {
-    await dataSource.transaction(async (em) => {
-      for (let i = start; i < Math.min(start + 250, CITIZENS); i++) {
-        const citizenId = randomUUID();
-        await em.query(`INSERT INTO citizen (id, issuer, subject) VALUES ($1, 'bench', $2)`, [
-          citizenId,
-          `citizen-${i}`,
-        ]);
-        for (const code of ATTRIBUTES) {
-          await attributes.write(em, citizenId, code, values[code] as never, {
-            kind: 'organisation',
-            organisationId: 'SAAQ',
-            serviceId: 'saaq-adresse',
-          });
-        }
-        await consents.grantIn(
-          em,
-          citizenId,
-          { service: SERVICE, purpose: 'licence-renewal', attributes: ATTRIBUTES, mode: 'ongoing' },
-          null,
-        );
-        ppids.push(pairwise.of('SAAQ', citizenId));
-        if (i === 0) secondPpid = await pairwise.issue(em, 'RQ', citizenId);
-      }
-    });
-  }
-  await app.close();
-  return { ppids, secondPpid };
-}
-
-interface Measure {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-  total: number;
-  /**
-   * CPU time per request, in ms (Linux only): the app under test, the load
-   * generator (this process), and the whole machine (both, PostgreSQL, the kernel).
-   */
-  appCpu: number;
-  loadCpu: number;
-  machineCpu: number;
-}
-
-async function load(
-  pid: number,
-  url: string,
-  headers: Record<string, string>,
-  body: (i: number) => string,
-  seconds: number,
-  connections = CONNECTIONS,
-  headersFor?: (i: number) => Record<string, string>,
-): Promise<Measure> {
-  let i = 0;
-  const cpuBefore = procfs ? [cpuMs(pid), cpuMs(process.pid), machineCpuMs()] : [];
-  const result = await autocannon({
-    url,
-    connections,
-    duration: seconds,
-    requests: [
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', ...headers },
-        setupRequest: (request) => {
-          const n = i++;
-          return { ...request, body: body(n), headers: { ...request.headers, ...headersFor?.(n) } };
-        },
-      },
-    ],
-  });
-  return {
-    requestsPerSecond: result.requests.average,
-    p50: result.latency.p50,
-    p99: result.latency.p99,
-    errors: result.errors + result.timeouts,
-    non2xx: result.non2xx,
-    total: result.requests.total,
-    appCpu: procfs ? (cpuMs(pid) - cpuBefore[0]) / result.requests.total : NaN,
-    loadCpu: procfs ? (cpuMs(process.pid) - cpuBefore[1]) / result.requests.total : NaN,
-    machineCpu: procfs ? (machineCpuMs() - cpuBefore[2]) / result.requests.total : NaN,
-  };
-}
+const LOG_ENTRIES = Number(env.BENCH_LOG_ENTRIES_PER_CITIZEN ?? 10);
 
 async function main(): Promise<void> {
-  log('• preparing a database and seeding citizens (through the real services)…');
-  await recreateDatabase(DATABASE_URL);
-  const setup = new pg.Client({ connectionString: DATABASE_URL });
-  await setup.connect();
-  await setup.query(
-    `CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
-  );
-  await setup.end();
-  const started = Date.now();
-  const { ppids, secondPpid } = await seed();
+  log('• preparing a database and seeding citizens in bulk…');
+  const { ppids, citizenIds, secondPpid, seconds } = await seedPlatform(DATABASE_URL, CITIZENS, LOG_ENTRIES);
   const db = new pg.Client({ connectionString: DATABASE_URL });
   await db.connect();
-  const citizenIds = (await db.query(`SELECT id FROM citizen ORDER BY id`)).rows.map(
-    (r: { id: string }) => r.id,
+  await db.query(
+    `CREATE TABLE bench_baseline_log (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, citizen_id uuid NOT NULL, at timestamptz NOT NULL DEFAULT now())`,
   );
   await db.query('VACUUM ANALYZE');
-  log(`  ${CITIZENS} citizens seeded in ${((Date.now() - started) / 1000).toFixed(0)} s`);
+  log(
+    `  ${CITIZENS} citizens and ${(CITIZENS * LOG_ENTRIES).toLocaleString('en')} access-log entries seeded in ${seconds.toFixed(0)} s`,
+  );
 
   const random = (list: string[]) => list[Math.floor(Math.random() * list.length)];
   const brokerPort = await freePort();
@@ -193,21 +74,36 @@ async function main(): Promise<void> {
   const floorApp = await startProcess('dist/bench/floor-server.js', `http://127.0.0.1:${floorPort}/health`, {
     ...appEnv(floorPort),
   });
+  const issuer = await startCitizenIssuer();
+  const vaultPort = await freePort();
+  const vault = await startProcess('dist/apps/vault/src/main.js', `http://127.0.0.1:${vaultPort}/health`, {
+    DATABASE_URL,
+    VAULT_PORT: String(vaultPort),
+    VAULT_URL: `http://127.0.0.1:${vaultPort}`,
+    ...issuer.env,
+  });
+  // GET /v1/me is asked for citizens of a sample, each with a token of their own.
+  const readers = (
+    await db.query(`SELECT id, subject FROM citizen ORDER BY random() LIMIT $1`, [Math.min(CITIZENS, 2000)])
+  ).rows as { id: string; subject: string }[];
+  const readerTokens = await Promise.all(readers.map((r) => issuer.token(r.subject)));
   const full: Measure[] = [];
+  const me: Measure[] = [];
+  const floorMe: Measure[] = [];
   const baseline: Measure[] = [];
   const floorTx: Measure[] = [];
   const floorOne: Measure[] = [];
   let light: Measure | undefined;
   let sameCitizen: Measure | undefined;
   try {
+    // Access tokens live five minutes, less than the whole run: each run gets fresh ones.
     const token = await accessToken(brokerPort, SERVICE);
-    const secondToken = await accessToken(brokerPort, SECOND_SERVICE);
-    const runBroker = (seconds: number, connections = CONNECTIONS) =>
-      load(
-        broker.pid!,
-        `http://127.0.0.1:${brokerPort}/v1/data-requests`,
-        { authorization: `Bearer ${token}` },
-        () =>
+    const runBroker = async (seconds: number, connections = CONNECTIONS) =>
+      load({
+        pid: broker.pid!,
+        url: `http://127.0.0.1:${brokerPort}/v1/data-requests`,
+        headers: { authorization: `Bearer ${await accessToken(brokerPort, SERVICE)}` },
+        body: () =>
           JSON.stringify({
             citizen: { ppid: random(ppids) },
             purpose: 'licence-renewal',
@@ -215,24 +111,47 @@ async function main(): Promise<void> {
           }),
         seconds,
         connections,
-      );
+      });
     const runBaseline = (seconds: number) =>
-      load(
-        baselineApp.pid!,
-        `http://127.0.0.1:${baselinePort}/baseline`,
-        {},
-        () => JSON.stringify({ citizenId: random(citizenIds) }),
+      load({
+        pid: baselineApp.pid!,
+        url: `http://127.0.0.1:${baselinePort}/baseline`,
+        body: () => JSON.stringify({ citizenId: random(citizenIds) }),
         seconds,
-      );
-
+        connections: CONNECTIONS,
+      });
     const runFloor = (path: 'tx' | 'one', seconds: number) =>
-      load(
-        floorApp.pid!,
-        `http://127.0.0.1:${floorPort}/${path}`,
-        {},
-        () => JSON.stringify({ citizenId: random(citizenIds) }),
+      load({
+        pid: floorApp.pid!,
+        url: `http://127.0.0.1:${floorPort}/${path}`,
+        body: () => JSON.stringify({ citizenId: random(citizenIds) }),
         seconds,
-      );
+        connections: CONNECTIONS,
+      });
+
+    const runVault = (seconds: number) =>
+      load({
+        pid: vault.pid!,
+        url: `http://127.0.0.1:${vaultPort}/v1/me`,
+        method: 'GET',
+        headersFor: (i) => ({ authorization: `Bearer ${readerTokens[i % readers.length]}` }),
+        seconds,
+        connections: CONNECTIONS,
+      });
+    const runFloorMe = (seconds: number) =>
+      load({
+        pid: floorApp.pid!,
+        url: `http://127.0.0.1:${floorPort}/me`,
+        method: 'GET',
+        headersFor: (i) => ({ 'x-citizen-id': readers[i % readers.length].id }),
+        seconds,
+        connections: CONNECTIONS,
+      });
+    const profile = await fetch(`http://127.0.0.1:${vaultPort}/v1/me`, {
+      headers: { authorization: `Bearer ${readerTokens[0]}` },
+    });
+    const shown = profile.ok ? ((await profile.json()) as { attributes: unknown[] }).attributes.length : 0;
+    if (shown !== HELD.length) throw new Error(`GET /v1/me showed ${shown} values, not ${HELD.length}`);
 
     const check = await fetch(`http://127.0.0.1:${brokerPort}/v1/data-requests`, {
       method: 'POST',
@@ -252,6 +171,8 @@ async function main(): Promise<void> {
     await runFloor('tx', 5);
     await runFloor('one', 5);
     await runBaseline(5);
+    await runVault(5);
+    await runFloorMe(5);
     // Planner statistics as autovacuum keeps them on a running server (some servers, this one
     // included, run with autovacuum off): without them the access-log head lookup keeps the
     // sequential-scan plan it was given while the log was empty.
@@ -265,29 +186,34 @@ async function main(): Promise<void> {
       floorTx.push(await runFloor('tx', SECONDS));
       floorOne.push(await runFloor('one', SECONDS));
       baseline.push(await runBaseline(SECONDS));
+      me.push(await runVault(SECONDS));
+      floorMe.push(await runFloorMe(SECONDS));
     }
     // Every request for one citizen, alternately from two services: appends to one chain queue.
     log(`• broker, one citizen from two services: ${CONNECTIONS} connections, ${SECONDS} s`);
-    sameCitizen = await load(
-      broker.pid!,
-      `http://127.0.0.1:${brokerPort}/v1/data-requests`,
-      {},
-      (i) =>
+    const first = await accessToken(brokerPort, SERVICE);
+    const second = await accessToken(brokerPort, SECOND_SERVICE);
+    sameCitizen = await load({
+      pid: broker.pid!,
+      url: `http://127.0.0.1:${brokerPort}/v1/data-requests`,
+      body: (i) =>
         JSON.stringify(
           i % 2 === 0
             ? { citizen: { ppid: ppids[0] }, purpose: 'licence-renewal', attributes: ATTRIBUTES }
             : { citizen: { ppid: secondPpid }, purpose: 'tax-credit', attributes: ['address.residential'] },
         ),
-      SECONDS,
-      CONNECTIONS,
-      (i) => ({ authorization: `Bearer ${i % 2 === 0 ? token : secondToken}` }),
-    );
+      headersFor: (i) => ({ authorization: `Bearer ${i % 2 === 0 ? first : second}` }),
+      seconds: SECONDS,
+      connections: CONNECTIONS,
+    });
     log(`• broker latency at light load: ${LIGHT_CONNECTIONS} connections, ${SECONDS} s`);
     light = await runBroker(SECONDS, LIGHT_CONNECTIONS);
   } finally {
     broker.kill('SIGTERM');
     baselineApp.kill('SIGTERM');
     floorApp.kill('SIGTERM');
+    vault.kill('SIGTERM');
+    await issuer.close();
   }
   // Every chain, the same-citizen one included, still verifies after the load (exits non-zero otherwise).
   const audit = execSync('node dist/apps/cli/src/main.js audit:verify', {
@@ -298,16 +224,17 @@ async function main(): Promise<void> {
   log(`• ${audit}`);
   const logged = Number((await db.query(`SELECT count(*) AS n FROM access_log_entry`)).rows[0].n);
   const activity = Number(
-    (await db.query(`SELECT count(*) AS n FROM outbox_event WHERE topic = 'metric'`)).rows[0].n,
+    (await db.query(`SELECT count(*) AS n FROM outbox_event WHERE type = 'service.active'`)).rows[0].n,
   );
   await db.end();
 
-  const median = (runs: Measure[]): Measure =>
-    [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
   const fullMedian = median(full);
   const baselineMedian = median(baseline);
   const floorMedian = median(floorTx);
   const floorOneMedian = median(floorOne);
+  const meMedian = median(me);
+  const floorMeMedian = median(floorMe);
+  const meRatio = meMedian.requestsPerSecond / floorMeMedian.requestsPerSecond;
   const ratioTo = (m: Measure) => fullMedian.requestsPerSecond / m.requestsPerSecond;
   const ratio = ratioTo(floorMedian);
   const p99Ok = fullMedian.p99 <= 2 * floorMedian.p99;
@@ -320,6 +247,8 @@ async function main(): Promise<void> {
     ...floorTx.map((m, i) => [`floor, transaction — round ${i + 1}`, m] as const),
     ...floorOne.map((m, i) => [`floor, one statement — round ${i + 1}`, m] as const),
     ...baseline.map((m, i) => [`Nest baseline — round ${i + 1}`, m] as const),
+    ...me.map((m, i) => [`vault GET /v1/me — round ${i + 1}`, m] as const),
+    ...floorMe.map((m, i) => [`floor, read of 12 values — round ${i + 1}`, m] as const),
     ...(sameCitizen ? [['broker, one citizen, two services', sameCitizen] as const] : []),
     ...(light ? [[`broker, ${LIGHT_CONNECTIONS} connections`, light] as const] : []),
   ];
@@ -334,6 +263,9 @@ async function main(): Promise<void> {
   );
   log(
     `ratio to the floor's transaction ${(ratio * 100).toFixed(1)} % (target ≥ 50 %: ${verdict(ratio >= 0.5)}); broker p99 ${fullMedian.p99} ms, floor p99 ${floorMedian.p99} ms (target ≤ twice: ${verdict(p99Ok)})`,
+  );
+  log(
+    `GET /v1/me: vault ${meMedian.requestsPerSecond.toFixed(0)} req/s (p99 ${meMedian.p99} ms), floor ${floorMeMedian.requestsPerSecond.toFixed(0)} req/s (p99 ${floorMeMedian.p99} ms): ${(meRatio * 100).toFixed(1)} % (target ≥ 50 %: ${verdict(meRatio >= 0.5)})`,
   );
   log(
     `least possible mean latency at ${CONNECTIONS} connections on this machine: broker ${latencyFloor(fullMedian).toFixed(0)} ms, floor ${latencyFloor(floorMedian).toFixed(0)} ms`,
@@ -357,12 +289,16 @@ Nest baseline ${baselineMedian.requestsPerSecond.toFixed(0)} req/s, p99 ${baseli
 - Throughput: **${(ratio * 100).toFixed(1)} %** of the floor's transaction — target ≥ 50 %: ${verdict(ratio >= 0.5)}
   (${(ratioTo(floorOneMedian) * 100).toFixed(1)} % of its one statement, ${(ratioTo(baselineMedian) * 100).toFixed(1)} % of the Nest baseline).
 - Latency: broker p99 **${fullMedian.p99} ms**, ${(fullMedian.p99 / floorMedian.p99).toFixed(1)} × the floor's — target ≤ 2 ×: ${verdict(p99Ok)}.
+- \`GET /v1/me\` (${HELD.length} values): vault **${meMedian.requestsPerSecond.toFixed(0)} req/s**, p99 ${meMedian.p99} ms;
+  floor ${floorMeMedian.requestsPerSecond.toFixed(0)} req/s, p99 ${floorMeMedian.p99} ms: **${(meRatio * 100).toFixed(1)} %** — target ≥ 50 %: ${verdict(meRatio >= 0.5)}.
 
-How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded through the real services (values encrypted under
-their data keys, an ongoing consent each for \`${SERVICE}\`); autocannon with ${CONNECTIONS} connections, a 5 s
+How it was run: ${CITIZENS.toLocaleString('en')} citizens seeded in bulk (\`bench/bulk-seed.ts\`: \`COPY\`, the rows the
+real services write, values sealed under each citizen's data key by the crypto lib), each holding a value of
+all ${HELD.length} catalogue attributes, an ongoing consent for \`${SERVICE}\` and an access log of ${LOG_ENTRIES} entries
+(${(CITIZENS * LOG_ENTRIES).toLocaleString('en')} in all); autocannon with ${CONNECTIONS} connections, a 5 s
 warm-up of each app, then \`ANALYZE\` (the statistics autovacuum keeps current on a running server;
-this one runs with autovacuum off), then ${ROUNDS} alternating rounds of ${SECONDS} s (broker, then baseline), each
-request for a random citizen. Each runs from the build, one process each, the apps in production mode with
+this one runs with autovacuum off), then ${ROUNDS} alternating rounds of ${SECONDS} s (broker, floors, Nest
+baseline, vault, read floor), each request for a random citizen. Each runs from the build, one process each, the apps in production mode with
 \`LOG_LEVEL=warn\`, an Ed25519 platform signing key and ${env.DATABASE_POOL_SIZE ?? 4} PostgreSQL connections each
 (\`DATABASE_POOL_SIZE\`). CPU per request is read from \`/proc\` around each run: the app's process,
 the load generator's, and the whole machine's busy time.
@@ -377,6 +313,11 @@ the load generator's, and the whole machine's busy time.
   one statement.
 - **Nest baseline**: the same two statements in a transaction behind the apps' Nest/Express stack
   (validation, logging, problem filter): what the framework alone costs.
+- **\`GET /v1/me\`**: the vault's answer to a citizen, for a random one of ${Math.min(CITIZENS, 2000).toLocaleString('en')} citizens
+  each with a token of their own (ES256, from a JWKS on loopback): the token checked, the citizen found,
+  the data key unwrapped and the ${HELD.length} values decrypted, each with its source and the catalogue's label.
+  Its floor (\`GET /me\` of the floor server) reads the same ${HELD.length} rows by citizen id with one named
+  statement and answers them still sealed.
 
 How to read it:
 

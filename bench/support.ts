@@ -6,10 +6,12 @@
 import { type ChildProcess, execSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, type JWK, SignJWT } from 'jose';
+import autocannon from 'autocannon';
 import pg from 'pg';
 
 export const log = (line: string) => process.stdout.write(`${line}\n`);
@@ -195,4 +197,110 @@ export function writeSection(name: string, markdown: string): void {
       ? current.slice(0, at) + section + current.slice(current.indexOf(end, at) + end.length)
       : `${current.startsWith('# Benchmarks') ? current.trimEnd() : HEADER}\n\n${section}\n`;
   writeFileSync(BENCHMARKS_FILE, next);
+}
+
+export interface Measure {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+  /**
+   * CPU time per request, in ms (Linux only): the app under test, the load
+   * generator (this process), and the whole machine (both, PostgreSQL, the kernel).
+   */
+  appCpu: number;
+  loadCpu: number;
+  machineCpu: number;
+}
+
+export interface Load {
+  /** The process under test, whose CPU is read. */
+  pid: number;
+  url: string;
+  method?: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** The i-th request's JSON body (POST). */
+  body?: (i: number) => string;
+  /** The i-th request's own headers, over `headers`. */
+  headersFor?: (i: number) => Record<string, string>;
+  seconds: number;
+  connections: number;
+}
+
+/** Runs autocannon against one app and reads the CPU it took. */
+export async function load(run: Load): Promise<Measure> {
+  let i = 0;
+  const { pid } = run;
+  const cpuBefore = procfs ? [cpuMs(pid), cpuMs(process.pid), machineCpuMs()] : [];
+  const result = await autocannon({
+    url: run.url,
+    connections: run.connections,
+    duration: run.seconds,
+    requests: [
+      {
+        method: run.method ?? 'POST',
+        headers: { ...(run.body ? { 'content-type': 'application/json' } : {}), ...run.headers },
+        setupRequest: (request) => {
+          const n = i++;
+          return {
+            ...request,
+            ...(run.body ? { body: run.body(n) } : {}),
+            headers: { ...request.headers, ...run.headersFor?.(n) },
+          };
+        },
+      },
+    ],
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+    appCpu: procfs ? (cpuMs(pid) - cpuBefore[0]) / result.requests.total : NaN,
+    loadCpu: procfs ? (cpuMs(process.pid) - cpuBefore[1]) / result.requests.total : NaN,
+    machineCpu: procfs ? (machineCpuMs() - cpuBefore[2]) / result.requests.total : NaN,
+  };
+}
+
+/** The run of median throughput. */
+export function median(runs: Measure[]): Measure {
+  return [...runs].sort((a, b) => a.requestsPerSecond - b.requestsPerSecond)[Math.floor(runs.length / 2)];
+}
+
+/**
+ * The citizens' identity provider of a run: a JWKS over loopback and ES256
+ * tokens for the `bench` issuer, which is what the seeded citizens' rows
+ * name. The vault is started with `env` to trust it.
+ */
+export async function startCitizenIssuer() {
+  const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const jwk = { ...publicKey.export({ format: 'jwk' }), kid: 'bench-citizens-1', alg: 'ES256', use: 'sig' };
+  const server = createHttpServer((_request, response) =>
+    response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  const audience = 'urn:une-fois:vault';
+  return {
+    env: {
+      CITIZEN_ISSUER: 'bench',
+      CITIZEN_JWKS_URI: `http://127.0.0.1:${port}/jwks.json`,
+      CITIZEN_AUDIENCE: audience,
+    },
+    /** A token for the citizen seeded with this subject, valid two hours. */
+    token: (subject: string) =>
+      new SignJWT({})
+        .setProtectedHeader({ alg: 'ES256', kid: jwk.kid })
+        .setIssuer('bench')
+        .setSubject(subject)
+        .setAudience(audience)
+        .setIssuedAt()
+        .setExpirationTime('2h')
+        .sign(privateKey),
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }

@@ -28,8 +28,15 @@ export async function auditAccessLog(dataSource: DataSource, batchSize = 500): P
       .orderBy('e.citizen_id')
       .addOrderBy('e.seq')
       .getMany();
+    // The rows come in citizen order: each chain is a run of them.
+    const byCitizen = new Map<string, AccessLogEntry[]>();
+    for (const row of rows) {
+      const chain = byCitizen.get(row.citizenId);
+      if (chain) chain.push(row);
+      else byCitizen.set(row.citizenId, [row]);
+    }
     for (const citizenId of ids) {
-      const chain = rows.filter((row) => row.citizenId === citizenId);
+      const chain = byCitizen.get(citizenId) ?? [];
       chains += 1;
       entries += chain.length;
       const broken = firstBrokenEntry(chain);

@@ -8,6 +8,7 @@ import { Reminders1764400000000 } from './1764400000000-reminders.js';
 import { CalendarFeed1764410000000 } from './1764410000000-calendar-feed.js';
 import { ReminderLeaseIndex1764420000000 } from './1764420000000-reminder-lease-index.js';
 import { ReleaseSummaries1764500000000 } from './1764500000000-release-summaries.js';
+import { OneAccessLogTimeIndex1764600000000 } from './1764600000000-one-access-log-time-index.js';
 
 /** Every migration, oldest first. A new migration is added here by hand after review. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CalendarFeed1764410000000,
   ReminderLeaseIndex1764420000000,
   ReleaseSummaries1764500000000,
+  OneAccessLogTimeIndex1764600000000,
 ];
