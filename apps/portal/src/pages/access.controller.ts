@@ -6,7 +6,7 @@ import type { PortalRequest } from '../session/sessions.js';
 import { AccessLogCheck, type Verification } from '../vault/access-log-check.js';
 import { CatalogueNames } from '../vault/catalogue-names.js';
 import { CitizenToken } from './citizen.js';
-import { langOf, textOf, when } from './layout.js';
+import { langOf, listTable, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 
@@ -75,28 +75,7 @@ export class AccessController {
       active: 'access',
       main: html`<p>${t.access.intro}</p>
         ${verdict[verification.state]()}
-        ${
-          rows.length === 0
-            ? html`<p>${t.access.none}</p>`
-            : html`<table>
-                <caption>
-                  ${t.pages.access}
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">${t.access.when}</th>
-                    <th scope="col">${t.access.who}</th>
-                    <th scope="col">${t.access.why}</th>
-                    <th scope="col">${t.access.what}</th>
-                    <th scope="col">${t.access.outcome}</th>
-                    <th scope="col">${t.access.basis}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>`
-        }`,
+        ${listTable(t.pages.access, [t.access.when, t.access.who, t.access.why, t.access.what, t.access.outcome, t.access.basis], rows, t.access.none)}`,
     });
   }
 }

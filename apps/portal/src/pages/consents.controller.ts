@@ -8,7 +8,7 @@ import type { PortalRequest } from '../session/sessions.js';
 import { CatalogueNames } from '../vault/catalogue-names.js';
 import { VaultClient } from '../vault/vault-client.js';
 import { CitizenToken, FormDto, vaultId } from './citizen.js';
-import { csrfField, langOf, textOf, when } from './layout.js';
+import { csrfField, langOf, listTable, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 import { both } from './text.js';
@@ -74,28 +74,7 @@ export class ConsentsController {
       title: t.pages.consents,
       active: 'consents',
       main: html`<p>${t.consents.intro}</p>
-        ${
-          rows.length === 0
-            ? html`<p>${t.consents.none}</p>`
-            : html`<table>
-                <caption>
-                  ${t.pages.consents}
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">${t.consents.service}</th>
-                    <th scope="col">${t.consents.data}</th>
-                    <th scope="col">${t.consents.purpose}</th>
-                    <th scope="col">${t.consents.mode}</th>
-                    <th scope="col">${t.consents.status}</th>
-                    <th scope="col"><span class="visually-hidden">Actions</span></th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>`
-        }`,
+        ${listTable(t.pages.consents, [t.consents.service, t.consents.data, t.consents.purpose, t.consents.mode, t.consents.status, html`<span class="visually-hidden">Actions</span>`], rows, t.consents.none)}`,
     });
   }
 

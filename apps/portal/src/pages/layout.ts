@@ -103,3 +103,26 @@ legend { font-weight: 700; }
 .pre-line { white-space: pre-line; }
 .badge { background: var(--blue); color: #fff; padding: 0 6px; font-size: 0.85rem; }
 `;
+
+/** A page's list: its rows under a caption and column headings, or `none` when there are no rows. */
+export function listTable(
+  caption: string,
+  headings: (string | SafeHtml)[],
+  rows: SafeHtml[],
+  none: string,
+): SafeHtml {
+  if (rows.length === 0) return html`<p>${none}</p>`;
+  return html`<table>
+    <caption>
+      ${caption}
+    </caption>
+    <thead>
+      <tr>
+        ${headings.map((heading) => html`<th scope="col">${heading}</th>`)}
+      </tr>
+    </thead>
+    <tbody>
+      ${rows}
+    </tbody>
+  </table>`;
+}

@@ -8,7 +8,7 @@ import type { PortalRequest } from '../session/sessions.js';
 import { CatalogueNames } from '../vault/catalogue-names.js';
 import { VaultClient, VaultProblem } from '../vault/vault-client.js';
 import { CitizenToken, FormDto } from './citizen.js';
-import { csrfField, langOf, textOf, when } from './layout.js';
+import { csrfField, langOf, listTable, textOf, when } from './layout.js';
 import { PageErrorFilter } from './page-error.filter.js';
 import { Pages } from './pages.service.js';
 import { both } from './text.js';
@@ -136,26 +136,7 @@ export class ProfileController {
       active: 'profile',
       status: problems.length > 0 ? 422 : 200,
       main: html`<p>${t.profile.intro}</p>
-        ${
-          rows.length === 0
-            ? html`<p>${t.profile.none}</p>`
-            : html`<table>
-                <caption>
-                  ${t.pages.profile}
-                </caption>
-                <thead>
-                  <tr>
-                    <th scope="col">${t.profile.attribute}</th>
-                    <th scope="col">${t.profile.value}</th>
-                    <th scope="col">${t.profile.source}</th>
-                    <th scope="col">${t.profile.updated}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  ${rows}
-                </tbody>
-              </table>`
-        }
+        ${listTable(t.pages.profile, [t.profile.attribute, t.profile.value, t.profile.source, t.profile.updated], rows, t.profile.none)}
         <h2>${t.profile.contact}</h2>
         <p>${t.profile.contactIntro}</p>
         ${problems.length > 0 ? html`<p class="notice error" role="alert">${t.errors.fix} ${problems.map((p) => p.message).join(' ')}</p>` : ''}
