@@ -37,7 +37,7 @@ async function refusedConnection(): Promise<unknown> {
  * by a socket that accepts the startup (AuthenticationOk, ReadyForQuery) and
  * resets at the first query.
  */
-async function resetUnderRawQuery(): Promise<unknown> {
+async function resetUnderRawQuery(through: 'client' | 'pool'): Promise<unknown> {
   const ready = Buffer.from([0x52, 0, 0, 0, 8, 0, 0, 0, 0, 0x5a, 0, 0, 0, 5, 0x49]);
   const server = net.createServer((socket) => {
     socket.once('data', () => {
@@ -47,13 +47,26 @@ async function resetUnderRawQuery(): Promise<unknown> {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
-  const client = new DatabaseClient({ host: '127.0.0.1', port, user: 'postgres', database: 'postgres' });
-  client.on('error', () => undefined);
-  await client.connect();
-  const error = await client.query({ name: 'probe', text: 'SELECT 1' }).then(
+  const config = { host: '127.0.0.1', port, user: 'postgres', database: 'postgres' };
+  const probe = { name: 'probe', text: 'SELECT 1' };
+  let asked: Promise<unknown>;
+  let pool: pg.Pool | undefined;
+  if (through === 'client') {
+    const client = new DatabaseClient(config);
+    client.on('error', () => undefined);
+    await client.connect();
+    asked = client.query(probe);
+  } else {
+    // As a named statement on the data source runs: the pool's query, which calls the client's with a callback.
+    pool = new pg.Pool({ ...config, Client: DatabaseClient });
+    pool.on('error', () => undefined);
+    asked = pool.query(probe);
+  }
+  const error = await asked.then(
     () => new Error('a query answered by a socket that resets'),
     (failure: unknown) => failure,
   );
+  await pool?.end();
   await new Promise((resolve) => server.close(resolve));
   return error;
 }
@@ -124,11 +137,14 @@ describe(isDatabaseUnavailable.name, () => {
     expect(isDatabaseUnavailable(error)).toBe(true);
   });
 
-  it('says yes to a connection reset under a query sent straight to the driver', async () => {
-    const error = await resetUnderRawQuery();
-    expect(error).toMatchObject({ code: 'ECONNRESET' });
-    expect(isDatabaseUnavailable(error)).toBe(true);
-  });
+  it.each(['client', 'pool'] as const)(
+    'says yes to a connection reset under a query sent straight to the driver’s %s',
+    async (through) => {
+      const error = await resetUnderRawQuery(through);
+      expect(error).toMatchObject({ code: 'ECONNRESET' });
+      expect(isDatabaseUnavailable(error)).toBe(true);
+    },
+  );
 
   it('says yes to a refused connection met through TypeORM and the pool', async () => {
     const error = await refusedDataSource();

@@ -43,17 +43,31 @@ export class DatabaseClient extends pg.Client {
  * A query's failure on this client is the database's too, whoever calls the
  * driver directly (named statements bypass TypeORM and its QueryFailedError):
  * a connection reset under a query (ECONNRESET) then reads as an outage.
- * Promise-style calls only; callback and cursor calls are returned as they are.
+ * Promise-style calls, and callback-style ones (the pool's own `query`, which
+ * named statements on the data source go through); cursors and other
+ * submittables are returned as they are.
  */
 const driverQuery = pg.Client.prototype.query as (this: pg.Client, ...args: unknown[]) => unknown;
+const markFailure = (error: unknown) => {
+  if (error && typeof error === 'object') FROM_DATABASE.add(error);
+};
 (DatabaseClient.prototype as unknown as { query: typeof driverQuery }).query = function (
   this: pg.Client,
   ...args: unknown[]
 ) {
+  const last = args.length - 1;
+  const callback = args[last];
+  if (last > 0 && typeof callback === 'function') {
+    args[last] = (error: unknown, result: unknown) => {
+      markFailure(error);
+      (callback as (error: unknown, result: unknown) => void)(error, result);
+    };
+    return driverQuery.apply(this, args);
+  }
   const result = driverQuery.apply(this, args) as PromiseLike<unknown> | undefined;
   if (typeof result?.then !== 'function') return result;
   return result.then(undefined, (error: unknown) => {
-    if (error && typeof error === 'object') FROM_DATABASE.add(error);
+    markFailure(error);
     throw error;
   });
 };
