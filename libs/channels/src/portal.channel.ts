@@ -1,7 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { Batcher } from '#libs/database';
+import { Batcher, preparedQuery } from '#libs/database';
 import type { ChannelReceipt, ReminderChannel, ReminderMessage } from './channel.js';
+
+const INSERT_NOTIFICATIONS = `INSERT INTO notification (citizen_id, id, deadline_id, language, subject, body, action_url)
+  SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
+  ON CONFLICT (citizen_id, id) DO NOTHING`;
 
 /**
  * A notification the citizen reads in the portal (vault `GET
@@ -30,20 +34,15 @@ export class PortalChannel implements ReminderChannel {
 
   private async insert(messages: ReminderMessage[]): Promise<void[]> {
     const column = <K extends keyof ReminderMessage>(key: K) => messages.map((message) => message[key]);
-    await this.dataSource.query(
-      `INSERT INTO notification (citizen_id, id, deadline_id, language, subject, body, action_url)
-       SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])
-       ON CONFLICT (citizen_id, id) DO NOTHING`,
-      [
-        column('citizenId'),
-        column('reminderId'),
-        column('deadlineId'),
-        column('language'),
-        column('subject'),
-        column('text'),
-        column('actionUrl'),
-      ],
-    );
+    await preparedQuery(this.dataSource, 'notifications-insert', INSERT_NOTIFICATIONS, [
+      column('citizenId'),
+      column('reminderId'),
+      column('deadlineId'),
+      column('language'),
+      column('subject'),
+      column('text'),
+      column('actionUrl'),
+    ]);
     return messages.map(() => undefined);
   }
 }

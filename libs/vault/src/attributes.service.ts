@@ -49,6 +49,12 @@ const HELD_VALUES = `SELECT v.attribute, v.ciphertext, v.source_kind, v.source_o
     FROM attribute_value v LEFT JOIN citizen_key k ON k.citizen_id = v.citizen_id
    WHERE v.citizen_id = $1 ORDER BY v.attribute`;
 
+/** These attributes' values of these citizens, still sealed, each with its citizen's data key. */
+const VALUES_OF_MANY = `SELECT v.citizen_id AS "citizenId", v.attribute, v.ciphertext, k.master_key_id AS "masterKeyId",
+         k.master_key_version AS "masterKeyVersion", k.wrapped_key AS "wrappedKey"
+    FROM attribute_value v LEFT JOIN citizen_key k ON k.citizen_id = v.citizen_id
+   WHERE v.citizen_id = ANY ($1::uuid[]) AND v.attribute = ANY ($2::text[])`;
+
 const CITIZEN_SOURCE: Label = { fr: 'Vous-même (déclaré par le citoyen)', en: 'Yourself (self-declared)' };
 
 /** Encrypted attribute values with their provenance and full history (rule 3). */
@@ -112,13 +118,7 @@ export class AttributesService {
       citizenId: string;
       attribute: string;
       ciphertext: Buffer;
-    })[] = await this.dataSource.query(
-      `SELECT v.citizen_id AS "citizenId", v.attribute, v.ciphertext, k.master_key_id AS "masterKeyId",
-              k.master_key_version AS "masterKeyVersion", k.wrapped_key AS "wrappedKey"
-         FROM attribute_value v LEFT JOIN citizen_key k ON k.citizen_id = v.citizen_id
-        WHERE v.citizen_id = ANY ($1::uuid[]) AND v.attribute = ANY ($2::text[])`,
-      [citizenIds, codes],
-    );
+    })[] = await preparedQuery(this.dataSource, 'values-of-many', VALUES_OF_MANY, [citizenIds, codes]);
     const keys = new Map<string, Buffer>();
     const values = new Map<string, Map<string, JsonValue>>();
     for (const row of rows) {

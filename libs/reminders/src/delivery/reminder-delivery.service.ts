@@ -13,7 +13,7 @@ import {
   reminderText,
 } from '#libs/channels';
 import { AppConfig, Clock, ConfigError } from '#libs/config';
-import { Batcher } from '#libs/database';
+import { Batcher, preparedQuery } from '#libs/database';
 import { metricEventsSql } from '#libs/outbox';
 import { AttributesService, type Citizen } from '#libs/vault';
 import { deadlineCalendar } from '../calendar.js';
@@ -95,6 +95,43 @@ export const REMINDER_EVENT = {
   service: 'd.service_id',
   dueAt: 'd.due_at',
 };
+
+/** The start of a batch of sends (startMany). */
+const START_SQL = `WITH started AS (
+         UPDATE reminder SET attempts = attempts + 1, lease_until = $2
+         WHERE id = ANY ($1::uuid[]) AND status = 'queued'
+         RETURNING citizen_id, id, deadline_id, attempts)
+       SELECT s.citizen_id, s.id, s.deadline_id, s.attempts, d.kind, d.title, d.due_at, d.action_url,
+              d.organisation_id, d.status AS deadline_status, d.updated_at AS deadline_updated_at,
+              (SELECT coalesce(json_agg(json_build_object('channel', rd.channel, 'status', rd.status,
+                                                          'reason', rd.reason)), '[]')
+                 FROM reminder_delivery rd
+                WHERE rd.citizen_id = s.citizen_id AND rd.reminder_id = s.id) AS done,
+              c.language, c.channels, c.quiet_hours, c.erased_at IS NOT NULL AS erased
+       FROM started s JOIN deadline d ON d.citizen_id = s.citizen_id AND d.id = s.deadline_id
+            JOIN citizen c ON c.id = s.citizen_id`;
+
+/** The settlement of a batch of sends (settleMany). */
+const SETTLE_SQL = `WITH recorded AS (
+         INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
+         SELECT d.citizen_id, d.reminder_id, d.channel, d.status, d.reason, d.provider_ref, $11::timestamptz
+           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
+                AS d(citizen_id, reminder_id, channel, status, reason, provider_ref)
+         ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING),
+       finished AS (
+         UPDATE reminder r SET status = f.status, reason = f.reason, lease_until = NULL,
+                sent_at = CASE WHEN f.status IN ('sent', 'delivered') THEN $11::timestamptz END,
+                delivered_at = CASE WHEN f.status = 'delivered' THEN $11::timestamptz END,
+                failed_at = CASE WHEN f.status = 'failed' THEN $11::timestamptz END
+           FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::text[]) AS f(citizen_id, id, status, reason)
+          WHERE r.citizen_id = f.citizen_id AND r.id = f.id AND r.status = 'queued'
+         RETURNING r.id, r.deadline_id, r.status),
+       events AS (
+         ${metricEventsSql(`'reminder.' || x.status`, 'finished x JOIN deadline d ON d.id = x.deadline_id', {
+           ...REMINDER_EVENT,
+           at: '$11::timestamptz',
+         })})
+       SELECT id FROM finished`;
 
 /** What a send needs beyond the channels' own timeouts: the vault, rendering, the status writes. */
 const LEASE_MARGIN_MS = 5_000;
@@ -266,22 +303,8 @@ export class ReminderDeliveryService {
    */
   private async startMany(reminderIds: string[]): Promise<(StartedReminder | null)[]> {
     const leaseUntil = new Date(this.clock.now().getTime() + this.config.reminders.leaseMs);
-    const rows: StartedReminder[] = await this.dataSource.query(
-      `WITH started AS (
-         UPDATE reminder SET attempts = attempts + 1, lease_until = $2
-         WHERE id = ANY ($1::uuid[]) AND status = 'queued'
-         RETURNING citizen_id, id, deadline_id, attempts)
-       SELECT s.citizen_id, s.id, s.deadline_id, s.attempts, d.kind, d.title, d.due_at, d.action_url,
-              d.organisation_id, d.status AS deadline_status, d.updated_at AS deadline_updated_at,
-              (SELECT coalesce(json_agg(json_build_object('channel', rd.channel, 'status', rd.status,
-                                                          'reason', rd.reason)), '[]')
-                 FROM reminder_delivery rd
-                WHERE rd.citizen_id = s.citizen_id AND rd.reminder_id = s.id) AS done,
-              c.language, c.channels, c.quiet_hours, c.erased_at IS NOT NULL AS erased
-       FROM started s JOIN deadline d ON d.citizen_id = s.citizen_id AND d.id = s.deadline_id
-            JOIN citizen c ON c.id = s.citizen_id`,
-      [reminderIds, leaseUntil],
-    );
+    // Not a named statement: planned for each batch's ids, as a generic plan was not always.
+    const rows: StartedReminder[] = await this.dataSource.query(START_SQL, [reminderIds, leaseUntil]);
     const started = new Map(rows.map((row) => [row.id, row]));
     return reminderIds.map((id) => started.get(id) ?? null);
   }
@@ -402,41 +425,19 @@ export class ReminderDeliveryService {
       results.map((result) => ({ reminder, ...result })),
     );
     const finals = settlements.filter((settlement) => settlement.final);
-    const rows: { id: string }[] = await this.dataSource.query(
-      `WITH recorded AS (
-         INSERT INTO reminder_delivery (citizen_id, reminder_id, channel, status, reason, provider_ref, at)
-         SELECT d.citizen_id, d.reminder_id, d.channel, d.status, d.reason, d.provider_ref, $11::timestamptz
-           FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[])
-                AS d(citizen_id, reminder_id, channel, status, reason, provider_ref)
-         ON CONFLICT (citizen_id, reminder_id, channel) DO NOTHING),
-       finished AS (
-         UPDATE reminder r SET status = f.status, reason = f.reason, lease_until = NULL,
-                sent_at = CASE WHEN f.status IN ('sent', 'delivered') THEN $11::timestamptz END,
-                delivered_at = CASE WHEN f.status = 'delivered' THEN $11::timestamptz END,
-                failed_at = CASE WHEN f.status = 'failed' THEN $11::timestamptz END
-           FROM unnest($7::uuid[], $8::uuid[], $9::text[], $10::text[]) AS f(citizen_id, id, status, reason)
-          WHERE r.citizen_id = f.citizen_id AND r.id = f.id AND r.status = 'queued'
-         RETURNING r.id, r.deadline_id, r.status),
-       events AS (
-         ${metricEventsSql(`'reminder.' || x.status`, 'finished x JOIN deadline d ON d.id = x.deadline_id', {
-           ...REMINDER_EVENT,
-           at: '$11::timestamptz',
-         })})
-       SELECT id FROM finished`,
-      [
-        deliveries.map((row) => row.reminder.citizen_id),
-        deliveries.map((row) => row.reminder.id),
-        deliveries.map((row) => row.channel),
-        deliveries.map((row) => row.status),
-        deliveries.map((row) => row.reason),
-        deliveries.map((row) => row.providerRef ?? null),
-        finals.map(({ reminder }) => reminder.citizen_id),
-        finals.map(({ reminder }) => reminder.id),
-        finals.map(({ final }) => final!.status),
-        finals.map(({ final }) => final!.reason),
-        this.clock.now(),
-      ],
-    );
+    const rows = await preparedQuery<{ id: string }>(this.dataSource, 'reminder-settle', SETTLE_SQL, [
+      deliveries.map((row) => row.reminder.citizen_id),
+      deliveries.map((row) => row.reminder.id),
+      deliveries.map((row) => row.channel),
+      deliveries.map((row) => row.status),
+      deliveries.map((row) => row.reason),
+      deliveries.map((row) => row.providerRef ?? null),
+      finals.map(({ reminder }) => reminder.citizen_id),
+      finals.map(({ reminder }) => reminder.id),
+      finals.map(({ final }) => final!.status),
+      finals.map(({ final }) => final!.reason),
+      this.clock.now(),
+    ]);
     const written = new Set(rows.map((row) => row.id));
     return settlements.map(({ reminder }) => written.has(reminder.id));
   }
