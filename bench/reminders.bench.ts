@@ -6,7 +6,8 @@
  *
  * Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/unefois_bench_reminders,
  * dropped and recreated), BENCH_DEADLINES (100000), BENCH_CITIZENS (10000), BENCH_CONNECTIONS (50),
- * BENCH_WAVE (30000: reminders made due in each of the two dispatch waves), BENCH_SCHEDULERS (one per core).
+ * BENCH_WAVE (30000: reminders made due in each of the two dispatch waves), BENCH_WARMUP (5000: reminders
+ * sent first and not counted, as the floor's first messages are), BENCH_SCHEDULERS (one per core).
  */
 import 'reflect-metadata';
 import { type ChildProcess, execSync } from 'node:child_process';
@@ -47,6 +48,12 @@ const DEADLINES = Number(env.BENCH_DEADLINES ?? 100_000);
 const CITIZENS = Number(env.BENCH_CITIZENS ?? 10_000);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const WAVE = Number(env.BENCH_WAVE ?? 30_000);
+/**
+ * Sent before the waves and not counted: the processes' first seconds (code being compiled, connection
+ * pools and TLS sessions opening) run at a third of their later speed, which a scheduler running for days
+ * pays once. The floor warms up with as many messages.
+ */
+const WARMUP = Number(env.BENCH_WARMUP ?? 5_000);
 /** Scheduler processes: one per core, as a deployment runs Node (one process uses one core for its JavaScript). */
 const SCHEDULERS = Number(env.BENCH_SCHEDULERS ?? availableParallelism());
 const SERVICE = 'rq-credits';
@@ -161,13 +168,15 @@ async function dispatch(
  * The floor: the same number of messages of the same shape written to the same sink by a bare loop, no
  * database and no queue. `composed`: each message composed as the e-mail channel does (composeMail) and
  * handed to the same pooled nodemailer transport, the least the machine does for the same mail;
- * `nodemailer`: nodemailer composing each message itself, for comparison.
+ * `nodemailer`: nodemailer composing each message itself, for comparison. The first `warmup` messages
+ * are not timed, as the scheduler's are not.
  */
 async function bareLoop(
   port: number,
   count: number,
   concurrency: number,
   mode: 'composed' | 'nodemailer',
+  warmup: number,
 ): Promise<number> {
   const transport = nodemailer.createTransport({
     host: '127.0.0.1',
@@ -186,11 +195,12 @@ async function bareLoop(
   const text = 'Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.';
   const html = '<p>Votre déclaration de revenus est à produire au plus tard le 30 avril 2027.</p>';
   let next = 0;
-  const started = Date.now();
+  let started = Date.now();
   await Promise.all(
     Array.from({ length: concurrency * 4 }, async () => {
-      while (next < count) {
+      while (next < warmup + count) {
         const n = next++;
+        if (n === warmup) started = Date.now();
         const to = `citoyen-${n}@exemple.ca`;
         const messageId = `<${randomUUID()}@une-fois.quebec>`;
         if (mode === 'nodemailer') {
@@ -250,7 +260,10 @@ async function main(): Promise<void> {
   await db.query('VACUUM ANALYZE');
   const redis = new Redis(REDIS_URL);
   const sink = await startSmtpSink({ key: readFileSync(TLS.keyFile), cert: readFileSync(TLS.certFile) });
-  const barometer = await startBarometerSink({ key: readFileSync(TLS.keyFile), cert: readFileSync(TLS.certFile) });
+  const barometer = await startBarometerSink({
+    key: readFileSync(TLS.keyFile),
+    cert: readFileSync(TLS.certFile),
+  });
 
   const brokerPort = await freePort();
   const broker = await startProcess('dist/apps/broker/src/main.js', `http://127.0.0.1:${brokerPort}/health`, {
@@ -349,6 +362,7 @@ async function main(): Promise<void> {
   }
   const schedulerPids = schedulers.map((scheduler) => scheduler.pid!);
   const waves: Dispatch[] = [];
+  const warmup = Math.min(WARMUP, Math.floor(counts.reminders / 10));
   let idleRedisBytes: number | undefined;
   try {
     await new Promise((resolve) => setTimeout(resolve, 20_000)); // a sweep or more
@@ -356,8 +370,10 @@ async function main(): Promise<void> {
     log(
       `• idle scheduler over ${counts.reminders} future reminders: Redis grows by ${idleRedisBytes / 1024} KiB`,
     );
-    const wave = Math.min(WAVE, Math.floor(counts.reminders / 2));
-    log(`• dispatch, wave 1: ${wave} reminders due, ${counts.reminders - wave} still in the future`);
+    log(`• warm-up: ${warmup} reminders due, not counted`);
+    await dispatch(db, redis, sink, schedulerPids, warmup, redisBaseline);
+    const wave = Math.min(WAVE, Math.floor((counts.reminders - warmup) / 2));
+    log(`• dispatch, wave 1: ${wave} reminders due, ${counts.reminders - warmup - wave} still in the future`);
     waves.push(await dispatch(db, redis, sink, schedulerPids, wave, redisBaseline));
     // The same number again with no future reminder left: set aside all but the next wave.
     await db.query(
@@ -390,8 +406,8 @@ async function main(): Promise<void> {
   );
 
   log('• floor: a bare loop writing the same number of messages to the same sink');
-  const floor = await bareLoop(sink.port, waves[0].reminders, 16, 'composed');
-  const nodemailerFloor = await bareLoop(sink.port, waves[0].reminders, 16, 'nodemailer');
+  const floor = await bareLoop(sink.port, waves[0].reminders, 16, 'composed', warmup);
+  const nodemailerFloor = await bareLoop(sink.port, waves[0].reminders, 16, 'nodemailer', warmup);
   await sink.close();
   await barometer.close();
   await removeKeys(redis);
@@ -437,13 +453,14 @@ known to ${ORGANISATION}; ${DEADLINES.toLocaleString('en')} \`${KIND}\` deadline
 autovacuum would run it (this server runs with autovacuum off). Then the scheduler (${SCHEDULERS} processes, one per
 core, production mode, defaults; the run's metric events relayed in the background to a barometer that takes
 every batch, over https) and the reminders made due by setting their send time to now — what the clock
-reaching them does — in two waves of the same size, the first with the other reminders still in the
+reaching them does — first ${warmup.toLocaleString('en')} to warm the processes up (not counted: their first seconds
+run at a third of their later speed), then two waves of the same size, the first with the other reminders still in the
 future, the second with them set aside. The rate runs from the first message at the sink to the last.
 The sink answers SMTP (with PIPELINING, each chunk's replies in one write, as a real server does) and
 counts messages, parsing nothing else (bench/smtp-sink.ts). The floor sends the same number of messages
 of the same shape (text, HTML, an .ics part), composed by the e-mail channel's composeMail and handed to
 nodemailer's pooled transport (16 connections) as the channel does, and nothing else: no database, no
-queue; the row below it lets nodemailer compose each message, as the channel did before. Both speak SMTP over STARTTLS to the sink, with a
+queue, after as many warm-up messages as the scheduler had; the row below it lets nodemailer compose each message, as the channel did before. Both speak SMTP over STARTTLS to the sink, with a
 certificate made for the run.
 `,
   );

@@ -489,6 +489,60 @@ describe('Reminder dispatch through the in-flight window', () => {
     expect(ids).toHaveLength(100);
     expect(new Set(ids)).toEqual(new Set(reminders.map((id) => `<${id}@une-fois.localhost>`)));
   }, 90_000);
+
+  it('runs one sweep at a time over every scheduler, each handing over to the next with no gap in a backlog', async () => {
+    await second?.close();
+    await scheduler?.close();
+    const sweeperOf = (app: RunningApp) => app.app.get(ReminderSweeper);
+    const env = testEnv(vault.db, vault.idp, {
+      SMTP_URL: mail.url,
+      REMINDER_SWEEP_SECONDS: '1',
+      REMINDER_IN_FLIGHT: '4',
+      REMINDER_CONCURRENCY: '2',
+    });
+    scheduler = await startApp(SchedulerAppModule.forRoot(env));
+    second = await startApp(SchedulerAppModule.forRoot(env));
+    const sweeps = queueOf(vault.db.name, QUEUES.reminderSweeps);
+    try {
+      expect(await sweeps.queue.getGlobalConcurrency()).toBe(1);
+      // Redis lost the setting (flushed): the next check of the job scheduler puts it back.
+      await sweeps.queue.removeGlobalConcurrency();
+      expect(await sweeperOf(second).schedule()).toBe(true);
+      expect(await sweeps.queue.getGlobalConcurrency()).toBe(1);
+      expect(await sweeperOf(scheduler).schedule()).toBe(false);
+
+      const citizenId = await reminderCitizen(
+        vault,
+        'yara',
+        { email: 'yara@example.ca' },
+        { language: 'fr', channels: { email: true, sms: false, portal: false } },
+      );
+      const before = mail.messages.length;
+      const reminders = await seedReminders(vault.db.url, { citizenId, count: 300 });
+      // Through a window of 4 the backlog lasts several sweep periods, each sweep refilling for its whole
+      // period: the next one is due before it ends, and the other scheduler's idle sweep worker would take it.
+      const active: number[] = [];
+      let sampling = true;
+      const sampler = (async () => {
+        while (sampling) {
+          // From the first e-mail of the backlog to its last.
+          if (mail.messages.length > before) active.push(await sweeps.queue.getActiveCount());
+          await sleep(10);
+        }
+      })();
+      const rows = await settled(vault.db.url, reminders, 60_000);
+      sampling = false;
+      await sampler;
+      expect(rows.every((row) => row.status === 'sent' && row.attempts === 1)).toBe(true);
+      expect(new Set(mail.messageIds().slice(before)).size).toBe(300);
+      expect(Math.max(...active)).toBe(1);
+      // A sweep runs for as long as the backlog lasts, in turns: none stops short of the next one.
+      const busy = active.filter((count) => count === 1).length / active.length;
+      expect(busy).toBeGreaterThan(0.9);
+    } finally {
+      await sweeps.close();
+    }
+  }, 90_000);
 });
 
 describe('Reminder delivery inside quiet hours', () => {

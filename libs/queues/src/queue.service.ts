@@ -122,15 +122,21 @@ export class QueueService implements OnApplicationShutdown {
 
   /**
    * Has Redis run that job every `everyMs`, one run at a time over every
-   * process: BullMQ's job scheduler, keyed by the job's name. Written only
-   * when Redis has none or one of another period, so replicas calling this
-   * again (periodically, or after Redis lost it) do not move its next run
-   * back. Whether it wrote one.
+   * process: BullMQ's job scheduler, keyed by the job's name, on a queue
+   * whose global concurrency is 1, so a run still going when the next is due
+   * hands over to it rather than overlapping it. Each is written only when
+   * Redis has none (or a scheduler of another period), so replicas calling
+   * this again (periodically, or after Redis lost it) do not move its next
+   * run back. Whether it wrote either.
    */
   async every<Name extends JobName>(name: Name, everyMs: number, data: JobPayloads[Name]): Promise<boolean> {
     const queue = this.queue(this.catalogue[name].queue);
-    const current = await queue.getJobScheduler(name);
-    if (current && Number(current.every) === everyMs) return false;
+    const [current, concurrency] = await Promise.all([
+      queue.getJobScheduler(name),
+      queue.getGlobalConcurrency(),
+    ]);
+    if (concurrency !== 1) await queue.setGlobalConcurrency(1);
+    if (current && Number(current.every) === everyMs) return concurrency !== 1;
     await queue.upsertJobScheduler(name, { every: everyMs }, { name, data, opts: KEEP_FINISHED_JOBS });
     return true;
   }

@@ -17,9 +17,6 @@ const UNFINISHED: ReadonlySet<JobState | 'absent'> = new Set<JobState | 'absent'
   'waiting-children',
 ]);
 
-/** Share of the sweep period one sweep may take, so that sweeps (on any replica) never overlap. */
-const SWEEP_BUDGET = 0.8;
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Why a reminder is recorded as failed when its last attempt never ended (a worker killed, a job lost). */
@@ -34,7 +31,9 @@ export const NO_ATTEMPT_LEFT = 'no attempt left: the last attempt did not finish
  * job per reminder, its id the reminder's. It claims no more than the
  * in-flight window leaves room for, so Redis holds at most
  * REMINDER_IN_FLIGHT reminders however many are planned, and refills the
- * window as it drains while due rows remain, for most of one sweep period.
+ * window as it drains while due rows remain, for up to one sweep period:
+ * sweeps run one at a time over every replica (QueueService.every), so the
+ * next one, due as this one ends, takes over with no gap in a backlog.
  * A queued reminder whose lease ran out after its last attempt is recorded
  * as failed, not queued again.
  */
@@ -51,7 +50,8 @@ export class ReminderSweeper {
 
   /**
    * The one place the sweep is scheduled: BullMQ's job scheduler fires a
-   * sweep every REMINDER_SWEEP_SECONDS, once for the whole deployment.
+   * sweep every REMINDER_SWEEP_SECONDS, once for the whole deployment and
+   * one at a time.
    * Idempotent: every scheduler calls it at boot and again periodically, so a
    * Redis that lost it gets it back; whether it had to be written.
    */
@@ -63,7 +63,7 @@ export class ReminderSweeper {
   async sweep(): Promise<number> {
     const { inFlight, sweepMs } = this.config.reminders;
     // Wall-clock time bounds the loop; the planning clock decides only what is due.
-    const stopAt = Date.now() + sweepMs * SWEEP_BUDGET;
+    const stopAt = Date.now() + sweepMs;
     let queued = 0;
     for (;;) {
       const room = inFlight - (await this.queues.unfinished(JOBS.sendReminder));
