@@ -220,6 +220,31 @@ describe('Claiming webhooks from the outbox', () => {
     }
   });
 
+  it('claims metric events batch after batch while they come full, up to the backlog limit', async () => {
+    const config = AppConfig.fromEnvironment(testEnv(db, idp));
+    const queues = new QueueService(config, JOB_CATALOGUE);
+    try {
+      const metrics = new MetricDeliveryService(
+        dataSources[1],
+        new PlatformSigner(config.signingKeys),
+        config,
+      );
+      const worker = new OutboxRelayWorker(config, replicas[0], delivery, metrics, queues);
+      await dataSources[0].query(
+        `INSERT INTO outbox_event (id, topic, type, data)
+         SELECT gen_random_uuid(), 'metric', 'deadline.registered', '{}' FROM generate_series(1, 2300)`,
+      );
+      // Four batches of 500 in one pass: the backlog's limit, not one batch per poll.
+      expect(await worker.relayMetrics()).toBe(2000);
+      expect(await queues.backlog(JOBS.deliverMetrics)).toBe(4);
+      // No worker runs here: the four jobs still wait, so nothing more is claimed.
+      expect(await worker.relayMetrics()).toBe(0);
+    } finally {
+      await queues.onApplicationShutdown();
+      await dataSources[0].query(`DELETE FROM outbox_event WHERE topic = 'metric'`);
+    }
+  });
+
   it('leaves half the worker slots to services that answer, however many receivers fail', async () => {
     // Four delivery slots per scheduler: at most two for failing services' events, over every replica.
     const config = AppConfig.fromEnvironment(

@@ -26,6 +26,18 @@ function concurrencyOf(queue: string, config: AppConfig): number {
 }
 
 /**
+ * How long a job's lock lasts without renewal (the worker renews it at half
+ * that), and how often workers look for jobs whose lock ran out, per queue.
+ * BullMQ's 30 s suit sends. A sweep holds its queue's one slot (global
+ * concurrency 1): when its scheduler is killed, no sweep runs until the job
+ * is seen stalled and taken again, so its lock is short.
+ */
+function lockingOf(queue: string): { lockDuration?: number; stalledInterval?: number } {
+  if (queue === QUEUES.reminderSweeps) return { lockDuration: 5_000, stalledInterval: 5_000 };
+  return {};
+}
+
+/**
  * Runs the job handlers (`@OnJob`) of the app's providers, one BullMQ worker
  * per queue. At boot, every job of the catalogue must have exactly one
  * handler, and every handler a job of the catalogue: otherwise the app
@@ -83,6 +95,7 @@ export class JobWorkers implements OnModuleInit, OnApplicationBootstrap, BeforeA
         connection: this.connection,
         prefix: this.config.redisPrefix,
         concurrency: concurrencyOf(queue, this.config),
+        ...lockingOf(queue),
       });
       worker.on('failed', (job, error) => {
         this.failures.inc({ queue, job: job?.name ?? 'unknown' });
