@@ -117,6 +117,22 @@ interface Dispatch {
   machineCpuMs: number;
 }
 
+async function pendingMetricEvents(db: pg.Client): Promise<number> {
+  const { rows } = await db.query(
+    `SELECT count(*)::int AS n FROM outbox_event WHERE topic = 'metric' AND status = 'pending'`,
+  );
+  return (rows[0] as { n: number }).n;
+}
+
+/** Waits until the relay has delivered every metric event written so far. */
+async function drainMetricEvents(db: pg.Client): Promise<void> {
+  const deadline = Date.now() + 30 * 60_000;
+  for (let left = await pendingMetricEvents(db); left > 0; left = await pendingMetricEvents(db)) {
+    if (Date.now() > deadline) throw new Error(`${left} metric events still pending after 30 min`);
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+}
+
 async function usedMemory(redis: Redis): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1] ?? NaN);
 }
@@ -343,7 +359,9 @@ async function main(): Promise<void> {
     throw new Error(`expected ${DEADLINES} deadlines, found ${counts.deadlines}`);
   await db.query('VACUUM ANALYZE');
 
+  const registered = await pendingMetricEvents(db);
   const redisBaseline = await usedMemory(redis);
+  const relayStarted = Date.now();
   const schedulers: ChildProcess[] = [];
   for (let n = 0; n < SCHEDULERS; n++) {
     const schedulerPort = await freePort();
@@ -361,14 +379,23 @@ async function main(): Promise<void> {
     );
   }
   const schedulerPids = schedulers.map((scheduler) => scheduler.pid!);
+  // The registration wrote one `deadline.registered` metric event per deadline while no scheduler ran; a
+  // scheduler running all along would have relayed them as they came. The waves start once they are
+  // relayed, so that they carry the relay of their own events only.
+  const relayedAt = drainMetricEvents(db).then(() => Date.now());
   const waves: Dispatch[] = [];
   const warmup = Math.min(WARMUP, Math.floor(counts.reminders / 10));
   let idleRedisBytes: number | undefined;
+  let relaySeconds: number | undefined;
   try {
     await new Promise((resolve) => setTimeout(resolve, 20_000)); // a sweep or more
     idleRedisBytes = (await usedMemory(redis)) - redisBaseline;
     log(
       `• idle scheduler over ${counts.reminders} future reminders: Redis grows by ${idleRedisBytes / 1024} KiB`,
+    );
+    relaySeconds = ((await relayedAt) - relayStarted) / 1000;
+    log(
+      `• the registration's ${registered} metric events relayed to the barometer ${relaySeconds.toFixed(1)} s after the schedulers' boot began`,
     );
     log(`• warm-up: ${warmup} reminders due, not counted`);
     await dispatch(db, redis, sink, schedulerPids, warmup, redisBaseline);
@@ -434,6 +461,7 @@ ${machineLine(DATABASE_URL)} The broker, the scheduler, PostgreSQL, Redis and th
 | step | count | rate | other |
 | --- | ---: | ---: | --- |
 | deadlines registered through \`POST /v1/deadlines\` (${CONNECTIONS} connections) | ${DEADLINES.toLocaleString('en')} (${counts.reminders.toLocaleString('en')} reminders) | ${creation.perSecond.toFixed(0)} /s | p99 ${creation.p99} ms, non-2xx ${creation.non2xx}, errors ${creation.errors} |
+| the registration's \`deadline.registered\` metric events relayed to the barometer (https, batches of 500) from the schedulers' boot, before the waves | ${registered.toLocaleString('en')} | ${(registered / relaySeconds!).toFixed(0)} /s | |
 ${waves.map((w, n) => `| dispatch wave ${n + 1}: reminders sent (e-mail with .ics + portal notification), ${w.future.toLocaleString('en')} others in the future | ${w.reminders.toLocaleString('en')} | **${w.perSecond.toFixed(0)} /s** | peak Redis +${kib(w.peakRedisBytes)}; CPU/reminder: scheduler ${w.schedulerCpuMs.toFixed(2)} ms, machine ${w.machineCpuMs.toFixed(2)} ms |`).join('\n')}
 | floor: bare loop, messages composed as the channel does → the same transport and sink | ${waves[0].reminders.toLocaleString('en')} | ${floor.toFixed(0)} /s | |
 | for comparison: bare loop, nodemailer composing each message | ${waves[0].reminders.toLocaleString('en')} | ${nodemailerFloor.toFixed(0)} /s | |
@@ -453,7 +481,8 @@ known to ${ORGANISATION}; ${DEADLINES.toLocaleString('en')} \`${KIND}\` deadline
 autovacuum would run it (this server runs with autovacuum off). Then the scheduler (${SCHEDULERS} processes, one per
 core, production mode, defaults; the run's metric events relayed in the background to a barometer that takes
 every batch, over https) and the reminders made due by setting their send time to now — what the clock
-reaching them does — first ${warmup.toLocaleString('en')} to warm the processes up (not counted: their first seconds
+reaching them does — once the registration's metric events were relayed (no scheduler ran while they were
+written), first ${warmup.toLocaleString('en')} to warm the processes up (not counted: their first seconds
 run at a third of their later speed), then two waves of the same size, the first with the other reminders still in the
 future, the second with them set aside. The rate runs from the first message at the sink to the last.
 The sink answers SMTP (with PIPELINING, each chunk's replies in one write, as a real server does) and
