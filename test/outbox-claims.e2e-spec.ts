@@ -192,6 +192,13 @@ describe('Claiming webhooks from the outbox', () => {
     },
   );
 
+  /** The relay of the first replica, queueing into Redis with no worker to run the jobs. */
+  function relayWorker(config: AppConfig): { worker: OutboxRelayWorker; queues: QueueService } {
+    const queues = new QueueService(config, JOB_CATALOGUE);
+    const metrics = new MetricDeliveryService(dataSources[1], new PlatformSigner(config.signingKeys), config);
+    return { worker: new OutboxRelayWorker(config, replicas[0], delivery, metrics, queues), queues };
+  }
+
   it('claims no more than the workers can start within the lease', async () => {
     expect(webhookBacklogLimit(16, 10_000)).toBe(80); // the 80th starts after four rounds of 10 s, two deadlines before the 60 s lease ends
     expect(webhookBacklogLimit(16, 30_000)).toBe(16);
@@ -200,14 +207,8 @@ describe('Claiming webhooks from the outbox', () => {
     const config = AppConfig.fromEnvironment(
       testEnv(db, idp, { WEBHOOK_CONCURRENCY: '2', WEBHOOK_TIMEOUT_SECONDS: '30' }),
     );
-    const queues = new QueueService(config, JOB_CATALOGUE);
+    const { worker, queues } = relayWorker(config);
     try {
-      const metrics = new MetricDeliveryService(
-        dataSources[1],
-        new PlatformSigner(config.signingKeys),
-        config,
-      );
-      const worker = new OutboxRelayWorker(config, replicas[0], delivery, metrics, queues);
       await events('backlog-a', 1);
       await events('backlog-b', 1);
       await events('backlog-c', 1);
@@ -221,15 +222,8 @@ describe('Claiming webhooks from the outbox', () => {
   });
 
   it('claims metric events batch after batch while they come full, up to the backlog limit', async () => {
-    const config = AppConfig.fromEnvironment(testEnv(db, idp));
-    const queues = new QueueService(config, JOB_CATALOGUE);
+    const { worker, queues } = relayWorker(AppConfig.fromEnvironment(testEnv(db, idp)));
     try {
-      const metrics = new MetricDeliveryService(
-        dataSources[1],
-        new PlatformSigner(config.signingKeys),
-        config,
-      );
-      const worker = new OutboxRelayWorker(config, replicas[0], delivery, metrics, queues);
       await dataSources[0].query(
         `INSERT INTO outbox_event (id, topic, type, data)
          SELECT gen_random_uuid(), 'metric', 'deadline.registered', '{}' FROM generate_series(1, 2300)`,
