@@ -8,16 +8,21 @@
  *
  * Environment: BENCH_SMALL_CITIZENS (10000), BENCH_LARGE_CITIZENS (1000000),
  * BENCH_LOG_ENTRIES_PER_CITIZEN (10), BENCH_CONNECTIONS (50), BENCH_SECONDS (15),
- * BENCH_ROUNDS (3), BENCH_DATABASE_URL (the small database's; the large one's
- * name ends in _large). BENCH_REUSE=1 keeps databases a previous run seeded.
+ * BENCH_ROUNDS (3). Both databases are on a PostgreSQL server of the
+ * benchmark's own, configured as a database host (bench/database-host.ts);
+ * BENCH_DATABASE_URL names the small database on another server instead (the
+ * large one's name ends in _large), measured with its settings as they are.
+ * BENCH_REUSE=1 keeps databases a previous run seeded.
  */
 import 'reflect-metadata';
 import { type ChildProcess, execSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import pg from 'pg';
+import { startDatabaseHost } from './database-host.js';
 import { ATTRIBUTES, HELD, SERVICE, type SeededPlatform, seedPlatform } from './seed-platform.js';
 import {
   accessToken,
+  applyBenchRegistry,
   BROKER_SECRETS,
   freePort,
   load,
@@ -32,7 +37,8 @@ import {
 } from './support.js';
 
 const env = process.env;
-const SMALL_URL = env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/unefois_bench';
+const host = env.BENCH_DATABASE_URL ? null : await startDatabaseHost();
+const SMALL_URL = env.BENCH_DATABASE_URL ?? `${host!.url}/unefois_bench`;
 const LARGE_URL = `${SMALL_URL}_large`;
 const SIZES = {
   small: Number(env.BENCH_SMALL_CITIZENS ?? 10_000),
@@ -42,6 +48,15 @@ const LOG_ENTRIES = Number(env.BENCH_LOG_ENTRIES_PER_CITIZEN ?? 10);
 const CONNECTIONS = Number(env.BENCH_CONNECTIONS ?? 50);
 const SECONDS = Number(env.BENCH_SECONDS ?? 15);
 const ROUNDS = Number(env.BENCH_ROUNDS ?? 3);
+/**
+ * The brokers' warm-up, in seconds. The first change to a page after a
+ * checkpoint writes the whole page to the WAL; appends land on random pages
+ * of the log's primary key (one per citizen's chain), so right after a
+ * checkpoint nearly every append pays for one, and a quarter of an hour
+ * later (checkpoint_timeout) almost none does. A minute of appends first
+ * measures a server between the two rather than one just checkpointed.
+ */
+const WARMUP = Number(env.BENCH_WARMUP_SECONDS ?? 60);
 /** Citizens each vault run reads, each with a token of their own. */
 const READERS = 2000;
 
@@ -60,6 +75,9 @@ async function seedBoth(): Promise<Record<Size, SeededPlatform>> {
       if (JSON.stringify(kept.sizes) === JSON.stringify(SIZES) && kept.logEntries === LOG_ENTRIES) {
         Object.assign(SECRETS, kept.secrets);
         log('• reusing the databases a previous run seeded');
+        // The services' keys are made for each run.
+        applyBenchRegistry(SMALL_URL);
+        applyBenchRegistry(LARGE_URL);
         return kept.platforms;
       }
     } catch {
@@ -71,11 +89,57 @@ async function seedBoth(): Promise<Record<Size, SeededPlatform>> {
     log(
       `• seeding the ${size} database: ${SIZES[size].toLocaleString('en')} citizens, ${LOG_ENTRIES} entries each…`,
     );
-    platforms[size] = await seedPlatform(size === 'small' ? SMALL_URL : LARGE_URL, SIZES[size], LOG_ENTRIES);
+    const url = size === 'small' ? SMALL_URL : LARGE_URL;
+    platforms[size] = await seedPlatform(url, SIZES[size], LOG_ENTRIES);
     log(`  seeded in ${platforms[size].seconds.toFixed(0)} s`);
+    // What autovacuum does to rows written in bulk, long before a running server would be measured.
+    const started = Date.now();
+    await query(url, 'VACUUM (ANALYZE)');
+    log(`  VACUUM (ANALYZE) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   }
   writeFileSync(KEPT, JSON.stringify({ sizes: SIZES, logEntries: LOG_ENTRIES, secrets: SECRETS, platforms }));
   return platforms;
+}
+
+async function query(url: string, sql: string): Promise<pg.QueryResult> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    return await db.query(sql);
+  } finally {
+    await db.end();
+  }
+}
+
+/**
+ * Reads into the server's buffers every index and the tables the measured
+ * requests read (the citizens' keys, pairwise ids, values and consents), as a
+ * server that has been serving them holds them (PostgreSQL's autoprewarm
+ * does the same after a restart). The access log's own rows are not read:
+ * only the last of each chain is, and the requests bring those in.
+ */
+async function prewarm(url: string): Promise<number> {
+  await query(url, 'CREATE EXTENSION IF NOT EXISTS pg_prewarm');
+  const { rows } = await query(
+    url,
+    `SELECT coalesce(sum(pg_prewarm(c.oid)), 0) AS pages FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE n.nspname = 'public' AND (c.relkind = 'i' OR c.relname IN
+            ('citizen', 'citizen_key', 'pairwise_id', 'attribute_value', 'consent'))`,
+  );
+  return Number(rows[0].pages);
+}
+
+/** The server settings that decide how a database larger than memory's share behaves, as the server reports them. */
+async function settingsOf(url: string): Promise<string> {
+  const { rows } = await query(
+    url,
+    `SELECT name, current_setting(name) AS setting FROM pg_settings
+      WHERE name IN ('shared_buffers', 'effective_cache_size', 'max_wal_size', 'checkpoint_timeout',
+                     'wal_compression', 'autovacuum') ORDER BY name`,
+  );
+  return (rows as { name: string; setting: string }[])
+    .map(({ name, setting }) => `\`${name}\` ${setting}`)
+    .join(', ');
 }
 
 async function main(): Promise<void> {
@@ -85,17 +149,16 @@ async function main(): Promise<void> {
   const started: ChildProcess[] = [];
   const apps = {} as Record<Size, { broker: number; vault: number; brokerPort: number; vaultPort: number }>;
   const sizesOf = async (url: string) => {
-    const db = new pg.Client({ connectionString: url });
-    await db.connect();
-    await db.query('ANALYZE');
-    const { rows } = await db.query(
+    await query(url, 'ANALYZE');
+    const { rows } = await query(
+      url,
       `SELECT pg_size_pretty(pg_database_size(current_database())) AS size,
               (SELECT count(*) FROM access_log_entry) AS entries`,
     );
-    await db.end();
     return rows[0] as { size: string; entries: string };
   };
   const stored = { small: await sizesOf(SMALL_URL), large: await sizesOf(LARGE_URL) };
+  const server = await settingsOf(LARGE_URL);
   const runs: Record<string, Measure[]> = {};
   try {
     for (const size of ['small', 'large'] as Size[]) {
@@ -167,9 +230,17 @@ async function main(): Promise<void> {
       if (shown !== HELD.length)
         throw new Error(`${size}: GET /v1/me showed ${shown} values, not ${HELD.length}`);
     }
-    log('• warming up every app (5 s each)');
     for (const size of ['small', 'large'] as Size[]) {
-      await runners[size].broker(5);
+      const started = Date.now();
+      const pages = await prewarm(urls[size]);
+      log(
+        `• ${size}: ${pages.toLocaleString('en')} pages read into the server's buffers in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+      );
+    }
+    log(`• warming up every app (the brokers ${WARMUP} s, the vaults 5 s) after a checkpoint`);
+    await query(LARGE_URL, 'CHECKPOINT');
+    for (const size of ['small', 'large'] as Size[]) {
+      await runners[size].broker(WARMUP);
       await runners[size].vault(5);
     }
     for (let round = 1; round <= ROUNDS; round++) {
@@ -224,11 +295,19 @@ ${rows.map(([name, m]) => `| ${name} | ${m.requestsPerSecond.toFixed(0)} | ${m.p
 - ${line('broker')}.
 - ${line('vault')}.
 
-How it was run (\`npm run bench:broker-scale\`): two databases seeded in bulk (\`bench/bulk-seed.ts\`), each citizen
+How it was run (\`npm run bench:broker-scale\`): ${
+      host
+        ? `a PostgreSQL server of the benchmark's own (\`bench/database-host.ts\`), configured as a database host of this machine: ${server}`
+        : `the server of \`BENCH_DATABASE_URL\`, as configured: ${server}`
+    }. Two databases seeded in bulk (\`bench/bulk-seed.ts\`), then vacuumed and analysed, each citizen
 with a value of all ${HELD.length} catalogue attributes, an ongoing consent for \`${SERVICE}\` and ${LOG_ENTRIES} access-log
 entries — **small**: ${SIZES.small.toLocaleString('en')} citizens, ${Number(stored.small.entries).toLocaleString('en')} entries, ${stored.small.size};
 **large**: ${SIZES.large.toLocaleString('en')} citizens, ${Number(stored.large.entries).toLocaleString('en')} entries, ${stored.large.size} (sizes after the run).
-One broker and one vault per database, from the build, in production mode; ${ROUNDS} rounds of ${SECONDS} s alternating between
+One broker and one vault per database, from the build, in production mode. Before the rounds, every index and
+the tables the requests read were loaded into the server's buffers (\`pg_prewarm\`, as a server that has been
+serving them holds them), then a checkpoint, then each broker warmed up for ${WARMUP} s and each vault for 5 s
+(after a checkpoint, each append's first change to a page of the log's index writes the page whole to the WAL:
+docs/scaling.md). ${ROUNDS} rounds of ${SECONDS} s alternating between
 the sizes, ${CONNECTIONS} connections, each request for a random citizen (the vault's for a random one of
 ${READERS.toLocaleString('en')} citizens, each with a token of their own). \`audit:verify\` on the large database after the runs: ${audit}
 `,
@@ -236,4 +315,8 @@ ${READERS.toLocaleString('en')} citizens, each with a token of their own). \`aud
   log('docs/benchmarks.md written.');
 }
 
-await main();
+try {
+  await main();
+} finally {
+  host?.stop();
+}

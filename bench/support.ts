@@ -86,10 +86,17 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  const setupEnv = { ...process.env, ...SECRETS, DATABASE_URL: databaseUrl };
-  execSync('node dist/apps/cli/src/main.js migration:run', { env: setupEnv, stdio: 'ignore' });
+  execSync('node dist/apps/cli/src/main.js migration:run', {
+    env: { ...process.env, ...SECRETS, DATABASE_URL: databaseUrl },
+    stdio: 'ignore',
+  });
+  applyBenchRegistry(databaseUrl);
+}
+
+/** Applies the registry under this run's service keys (a database seeded by an earlier run holds that run's). */
+export function applyBenchRegistry(databaseUrl: string): void {
   execSync(`node dist/apps/cli/src/main.js registry:apply ${benchRegistryFile()}`, {
-    env: setupEnv,
+    env: { ...process.env, ...SECRETS, DATABASE_URL: databaseUrl },
     stdio: 'ignore',
   });
 }
