@@ -24,8 +24,6 @@ const DATA = env.BENCH_PG_DATA ?? '/var/tmp/une-fois-bench-pg';
 export interface DatabaseHost {
   /** The server's URL with no database (append `/name`). */
   url: string;
-  /** The settings it runs with, as given to PostgreSQL. */
-  settings: Record<string, string>;
   stop(): void;
 }
 
@@ -109,7 +107,6 @@ export async function startDatabaseHost(): Promise<DatabaseHost> {
   ]);
   return {
     url: `postgres://postgres@127.0.0.1:${port}`,
-    settings,
     stop: () => {
       run(join(bin, 'pg_ctl'), ['stop', '-m', 'fast', '-w', '-D', DATA]);
     },
