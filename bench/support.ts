@@ -86,16 +86,18 @@ export async function recreateDatabase(databaseUrl: string): Promise<void> {
   await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   await client.query(`CREATE DATABASE "${name}"`);
   await client.end();
-  execSync('node dist/apps/cli/src/main.js migration:run', {
-    env: { ...process.env, ...SECRETS, DATABASE_URL: databaseUrl },
-    stdio: 'ignore',
-  });
+  cli(databaseUrl, 'migration:run');
   applyBenchRegistry(databaseUrl);
 }
 
 /** Applies the registry under this run's service keys (a database seeded by an earlier run holds that run's). */
 export function applyBenchRegistry(databaseUrl: string): void {
-  execSync(`node dist/apps/cli/src/main.js registry:apply ${benchRegistryFile()}`, {
+  cli(databaseUrl, `registry:apply ${benchRegistryFile()}`);
+}
+
+/** A command of the built CLI against the database, with this run's secrets. */
+function cli(databaseUrl: string, command: string): void {
+  execSync(`node dist/apps/cli/src/main.js ${command}`, {
     env: { ...process.env, ...SECRETS, DATABASE_URL: databaseUrl },
     stdio: 'ignore',
   });
