@@ -1,7 +1,11 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import fc from 'fast-check';
+import type pg from 'pg';
 import { AccessLogCheckpoints, AccessLogService } from '#libs/access-log';
+import { AppConfig } from '#libs/config';
 import { ConsentRequestsService } from '#libs/consent';
+import { AttributesService } from '#libs/vault';
 import { startVault, type RunningVault } from './support/vault-app.js';
 
 /**
@@ -193,5 +197,57 @@ describe('Vault: isolation between citizens', () => {
       'alice.secret@exemple.ca',
       '+15145550111',
     ]);
+  });
+
+  it('reads the profiles asked for at once in one statement, each citizen shown their own values only', async () => {
+    const names = Array.from({ length: 12 }, (_, i) => `reader-${i}`);
+    const auths = await Promise.all(names.map((name) => vault.auth(name)));
+    for (const [i, auth] of auths.entries())
+      await vault.http
+        .put('/v1/me/attributes/contact.email')
+        .set(auth)
+        .send({ value: `${names[i]}@exemple.ca` })
+        .expect(200);
+
+    // Asked in one turn of the event loop: one statement, each profile its own, a subject not seen yet none.
+    const attributes = vault.app.get(AttributesService);
+    const { issuer } = vault.app.get(AppConfig).citizenIssuer;
+    const pool = (vault.dataSource.driver as unknown as { master: pg.Pool }).master;
+    const statements = jest.spyOn(pool, 'query');
+    let profiles;
+    let calls;
+    try {
+      profiles = await Promise.all(
+        [...names, 'nobody-yet'].map((subject) => attributes.listBySubject(issuer, subject)),
+      );
+    } finally {
+      calls = statements.mock.calls.length;
+      statements.mockRestore();
+    }
+    expect(calls).toBe(1);
+    expect(profiles.at(-1)).toBeNull();
+    names.forEach((name, i) =>
+      expect(profiles[i]).toEqual({
+        citizenId: expect.any(String),
+        language: 'fr',
+        held: [expect.objectContaining({ attribute: 'contact.email', value: `${name}@exemple.ca` })],
+      }),
+    );
+    expect(new Set(profiles.map((profile) => profile?.citizenId)).size).toBe(names.length + 1);
+
+    // Over HTTP: every citizen three times at once, and a newcomer whose profile the burst creates.
+    const newcomer = await vault.auth('reader-newcomer');
+    const order = [...names.keys(), ...names.keys(), ...names.keys()];
+    const [first, ...responses] = await Promise.all([
+      vault.http.get('/v1/me').set(newcomer),
+      ...order.map((i) => vault.http.get('/v1/me').set(auths[i])),
+    ]);
+    expect([first.status, first.body.attributes]).toEqual([200, []]);
+    responses.forEach((response, k) => {
+      expect(response.status).toBe(200);
+      expect(response.body.attributes.map((a: { value: string }) => a.value)).toEqual([
+        `${names[order[k]]}@exemple.ca`,
+      ]);
+    });
   });
 });

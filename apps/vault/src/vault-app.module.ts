@@ -13,7 +13,7 @@ import { IdentityModule } from '#libs/identity';
 import { MetricsModule } from '#libs/metrics';
 import { RemindersModule } from '#libs/reminders';
 import { VaultModule } from '#libs/vault';
-import { CitizenAuthGuard } from './auth/citizen-auth.guard.js';
+import { CitizenAuthGuard, CitizenResolver } from './auth/citizen-auth.guard.js';
 import { CalendarFeedsController } from './calendar-feeds/calendar-feeds.controller.js';
 import { AccessLogController } from './me/access-log.controller.js';
 import { CitizenDataService } from './me/citizen-data.service.js';
@@ -57,7 +57,7 @@ export class VaultAppModule {
         CheckpointsController,
         CatalogueController,
       ],
-      providers: [CitizenDataService, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
+      providers: [CitizenDataService, CitizenResolver, { provide: APP_GUARD, useClass: CitizenAuthGuard }],
     };
   }
 }

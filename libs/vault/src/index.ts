@@ -4,6 +4,7 @@ export {
   AttributesService,
   CITIZEN_ISSUER_WRITER,
   IDENTITY_CLAIMS,
+  type HeldProfile,
   type HeldValue,
   type HistoricValue,
   sourceOf,

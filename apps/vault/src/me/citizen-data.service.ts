@@ -4,7 +4,7 @@ import { type AccessLogEntry, AccessLogService } from '#libs/access-log';
 import { RegistryService } from '#libs/catalogue';
 import { ConsentRequestsService, ConsentsService } from '#libs/consent';
 import { ErasureService } from '#libs/erasure';
-import { PairwiseIds } from '#libs/identity';
+import { type CitizenIdentity, PairwiseIds } from '#libs/identity';
 import { NotificationsService } from '#libs/channels';
 import { CollectionReports } from '#libs/metrics';
 import { DeadlinesService } from '#libs/reminders';
@@ -12,9 +12,11 @@ import {
   AttributesService,
   type Citizen,
   CitizensService,
+  type HeldProfile,
   lockLiveCitizen,
   type Preferences,
 } from '#libs/vault';
+import { CitizenResolver } from '../auth/citizen-auth.guard.js';
 import { deadlineView, notificationView } from './dto/deadline-view.js';
 
 export interface ErasureReport {
@@ -39,18 +41,35 @@ export class CitizenDataService {
     private readonly collectionReports: CollectionReports,
     private readonly deadlines: DeadlinesService,
     private readonly notifications: NotificationsService,
+    private readonly resolver: CitizenResolver,
   ) {}
 
-  async profile(citizen: Citizen) {
-    const held = await this.attributes.list(citizen.id);
+  /** The citizen's values with where each came from, found with the citizen in one statement. */
+  async profile(identity: CitizenIdentity) {
+    const { language, held } =
+      (await this.attributes.listBySubject(identity.issuer, identity.subject)) ??
+      (await this.firstProfile(identity));
     const registry = this.registry.current();
     return {
-      language: citizen.language,
-      attributes: held.map((value) => ({
-        ...value,
-        label: registry.attribute(value.attribute)?.label ?? null,
-        ...this.attributes.describeSource(value.source),
+      language,
+      attributes: held.map(({ attribute, value, source, updatedAt }) => ({
+        attribute,
+        value,
+        source,
+        updatedAt,
+        label: registry.attribute(attribute)?.label ?? null,
+        sourceName: this.attributes.describeSource(source).sourceName,
       })),
+    };
+  }
+
+  /** The profile of a subject seen for the first time, created with what their token's identity claims give. */
+  private async firstProfile(identity: CitizenIdentity): Promise<HeldProfile> {
+    const citizen = await this.resolver.resolve(identity);
+    return {
+      citizenId: citizen.id,
+      language: citizen.language,
+      held: await this.attributes.list(citizen.id),
     };
   }
 

@@ -1,7 +1,8 @@
 import { Body, Controller, Delete, Get, Header, Param, Put } from '@nestjs/common';
 import { ApiBearerAuth, ApiTags } from '@nestjs/swagger';
 import { AttributesService, type Citizen, CitizensService } from '#libs/vault';
-import { CurrentCitizen } from '../auth/citizen-auth.guard.js';
+import { type CitizenIdentity } from '#libs/identity';
+import { CurrentCitizen, CurrentIdentity, FindsCitizenItself } from '../auth/citizen-auth.guard.js';
 import { CitizenDataService } from './citizen-data.service.js';
 import { PreferencesDto } from './dto/preferences.dto.js';
 import { SetAttributeDto } from './dto/set-attribute.dto.js';
@@ -18,8 +19,9 @@ export class MeController {
 
   /** What the administration holds about the citizen, and where each value came from. */
   @Get()
-  profile(@CurrentCitizen() citizen: Citizen) {
-    return this.data.profile(citizen);
+  @FindsCitizenItself()
+  profile(@CurrentIdentity() identity: CitizenIdentity) {
+    return this.data.profile(identity);
   }
 
   /** Self-declared attributes only (contact details); others come from their official source. */
