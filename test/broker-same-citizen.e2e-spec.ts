@@ -1,7 +1,8 @@
+import { jest } from '@jest/globals';
 import pg from 'pg';
 import { createRemoteJWKSet, decodeProtectedHeader } from 'jose';
 import { auditAccessLog, CHAIN_LOCKS_IN_PG_LOCKS, chainLockSql } from '#libs/access-log';
-import { DATA_RESPONSE_TYP, verifyDataResponse } from '#libs/release';
+import { DATA_RESPONSE_TYP, ReleaseStore, verifyDataResponse } from '#libs/release';
 import { runCli } from '../apps/cli/src/commands.js';
 import {
   citizenWithEmailConsents,
@@ -365,4 +366,78 @@ describe('Broker: many requests for one citizen at once', () => {
       expect(await chainOf(citizen.id)).toEqual(chainBefore);
     },
   );
+
+  it('reads the requests arriving at once for many citizens in one statement, each answered with its own citizen only', async () => {
+    const saaq = broker.service('saaq-permis');
+    const mess = broker.service('mess-aide');
+    const grants: Grant[] = [
+      { service: saaq, purpose: 'licence-renewal', mode: 'ongoing' },
+      { service: mess, purpose: 'benefit-application', mode: 'ongoing' },
+    ];
+    const citizens = [];
+    for (const name of ['reader-1', 'reader-2', 'reader-3', 'reader-4'])
+      citizens.push({ name, ...(await citizenWithEmail(name, grants)) });
+    const asks = citizens.flatMap((citizen) => [
+      { citizen, organisation: 'SAAQ', service: saaq, purpose: 'licence-renewal' },
+      { citizen, organisation: 'MESS', service: mess, purpose: 'benefit-application' },
+    ]);
+
+    // Reads asked in one turn of the event loop are one statement; each gets its own citizen's snapshot.
+    const store = broker.app.get(ReleaseStore);
+    const pool = (broker.dataSource.driver as unknown as { master: pg.Pool }).master;
+    const statements = jest.spyOn(pool, 'query');
+    let snapshots;
+    let calls;
+    try {
+      snapshots = await Promise.all([
+        ...asks.map(({ citizen, organisation, service, purpose }) =>
+          store.read(null, organisation, citizen.ppids[service.id], service.id, purpose, ['contact.email']),
+        ),
+        // a pairwise id of MESS asked as SAAQ's: no one
+        store.read(null, 'SAAQ', citizens[0].ppids[mess.id], saaq.id, 'licence-renewal', ['contact.email']),
+      ]);
+    } finally {
+      calls = statements.mock.calls.length;
+      statements.mockRestore();
+    }
+    expect(calls).toBe(1);
+    expect(snapshots.at(-1)).toBeNull();
+    asks.forEach(({ citizen }, i) =>
+      expect(snapshots[i]).toMatchObject({
+        citizenId: citizen.id,
+        consents: [expect.objectContaining({ attributes: ['contact.email'], mode: 'ongoing' })],
+        held: [expect.objectContaining({ attribute: 'contact.email' })],
+      }),
+    );
+
+    // Over HTTP: every citizen from both services, five times, at once, and an unknown pairwise id among them.
+    const auths = { [saaq.id]: await saaq.auth(), [mess.id]: await mess.auth() };
+    const burst = [...asks, ...asks, ...asks, ...asks, ...asks];
+    const [unknown, ...responses] = await Promise.all([
+      broker.http
+        .post('/v1/data-requests')
+        .set(auths[saaq.id])
+        .send({
+          citizen: { ppid: citizens[0].ppids[mess.id] },
+          purpose: 'licence-renewal',
+          attributes: ['contact.email'],
+        }),
+      ...burst.map(({ citizen, service, purpose }) =>
+        broker.http
+          .post('/v1/data-requests')
+          .set(auths[service.id])
+          .send({ citizen: { ppid: citizen.ppids[service.id] }, purpose, attributes: ['contact.email'] }),
+      ),
+    ]);
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.code).toBe('citizen_not_found');
+    responses.forEach((response, i) => {
+      expect(response.status).toBe(200);
+      expect(response.body.released).toEqual([
+        expect.objectContaining({ attribute: 'contact.email', value: `${burst[i].citizen.name}@exemple.ca` }),
+      ]);
+    });
+    for (const citizen of citizens) expect(await chainOf(citizen.id)).toHaveLength(10);
+    expect(await auditAccessLog(broker.dataSource)).toMatchObject({ broken: null });
+  });
 });

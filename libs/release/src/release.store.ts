@@ -74,6 +74,41 @@ const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
          ${chainHeadJsonSql('p.citizen_id')} AS head
     FROM p`;
 
+// The same for many requests at once (outside a transaction), each row with `n`, its request's place.
+const READ_MANY = `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
+                   AS r(n int, organisation text, ppid text, service text, purpose text, codes text[])),
+  p AS (SELECT r.n, r.service, r.purpose, r.codes, (${citizenOfPpidSql('r.organisation', 'r.ppid')}) AS citizen_id
+          FROM r)
+  SELECT p.n, p.citizen_id,
+         ${dataKeyJsonSql('p.citizen_id')} AS key,
+         ${activeConsentsJsonSql('p.citizen_id', 'p.service', 'p.purpose')} AS consents,
+         ${heldValuesJsonSql('p.citizen_id', 'p.codes')} AS held,
+         ${chainHeadJsonSql('p.citizen_id')} AS head
+    FROM p WHERE p.citizen_id IS NOT NULL`;
+
+/** A row of READ (READ_MANY's has `n` too): what ReleaseStore.read answers, as PostgreSQL builds it. */
+interface ReadRow {
+  citizen_id: string;
+  key: { id: string; version: number; wrapped: string } | null;
+  consents: ReleaseSnapshot['consents'];
+  held: {
+    attribute: string;
+    ciphertext: string;
+    kind: string;
+    organisation: string | null;
+    updated_at: string;
+  }[];
+  head: { seq: number; hash: string } | null;
+}
+
+interface ReadAsk {
+  organisation: string;
+  ppid: string;
+  service: string;
+  purpose: string;
+  codes: string[];
+}
+
 // The log's append, which tries the chain's lock within the statement: when another request holds it, nothing is written.
 const WRITE = `WITH ${appendLinkCtes('$1', 3)},
   used AS (${useUpConsentsSql('$1', '$2', CHAIN_LOCK_HELD)}),
@@ -131,6 +166,9 @@ interface Append extends PendingAppend {
 @Injectable()
 export class ReleaseStore {
   private readonly appends: Batcher<Append, { locked: boolean; written: boolean }>;
+  private readonly reads = new Batcher((asks: ReadAsk[]) => this.readMany(asks), {
+    maxSize: GROUP_COMMIT_MAX,
+  });
 
   constructor(
     private readonly dataSource: DataSource,
@@ -147,7 +185,11 @@ export class ReleaseStore {
     await lockChain(em, citizenId);
   }
 
-  /** In the caller's transaction (`em`), or, given none, on any pooled connection for the time of the read. */
+  /**
+   * In the caller's transaction (`em`), or, given none, with the reads of
+   * the other requests that arrive in the same turn of the event loop as one
+   * statement on one pooled connection (Batcher).
+   */
   async read(
     em: EntityManager | null,
     organisationId: string,
@@ -156,25 +198,23 @@ export class ReleaseStore {
     purpose: string,
     candidates: string[],
   ): Promise<ReleaseSnapshot | null> {
-    const [row]: {
-      citizen_id: string;
-      key: { id: string; version: number; wrapped: string } | null;
-      consents: ReleaseSnapshot['consents'];
-      held: {
-        attribute: string;
-        ciphertext: string;
-        kind: string;
-        organisation: string | null;
-        updated_at: string;
-      }[];
-      head: { seq: number; hash: string } | null;
-    }[] = await preparedQuery(em ?? this.dataSource, 'release-read', READ, [
-      organisationId,
-      ppid,
-      serviceId,
-      purpose,
-      candidates,
-    ]);
+    const row = em
+      ? (
+          await preparedQuery<ReadRow>(em, 'release-read', READ, [
+            organisationId,
+            ppid,
+            serviceId,
+            purpose,
+            candidates,
+          ])
+        )[0]
+      : await this.reads.submit({
+          organisation: organisationId,
+          ppid,
+          service: serviceId,
+          purpose,
+          codes: candidates,
+        });
     if (!row) return null;
     return {
       citizenId: row.citizen_id,
@@ -194,6 +234,19 @@ export class ReleaseStore {
       })),
       head: row.head ? { seq: Number(row.head.seq), hash: row.head.hash } : null,
     };
+  }
+
+  /** READ_MANY: each ask's row, or undefined for a pairwise id its organisation does not know. */
+  private async readMany(asks: ReadAsk[]): Promise<(ReadRow | undefined)[]> {
+    const rows = await preparedQuery<ReadRow & { n: number }>(
+      this.dataSource,
+      'release-read-many',
+      READ_MANY,
+      [JSON.stringify(asks.map((ask, n) => ({ n, ...ask })))],
+    );
+    const results = new Array<ReadRow | undefined>(asks.length);
+    for (const row of rows) results[row.n] = row;
+    return results;
   }
 
   /** The release's log entry and activity event, with its one-time consents used up, in the caller's transaction. */
