@@ -351,6 +351,17 @@ describe('Vault: bad input', () => {
     expect(french.body.title).toBe('Attribut inconnu.');
   });
 
+  it("answers every request with its correlation id: the caller's x-request-id when it is a plain token, else a new one", async () => {
+    const given = await vault.http.get('/v1/me').set(auth).set('x-request-id', 'portal-42.a_b').expect(200);
+    expect(given.headers['x-request-id']).toBe('portal-42.a_b');
+    const refused = await vault.http.get('/v1/me').set('x-request-id', 'not a token!').expect(401);
+    expect(refused.headers['x-request-id']).toMatch(
+      /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+    );
+    const fresh = await vault.http.get('/health');
+    expect(fresh.headers['x-request-id']).not.toBe(refused.headers['x-request-id']);
+  });
+
   it('still serves the citizen after all of it', async () => {
     const profile = await vault.http.get('/v1/me').set(auth).expect(200);
     expect(profile.body.attributes).toEqual([

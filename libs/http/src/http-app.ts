@@ -21,7 +21,7 @@ const REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 /**
  * The correlation id of a request: the caller's `x-request-id` when it is a
  * plain token, else a new UUID. Kept on the raw request too, where the
- * request logger (pino-http) and the answer's `x-request-id` take it from.
+ * request logger (pino-http) takes it from.
  */
 function requestId(raw: IncomingMessage): string {
   const given = raw.headers['x-request-id'];
@@ -48,6 +48,11 @@ export async function createHttpApp(
   const config = app.get(AppConfig);
   app.useLogger(app.get(Logger));
   bodyParsing(fastify, config.bodyLimitBytes);
+  // Every answer names its request's correlation id, which the log lines and a 500's problem carry.
+  fastify.addHook('onRequest', (request, reply, done) => {
+    void reply.header('x-request-id', request.id);
+    done();
+  });
   const metrics = app.get(MetricsRegistry);
   // By route pattern, never by path: labels carry no identifier.
   fastify.addHook('onResponse', async (request, reply) => {

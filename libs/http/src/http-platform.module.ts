@@ -1,7 +1,7 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE } from '@nestjs/core';
 import { TerminusModule } from '@nestjs/terminus';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { IncomingMessage } from 'node:http';
 import { LoggerModule } from 'nestjs-pino';
 import { AppConfig } from '#libs/config';
 import {
@@ -38,11 +38,6 @@ export interface HttpPlatformOptions {
       useFactory: (config: AppConfig) => ({
         pinoHttp: {
           level: config.logLevel,
-          // The id createHttpApp gave the request (the caller's x-request-id, or a new one), answered back.
-          genReqId: (request: IncomingMessage & { id: string }, response: ServerResponse) => {
-            response.setHeader('x-request-id', request.id);
-            return request.id;
-          },
           // Never a token, a cookie or a body in a log line.
           serializers: {
             req: (request: { id: string; method: string; url: string }) => ({
