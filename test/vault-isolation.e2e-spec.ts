@@ -243,6 +243,11 @@ describe('Vault: isolation between citizens', () => {
       ...order.map((i) => vault.http.get('/v1/me').set(auths[i])),
     ]);
     expect([first.status, first.body.attributes]).toEqual([200, []]);
+    // Found again, with no value held: the citizen's row alone.
+    expect((await vault.http.get('/v1/me').set(newcomer).expect(200)).body).toEqual({
+      language: 'fr',
+      attributes: [],
+    });
     responses.forEach((response, k) => {
       expect(response.status).toBe(200);
       expect(response.body.attributes.map((a: { value: string }) => a.value)).toEqual([

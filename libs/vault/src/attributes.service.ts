@@ -50,31 +50,42 @@ const HELD_VALUES = `SELECT v.attribute, v.ciphertext, v.source_kind, v.source_o
    WHERE v.citizen_id = $1 ORDER BY v.attribute`;
 
 /**
- * HELD_VALUES of the citizens issuers know by these subjects (`$1` the
- * issuers, `$2` the subjects), each row with `n`, the 1-based place of its
- * subject in the arrays, and its citizen's id and language: one row per
- * value, or a single row of NULL values for a citizen who holds none, and no
- * row for a subject not seen yet.
+ * The citizens issuers know by these subjects (`$1` the issuers, `$2` the
+ * subjects) and their values, still sealed. Each row has `n`, the 1-based
+ * place of its subject in the arrays. A subject seen before has first a row
+ * of the citizen (id, language and data key; no attribute), then one row per
+ * value; a subject not seen yet has no row. The key is not repeated on each
+ * value's row: the driver would parse it a dozen times per citizen.
  */
-const HELD_VALUES_BY_SUBJECTS = `SELECT s.n::int AS n, c.id, c.language, v.attribute, v.ciphertext, v.source_kind,
-         v.source_organisation_id, v.updated_at, k.master_key_id, k.master_key_version, k.wrapped_key
-    FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s (issuer, subject, n)
-    JOIN citizen c ON c.issuer = s.issuer AND c.subject = s.subject
-    LEFT JOIN attribute_value v ON v.citizen_id = c.id
-    LEFT JOIN citizen_key k ON k.citizen_id = c.id
-   ORDER BY s.n, v.attribute`;
+const HELD_VALUES_BY_SUBJECTS = `WITH s AS MATERIALIZED (
+    SELECT s.n::int AS n, c.id, c.language
+      FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS s (issuer, subject, n)
+      JOIN citizen c ON c.issuer = s.issuer AND c.subject = s.subject)
+  SELECT s.n, NULL AS id, NULL AS language, v.attribute, v.ciphertext, v.source_kind,
+         v.source_organisation_id, v.updated_at, NULL AS master_key_id, NULL AS master_key_version,
+         NULL AS wrapped_key
+    FROM s JOIN attribute_value v ON v.citizen_id = s.id
+  UNION ALL
+  SELECT s.n, s.id, s.language, NULL, NULL, NULL, NULL, NULL, k.master_key_id, k.master_key_version, k.wrapped_key
+    FROM s LEFT JOIN citizen_key k ON k.citizen_id = s.id
+   ORDER BY n, attribute NULLS FIRST`;
 
-type SubjectHeldValue = SealedHeldValue & { n: number; id: string; language: 'fr' | 'en' };
+/** A row of HELD_VALUES_BY_SUBJECTS: a citizen's (id, language, key) or a value's. */
+type SubjectRow = SealedHeldValue & { n: number; id: string; language: 'fr' | 'en' };
 
-interface SealedHeldValue {
+/** The wrapped data key as a row carries it (NULL where the citizen has none). */
+interface KeyColumns {
+  master_key_id: string | null;
+  master_key_version: number;
+  wrapped_key: Buffer;
+}
+
+interface SealedHeldValue extends KeyColumns {
   attribute: string;
   ciphertext: Buffer;
   source_kind: SourceKind;
   source_organisation_id: string | null;
   updated_at: Date;
-  master_key_id: string | null;
-  master_key_version: number;
-  wrapped_key: Buffer;
 }
 
 /** What the profile shows of a citizen: their language and every value held, opened. */
@@ -107,10 +118,8 @@ export class AttributesService {
 
   /** Every value held of the citizen, opened, by attribute code: one named statement reads them with the data key. */
   async list(citizenId: string, em: EntityManager = this.dataSource.manager): Promise<HeldValue[]> {
-    return this.open(
-      citizenId,
-      await preparedQuery<SealedHeldValue>(em, 'held-values', HELD_VALUES, [citizenId]),
-    );
+    const rows = await preparedQuery<SealedHeldValue>(em, 'held-values', HELD_VALUES, [citizenId]);
+    return this.open(citizenId, rows[0], rows);
   }
 
   /**
@@ -121,40 +130,41 @@ export class AttributesService {
    * PostgreSQL. The values are opened for each caller apart.
    */
   async listBySubject(issuer: string, subject: string): Promise<HeldProfile | null> {
-    const rows = await this.bySubject.submit({ issuer, subject });
-    if (rows.length === 0) return null;
-    const [{ id: citizenId, language }] = rows;
-    return { citizenId, language, held: this.open(citizenId, rows[0].attribute === null ? [] : rows) };
+    const [citizen, ...values] = await this.bySubject.submit({ issuer, subject });
+    if (!citizen) return null;
+    return {
+      citizenId: citizen.id,
+      language: citizen.language,
+      held: this.open(citizen.id, citizen, values),
+    };
   }
 
   /** The rows of each subject, in the order asked (HELD_VALUES_BY_SUBJECTS). */
-  private async readBySubjects(
-    subjects: { issuer: string; subject: string }[],
-  ): Promise<SubjectHeldValue[][]> {
-    const rows = await preparedQuery<SubjectHeldValue>(
+  private async readBySubjects(subjects: { issuer: string; subject: string }[]): Promise<SubjectRow[][]> {
+    const rows = await preparedQuery<SubjectRow>(
       this.dataSource,
       'held-values-by-subjects',
       HELD_VALUES_BY_SUBJECTS,
       [subjects.map((s) => s.issuer), subjects.map((s) => s.subject)],
     );
-    const bySubject = subjects.map((): SubjectHeldValue[] => []);
+    const bySubject = subjects.map((): SubjectRow[] => []);
     for (const row of rows) bySubject[row.n - 1].push(row);
     return bySubject;
   }
 
-  /** Sealed values of one citizen opened with the data key their rows carry. */
-  private open(citizenId: string, rows: SealedHeldValue[]): HeldValue[] {
+  /** Sealed values of one citizen opened with their data key, as `key`'s row carries it. */
+  private open(citizenId: string, key: KeyColumns | undefined, rows: SealedHeldValue[]): HeldValue[] {
     if (rows.length === 0) return [];
     const {
       master_key_id: masterKeyId,
       master_key_version: masterKeyVersion,
       wrapped_key: wrappedKey,
-    } = rows[0];
+    } = key ?? rows[0];
     if (!masterKeyId) throw new Error(`Citizen ${citizenId} has values but no data key`);
-    const key = this.dataKeys.unwrap({ citizenId, masterKeyId, masterKeyVersion, wrappedKey });
+    const dataKey = this.dataKeys.unwrap({ citizenId, masterKeyId, masterKeyVersion, wrappedKey });
     return rows.map((row) => ({
       attribute: row.attribute,
-      value: decrypt(key, row.ciphertext, citizenId, row.attribute),
+      value: decrypt(dataKey, row.ciphertext, citizenId, row.attribute),
       source: sourceOf(row.source_kind, row.source_organisation_id),
       updatedAt: row.updated_at.toISOString(),
     }));
