@@ -66,12 +66,17 @@ export class ReleaseConflict extends Error {
   citizenId: string | null = null;
 }
 
-const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
-  SELECT p.citizen_id,
+/** What a release reads of the citizen `p.citizen_id` for this service, purpose and attribute codes: a ReadRow. */
+function snapshotColumnsSql(service: string, purpose: string, codes: string): string {
+  return `p.citizen_id,
          ${dataKeyJsonSql('p.citizen_id')} AS key,
-         ${activeConsentsJsonSql('p.citizen_id', '$3', '$4')} AS consents,
-         ${heldValuesJsonSql('p.citizen_id', '$5')} AS held,
-         ${chainHeadJsonSql('p.citizen_id')} AS head
+         ${activeConsentsJsonSql('p.citizen_id', service, purpose)} AS consents,
+         ${heldValuesJsonSql('p.citizen_id', codes)} AS held,
+         ${chainHeadJsonSql('p.citizen_id')} AS head`;
+}
+
+const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
+  SELECT ${snapshotColumnsSql('$3', '$4', '$5')}
     FROM p`;
 
 // The same for many requests at once (outside a transaction), each row with `n`, its request's place.
@@ -79,11 +84,7 @@ const READ_MANY = `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
                    AS r(n int, organisation text, ppid text, service text, purpose text, codes text[])),
   p AS (SELECT r.n, r.service, r.purpose, r.codes, (${citizenOfPpidSql('r.organisation', 'r.ppid')}) AS citizen_id
           FROM r)
-  SELECT p.n, p.citizen_id,
-         ${dataKeyJsonSql('p.citizen_id')} AS key,
-         ${activeConsentsJsonSql('p.citizen_id', 'p.service', 'p.purpose')} AS consents,
-         ${heldValuesJsonSql('p.citizen_id', 'p.codes')} AS held,
-         ${chainHeadJsonSql('p.citizen_id')} AS head
+  SELECT p.n, ${snapshotColumnsSql('p.service', 'p.purpose', 'p.codes')}
     FROM p WHERE p.citizen_id IS NOT NULL`;
 
 /** A row of READ (READ_MANY's has `n` too): what ReleaseStore.read answers, as PostgreSQL builds it. */
