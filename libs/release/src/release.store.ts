@@ -80,9 +80,10 @@ const READ = `WITH p AS (${citizenOfPpidSql('$1', '$2')})
     FROM p`;
 
 // The same for many requests at once (outside a transaction), each row with `n`, its request's place.
+// `p` is materialized: inlined, each of the snapshot's columns would look the pairwise id up again.
 const READ_MANY = `WITH r AS (SELECT * FROM jsonb_to_recordset($1::jsonb)
                    AS r(n int, organisation text, ppid text, service text, purpose text, codes text[])),
-  p AS (SELECT r.n, r.service, r.purpose, r.codes, (${citizenOfPpidSql('r.organisation', 'r.ppid')}) AS citizen_id
+  p AS MATERIALIZED (SELECT r.n, r.service, r.purpose, r.codes, (${citizenOfPpidSql('r.organisation', 'r.ppid')}) AS citizen_id
           FROM r)
   SELECT p.n, ${snapshotColumnsSql('p.service', 'p.purpose', 'p.codes')}
     FROM p WHERE p.citizen_id IS NOT NULL`;
