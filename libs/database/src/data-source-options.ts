@@ -32,6 +32,11 @@ export function dataSourceOptions(
     migrationsTableName: 'migration',
     extra: {
       max: poolSize,
+      // Connections are kept while idle (pg's pool closes them after 10 s): a new backend plans its named
+      // statements again and maps the server's shared buffers page by page as it touches them. At a million
+      // citizens, a broker meeting new backends after a lull took 1.5 times the CPU per request
+      // (docs/scaling.md). A connection the server ends still leaves the pool at its first error.
+      idleTimeoutMillis: 0,
       application_name: 'une-fois',
       connectionTimeoutMillis: acquireTimeoutMs,
       // Sent at connection start-up, so they hold for every statement, in or out of a transaction.
