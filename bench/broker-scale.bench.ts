@@ -135,7 +135,7 @@ async function settingsOf(url: string): Promise<string> {
     url,
     `SELECT name, current_setting(name) AS setting FROM pg_settings
       WHERE name IN ('shared_buffers', 'effective_cache_size', 'max_wal_size', 'checkpoint_timeout',
-                     'wal_compression', 'autovacuum') ORDER BY name`,
+                     'wal_compression', 'autovacuum', 'huge_pages') ORDER BY name`,
   );
   return (rows as { name: string; setting: string }[])
     .map(({ name, setting }) => `\`${name}\` ${setting}`)

@@ -1,10 +1,18 @@
 /**
  * A PostgreSQL server of the benchmark's own, configured as a database host
  * serving a province would be: a quarter of the machine's memory for its
- * buffers, checkpoints spread out, full-page images compressed, autovacuum
- * on. A server left at its defaults (128 MB of buffers, a checkpoint per
- * gigabyte of WAL) measures its configuration rather than the platform once
- * the data outgrows its buffers: see docs/scaling.md.
+ * buffers, in huge pages, checkpoints spread out, full-page images
+ * compressed, autovacuum on. A server left at its defaults (128 MB of
+ * buffers, a checkpoint per gigabyte of WAL) measures its configuration
+ * rather than the platform once the data outgrows its buffers: see
+ * docs/scaling.md.
+ *
+ * Huge pages: each backend maps the buffers it touches, 4 KB at a time
+ * without them, and at a million citizens the requests touch pages all over
+ * the buffers. As root, the host reserves the huge pages the server needs
+ * (vm.nr_hugepages) while it runs and gives them back when it stops;
+ * otherwise it uses those already reserved, or runs without
+ * (BENCH_HUGE_PAGES=0 too). The section the benchmark writes says which.
  *
  * Built from the PostgreSQL binaries of this machine (BENCH_PG_BINDIR, or the
  * newest under /usr/lib/postgresql), in BENCH_PG_DATA
@@ -13,7 +21,7 @@
  * (PostgreSQL refuses root).
  */
 import { execFileSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { totalmem, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from './support.js';
@@ -40,6 +48,31 @@ function binDir(): string {
       `no PostgreSQL server binaries under ${root}: set BENCH_PG_BINDIR, or BENCH_DATABASE_URL`,
     );
   return join(root, versions[0], 'bin');
+}
+
+const NR_HUGEPAGES = '/proc/sys/vm/nr_hugepages';
+
+/**
+ * Reserves the huge pages the server's shared memory takes (`needed`, as
+ * `postgres -C shared_memory_size_in_huge_pages` counts them): whether it
+ * could, and how to give back what it reserved.
+ */
+function reserveHugePages(needed: number): { on: boolean; release: () => void } {
+  const none = { on: false, release: () => undefined };
+  if (env.BENCH_HUGE_PAGES === '0' || !(needed > 0) || !existsSync(NR_HUGEPAGES)) return none;
+  const before = Number(readFileSync(NR_HUGEPAGES, 'utf8'));
+  if (before >= needed) return { on: true, release: () => undefined };
+  if (userInfo().uid !== 0) return none;
+  const release = () => writeFileSync(NR_HUGEPAGES, String(before));
+  try {
+    writeFileSync(NR_HUGEPAGES, String(needed));
+  } catch {
+    return none;
+  }
+  // The kernel reserves what free memory allows, which may be less than asked.
+  if (Number(readFileSync(NR_HUGEPAGES, 'utf8')) >= needed) return { on: true, release };
+  release();
+  return none;
 }
 
 /** Runs a PostgreSQL binary, as `postgres` when this process is root. */
@@ -86,6 +119,22 @@ export async function startDatabaseHost(): Promise<DatabaseHost> {
   } catch {
     // none
   }
+  // PostgreSQL counts the huge pages its shared memory takes from version 15.
+  const hugePages = reserveHugePages(
+    version >= 15
+      ? Number(
+          run(join(bin, 'postgres'), [
+            '-C',
+            'shared_memory_size_in_huge_pages',
+            '-D',
+            DATA,
+            '-c',
+            `shared_buffers=${settings.shared_buffers}`,
+          ]).trim(),
+        )
+      : 0,
+  );
+  settings.huge_pages = hugePages.on ? 'on' : 'off';
   const port = await freePort();
   const options = [
     `-c listen_addresses=127.0.0.1`,
@@ -109,6 +158,7 @@ export async function startDatabaseHost(): Promise<DatabaseHost> {
     url: `postgres://postgres@127.0.0.1:${port}`,
     stop: () => {
       run(join(bin, 'pg_ctl'), ['stop', '-m', 'fast', '-w', '-D', DATA]);
+      hugePages.release();
     },
   };
 }
