@@ -153,13 +153,9 @@ export class AttributesService {
   }
 
   /** Sealed values of one citizen opened with their data key, as `key`'s row carries it. */
-  private open(citizenId: string, key: KeyColumns | undefined, rows: SealedHeldValue[]): HeldValue[] {
+  private open(citizenId: string, key: KeyColumns, rows: SealedHeldValue[]): HeldValue[] {
     if (rows.length === 0) return [];
-    const {
-      master_key_id: masterKeyId,
-      master_key_version: masterKeyVersion,
-      wrapped_key: wrappedKey,
-    } = key ?? rows[0];
+    const { master_key_id: masterKeyId, master_key_version: masterKeyVersion, wrapped_key: wrappedKey } = key;
     if (!masterKeyId) throw new Error(`Citizen ${citizenId} has values but no data key`);
     const dataKey = this.dataKeys.unwrap({ citizenId, masterKeyId, masterKeyVersion, wrappedKey });
     return rows.map((row) => ({
